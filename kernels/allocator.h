@@ -1,0 +1,44 @@
+// Device memory allocators. tensor/ asks allocator_for(device) for memory; each backend
+// installs its own (kernels/cpu: 64-byte aligned host memory; kernels/cuda later: a caching
+// allocator). Statistics are kept here, once, for every backend.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "fulgur/kernels/device.h"
+
+namespace fulgur {
+
+struct AllocatorStats {
+  int64_t current_bytes = 0;
+  int64_t peak_bytes = 0;
+  int64_t num_allocations = 0;  // successful allocate() calls since start
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  // Returns memory for nbytes (nbytes may be 0: returns a unique non-null pointer or null).
+  void* allocate(size_t nbytes, Device device);
+  void deallocate(void* ptr, size_t nbytes, Device device);
+  AllocatorStats stats() const;
+  void reset_peak();
+
+ protected:
+  virtual void* raw_allocate(size_t nbytes, Device device) = 0;
+  virtual void raw_deallocate(void* ptr, size_t nbytes, Device device) = 0;
+
+ private:
+  std::atomic<int64_t> current_{0};
+  std::atomic<int64_t> peak_{0};
+  std::atomic<int64_t> count_{0};
+};
+
+// The allocator registered for a device type; throws fulgur::Error if none is (e.g. CUDA in
+// a CPU-only build).
+Allocator& allocator_for(DeviceType type);
+void register_allocator(DeviceType type, Allocator* allocator);
+
+}  // namespace fulgur

@@ -1,0 +1,151 @@
+// Plain-data descriptions of kernel launches: raw pointers, byte strides and sizes, no
+// Tensor. tensor/ fills them in (after broadcasting, promotion and dimension coalescing);
+// every backend (kernels/cpu, kernels/cuda) reads the same descriptors.
+#pragma once
+
+#include <cstdint>
+
+#include "fulgur/kernels/dtype.h"
+#include "fulgur/kernels/scalar.h"
+
+namespace fulgur::kernels {
+
+inline constexpr int kMaxDims = 16;  // per-launch limit after coalescing; checked by tensor/
+
+// One tensor operand: base pointer (storage data + offset) and a byte stride per dim.
+struct Operand {
+  char* data = nullptr;
+  DType dtype = DType::Float32;
+  int64_t strides[kMaxDims] = {};  // bytes; 0 for a broadcast dimension
+};
+
+// An element-wise launch over `sizes`. op[0] is the output, op[1..] the inputs, all viewed
+// with the same logical shape.
+struct ElementwiseArgs {
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int num_operands = 0;
+  Operand op[4];
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; ++d) n *= sizes[d];
+    return n;
+  }
+};
+
+enum class UnaryOp : uint8_t {
+  Neg, Abs, Exp, Log, Log1p, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, GeluErf, GeluTanh,
+  Silu, LogicalNot, Reciprocal, Square,
+};
+
+enum class BinaryOp : uint8_t {
+  Add, Sub, Mul, Div, Pow, Minimum, Maximum,
+  Eq, Ne, Lt, Le, Gt, Ge,  // produce bool
+  LogicalAnd, LogicalOr, LogicalXor,  // produce bool
+};
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, All, Any };
+
+// Reduce the input over `red` dims for every index of the `keep` dims. The output (and the
+// optional int64 indices of Max/Min, a row-major flat index over the reduced dims) are laid
+// out by out_strides / idx_strides over the keep dims.
+struct ReduceArgs {
+  ReduceOp op = ReduceOp::Sum;
+  DType in_dtype = DType::Float32;
+  DType out_dtype = DType::Float32;
+  const char* in = nullptr;
+  char* out = nullptr;
+  char* indices = nullptr;  // null unless arg-reduction wanted
+  int nkeep = 0;
+  int64_t keep_sizes[kMaxDims] = {};
+  int64_t in_keep_strides[kMaxDims] = {};
+  int64_t out_strides[kMaxDims] = {};
+  int64_t idx_strides[kMaxDims] = {};
+  int nred = 0;
+  int64_t red_sizes[kMaxDims] = {};
+  int64_t in_red_strides[kMaxDims] = {};
+};
+
+// C[b] = alpha * A[b] @ B[b] + beta * C[b] for b < batch. A is m x k with element strides
+// (a_rs, a_cs), one of which is 1; likewise B (k x n). C is row-major with leading
+// dimension c_rs. Batch offsets are in bytes. beta == 0 ignores C's old contents (NaN too).
+struct GemmArgs {
+  DType dtype = DType::Float32;
+  int64_t m = 0, n = 0, k = 0;
+  const char* a = nullptr;
+  int64_t a_rs = 0, a_cs = 0;
+  const char* b = nullptr;
+  int64_t b_rs = 0, b_cs = 0;
+  char* c = nullptr;
+  int64_t c_rs = 0;
+  double alpha = 1.0, beta = 0.0;
+  int64_t batch = 1;
+  const int64_t* a_offsets = nullptr;  // batch entries each, bytes
+  const int64_t* b_offsets = nullptr;
+  const int64_t* c_offsets = nullptr;
+};
+
+// Gather / scatter along `dim` of `self`, driven by an int64 index tensor whose shape is
+// `sizes` (src, out share that shape). gather: out[i] = self[i with i[dim] = index[i]].
+// scatter: self[i with i[dim] = index[i]] = src[i] (or +=). Indices are checked against
+// self_dim_size; an out-of-range index throws fulgur::Error.
+struct IndexArgs {
+  DType dtype = DType::Float32;
+  int ndim = 0;
+  int dim = 0;
+  int64_t sizes[kMaxDims] = {};
+  char* self = nullptr;
+  int64_t self_strides[kMaxDims] = {};
+  int64_t self_dim_size = 0;
+  const char* index = nullptr;
+  int64_t index_strides[kMaxDims] = {};
+  char* other = nullptr;  // gather: out; scatter: src
+  int64_t other_strides[kMaxDims] = {};
+};
+
+enum class ScatterMode : uint8_t { Assign, Add };
+
+// Sorts each row of a contiguous [rows, n] input; writes the first k sorted values and their
+// int64 positions (contiguous [rows, k]). stable keeps equal elements in input order; NaN
+// sorts as larger than every number, as in PyTorch.
+struct SortArgs {
+  DType dtype = DType::Float32;
+  int64_t rows = 0, n = 0, k = 0;
+  const char* in = nullptr;
+  char* values = nullptr;
+  int64_t* indices = nullptr;
+  bool descending = false;
+  bool stable = true;
+};
+
+enum class RandomKind : uint8_t { Uniform, Normal, RandInt, Bernoulli, Bits64 };
+
+// Fills a contiguous output of `numel` elements. Element i draws Philox block
+// (offset + i) under key seed. Uniform: [a, b); Normal: mean a, std b; RandInt: [a, b) as
+// integers (a_int, b_int); Bernoulli: 1 with probability a, or per element from `probs`
+// (same numel, contiguous, dtype of the output) when non-null; Bits64: raw 64-bit words.
+struct RandomArgs {
+  RandomKind kind = RandomKind::Uniform;
+  DType dtype = DType::Float32;
+  char* out = nullptr;
+  int64_t numel = 0;
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+  double a = 0.0, b = 1.0;
+  int64_t a_int = 0, b_int = 0;
+  const char* probs = nullptr;
+};
+
+// Fills a contiguous output with an arithmetic sequence. Arange: start + i * step.
+// Linspace over `numel` points: PyTorch's symmetric formula (from both ends).
+struct SequenceArgs {
+  bool linspace = false;
+  DType dtype = DType::Float32;
+  char* out = nullptr;
+  int64_t numel = 0;
+  double start = 0.0, step = 1.0, end = 0.0;
+  int64_t start_int = 0, step_int = 1;
+  bool integral = false;  // use the int64 fields (exact for large integers)
+};
+
+}  // namespace fulgur::kernels

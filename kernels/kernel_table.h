@@ -1,0 +1,45 @@
+// The per-device kernel table. tensor/ computes shapes, dtypes and strides once and calls
+// kernels_for(device).<family>(args); each backend fills a table at registration. A null
+// entry means "not available on this device" and becomes a fulgur::Error naming the op.
+#pragma once
+
+#include <cstddef>
+
+#include "fulgur/kernels/device.h"
+#include "fulgur/kernels/kernel_args.h"
+
+namespace fulgur::kernels {
+
+struct KernelTable {
+  // op[0] = op(op[1]); op[0] dtype equals op[1] dtype except LogicalNot (bool out).
+  void (*unary)(UnaryOp op, const ElementwiseArgs& args) = nullptr;
+  // op[0] = op(op[1], op[2]); inputs share a dtype; comparisons/logical ops write bool.
+  void (*binary)(BinaryOp op, const ElementwiseArgs& args) = nullptr;
+  // op[0] = op[1] ? op[2] : op[3]; op[1] is bool.
+  void (*where)(const ElementwiseArgs& args) = nullptr;
+  // op[0] = min(max(op[1], op[2]), op[3]); NaN in op[1] propagates.
+  void (*clamp)(const ElementwiseArgs& args) = nullptr;
+  // op[0] = convert(op[1]); any dtype pair, same device.
+  void (*copy)(const ElementwiseArgs& args) = nullptr;
+  // op[0] = value.
+  void (*fill)(const ElementwiseArgs& args, const Scalar& value) = nullptr;
+  void (*reduce)(const ReduceArgs& args) = nullptr;
+  void (*gemm)(const GemmArgs& args) = nullptr;
+  void (*gather)(const IndexArgs& args) = nullptr;
+  void (*scatter)(const IndexArgs& args, ScatterMode mode) = nullptr;
+  void (*sort)(const SortArgs& args) = nullptr;
+  void (*random)(const RandomArgs& args) = nullptr;
+  void (*sequence)(const SequenceArgs& args) = nullptr;
+  // Writes the positions of true elements of a contiguous bool buffer into out (which has
+  // room for count_true(...) entries) and returns how many there were.
+  int64_t (*nonzero)(const bool* mask, int64_t n, int64_t* out) = nullptr;
+  // Copies nbytes between two devices (host<->device); contiguous buffers.
+  void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device,
+                     size_t nbytes) = nullptr;
+};
+
+// The table of a device type (entries null until a backend registers).
+const KernelTable& kernels_for(DeviceType type);
+void register_kernels(DeviceType type, const KernelTable& table);
+
+}  // namespace fulgur::kernels

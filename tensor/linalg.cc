@@ -1,0 +1,167 @@
+// matmul / mm / bmm / addmm / linear, all through one batched GEMM launch. Transposed and
+// otherwise strided operands are passed to the kernel as they are whenever one of their
+// two strides is 1 (x.t() costs no copy); batch dims broadcast through per-batch offsets.
+#include <numeric>
+
+#include "fulgur/tensor/internal/launch.h"
+#include "fulgur/tensor/ops.h"
+
+namespace fulgur {
+namespace {
+
+struct MatrixLayout {
+  Tensor t;  // the tensor actually passed (possibly made contiguous)
+  int64_t rs = 0, cs = 0;
+};
+
+// Strides of the last two dims in a form the GEMM kernel accepts, copying only if needed.
+MatrixLayout matrix_layout(const Tensor& x) {
+  const int64_t rows = x.size(-2), cols = x.size(-1);
+  const int64_t rs = x.stride(-2), cs = x.stride(-1);
+  if ((cs == 1 || cols <= 1) && rs >= std::max<int64_t>(cols, 1)) return {x, rs, 1};
+  if ((rs == 1 || rows <= 1) && cs >= std::max<int64_t>(rows, 1)) return {x, 1, cs};
+  Tensor c = x.contiguous();
+  return {c, std::max<int64_t>(cols, 1), 1};
+}
+
+void check_matmul_dtypes(const Tensor& a, const Tensor& b, const char* op) {
+  internal::check_same_device(op, {&a, &b});
+  FULGUR_CHECK(a.dtype() == b.dtype(), op, "expected both operands to have the same dtype, but got ",
+               a.dtype(), " and ", b.dtype(), "; hint: convert one with .to(dtype)");
+  FULGUR_CHECK(a.dtype() != DType::Bool, op, "not implemented for bool tensors; hint: convert with "
+               ".to(kFloat32)");
+}
+
+// out[batch..., m, n] (contiguous, pre-filled when beta != 0) = alpha * a @ b + beta * out,
+// where a is [batch_a..., m, k] and b is [batch_b..., k, n] broadcast to out's batch dims.
+void batched_gemm(const Tensor& a_in, const Tensor& b_in, Tensor& out, double alpha, double beta,
+                  const char* op) {
+  const MatrixLayout a = matrix_layout(a_in);
+  const MatrixLayout b = matrix_layout(b_in);
+  const int64_t nd = out.dim();
+  const Shape batch_shape(out.sizes().begin(), out.sizes().end() - 2);
+  const int64_t batch = numel_of(batch_shape);
+  if (out.numel() == 0) return;
+
+  auto batch_strides = [&](const Tensor& t) {
+    Shape full(batch_shape.size(), 0);
+    const int64_t tb = t.dim() - 2;
+    for (int64_t i = 0; i < tb; ++i) {
+      const int64_t d = static_cast<int64_t>(batch_shape.size()) - tb + i;
+      full[d] = t.sizes()[i] == 1 ? 0 : t.strides()[i];
+    }
+    return full;
+  };
+  const Shape sa = batch_strides(a.t), sb = batch_strides(b.t), sc = batch_strides(out);
+  std::vector<int64_t> ao(batch), bo(batch), co(batch);
+  const int64_t es = static_cast<int64_t>(out.element_size());
+  for (int64_t i = 0; i < batch; ++i) {
+    int64_t rem = i, oa = 0, ob = 0, oc = 0;
+    for (int64_t d = static_cast<int64_t>(batch_shape.size()) - 1; d >= 0; --d) {
+      const int64_t idx = rem % batch_shape[d];
+      rem /= batch_shape[d];
+      oa += idx * sa[d];
+      ob += idx * sb[d];
+      oc += idx * sc[d];
+    }
+    ao[i] = oa * es;
+    bo[i] = ob * es;
+    co[i] = oc * es;
+  }
+  kernels::GemmArgs g;
+  g.dtype = out.dtype();
+  g.m = out.size(nd - 2);
+  g.n = out.size(nd - 1);
+  g.k = a_in.size(-1);
+  g.a = static_cast<const char*>(a.t.data_ptr());
+  g.a_rs = a.rs;
+  g.a_cs = a.cs;
+  g.b = static_cast<const char*>(b.t.data_ptr());
+  g.b_rs = b.rs;
+  g.b_cs = b.cs;
+  g.c = static_cast<char*>(out.data_ptr());
+  g.c_rs = g.n;
+  g.alpha = alpha;
+  g.beta = beta;
+  g.batch = batch;
+  g.a_offsets = ao.data();
+  g.b_offsets = bo.data();
+  g.c_offsets = co.data();
+  internal::table(out, op).gemm(g);
+}
+
+}  // namespace
+
+Tensor Tensor::mm(const Tensor& other) const {
+  FULGUR_CHECK(dim() == 2 && other.dim() == 2, "mm", "expected 2-D tensors, got shapes ",
+               shape_str(sizes()), " and ", shape_str(other.sizes()), "; hint: use matmul for batches");
+  return matmul(other);
+}
+
+Tensor Tensor::bmm(const Tensor& other) const {
+  FULGUR_CHECK(dim() == 3 && other.dim() == 3 && size(0) == other.size(0), "bmm",
+               "expected 3-D tensors with equal batch size, got shapes ", shape_str(sizes()), " and ",
+               shape_str(other.sizes()));
+  return matmul(other);
+}
+
+Tensor Tensor::matmul(const Tensor& other) const {
+  check_matmul_dtypes(*this, other, "matmul");
+  FULGUR_CHECK(dim() >= 1 && other.dim() >= 1, "matmul", "both arguments need at least 1 dimension, got shapes ",
+               shape_str(sizes()), " and ", shape_str(other.sizes()));
+  // 1-D operands become a row (left) or column (right) and that dim is dropped after.
+  const Tensor a = dim() == 1 ? unsqueeze(0) : *this;
+  const Tensor b = other.dim() == 1 ? other.unsqueeze(1) : other;
+  FULGUR_CHECK(a.size(-1) == b.size(-2), "matmul", "shapes ", shape_str(sizes()), " and ",
+               shape_str(other.sizes()), " cannot be multiplied (", a.size(-2), "x", a.size(-1),
+               " and ", b.size(-2), "x", b.size(-1), ")");
+  const Shape batch = broadcast_shapes(IntArrayRef(a.sizes().data(), a.dim() - 2),
+                                       IntArrayRef(b.sizes().data(), b.dim() - 2), "matmul");
+  Shape out_shape = batch;
+  out_shape.push_back(a.size(-2));
+  out_shape.push_back(b.size(-1));
+  Tensor out = make_tensor(out_shape, dtype(), device());
+  batched_gemm(a, b, out, 1.0, 0.0, "matmul");
+  if (dim() == 1) out = out.squeeze(-2);
+  if (other.dim() == 1) out = out.squeeze(-1);
+  return out;
+}
+
+Tensor addmm(const Tensor& input, const Tensor& m1, const Tensor& m2, const Scalar& beta,
+             const Scalar& alpha) {
+  FULGUR_CHECK(m1.dim() == 2 && m2.dim() == 2, "addmm", "expected 2-D matrices, got shapes ",
+               shape_str(m1.sizes()), " and ", shape_str(m2.sizes()));
+  check_matmul_dtypes(m1, m2, "addmm");
+  FULGUR_CHECK(m1.size(1) == m2.size(0), "addmm", "shapes ", shape_str(m1.sizes()), " and ",
+               shape_str(m2.sizes()), " cannot be multiplied");
+  FULGUR_CHECK(input.dtype() == m1.dtype(), "addmm", "input dtype ", input.dtype(),
+               " differs from the matrices' ", m1.dtype());
+  const double b = beta.to_double();
+  Tensor out = b == 0.0 ? make_tensor({m1.size(0), m2.size(1)}, m1.dtype(), m1.device())
+                        : input.expand({m1.size(0), m2.size(1)}).clone();
+  batched_gemm(m1, m2, out, alpha.to_double(), b, "addmm");
+  return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  FULGUR_CHECK(weight.dim() == 2, "linear", "weight must be 2-D [out_features, in_features], got ",
+               shape_str(weight.sizes()));
+  FULGUR_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear", "input of shape ",
+               shape_str(x.sizes()), " does not end in in_features = ", weight.size(1),
+               " (weight ", shape_str(weight.sizes()), ")");
+  check_matmul_dtypes(x, weight, "linear");
+  const Tensor x2 = x.reshape({-1, x.size(-1)});
+  Tensor out;
+  if (bias.defined()) {
+    FULGUR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear", "bias must have shape [",
+                 weight.size(0), "], got ", shape_str(bias.sizes()));
+    out = addmm(bias.to(x.dtype()), x2, weight.t());
+  } else {
+    out = x2.matmul(weight.t());
+  }
+  Shape shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  return out.view(shape);
+}
+
+}  // namespace fulgur

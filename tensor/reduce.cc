@@ -1,0 +1,234 @@
+// Reductions. sum/prod/max/min/all/any are kernels; mean, var/std, norm, logsumexp,
+// softmax and log_softmax are compositions of them (numerically stable forms).
+#include <cmath>
+#include <limits>
+
+#include "fulgur/tensor/internal/launch.h"
+#include "fulgur/tensor/ops.h"
+
+namespace fulgur {
+namespace {
+
+using kernels::ReduceOp;
+
+// Which dims of x are reduced: all when dims is empty (PyTorch's dim=[]).
+std::vector<bool> reduced_mask(const Tensor& x, IntArrayRef dims, const char* op) {
+  const int64_t nd = x.dim();
+  std::vector<bool> mask(static_cast<size_t>(nd), dims.empty());
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, nd, op);
+    if (nd == 0) continue;
+    FULGUR_CHECK(!mask[w], op, "dim ", w, " appears multiple times in the list of dims ", shape_str(dims));
+    mask[w] = true;
+  }
+  return mask;
+}
+
+struct Reduction {
+  Tensor values;
+  Tensor indices;  // defined for Max/Min when asked
+};
+
+Reduction run_reduce(const Tensor& x, ReduceOp op, const std::vector<bool>& mask, bool keepdim,
+                     DType out_dtype, bool want_indices, const char* name) {
+  const int64_t nd = x.dim();
+  Shape keep_shape, out_shape;
+  for (int64_t d = 0; d < nd; ++d) {
+    keep_shape.push_back(mask[d] ? 1 : x.sizes()[d]);
+    if (!mask[d]) out_shape.push_back(x.sizes()[d]);
+  }
+  int64_t reduced_count = 1;
+  for (int64_t d = 0; d < nd; ++d)
+    if (mask[d]) reduced_count *= x.sizes()[d];
+  if (op == ReduceOp::Max || op == ReduceOp::Min) {
+    FULGUR_CHECK(reduced_count > 0 || numel_of(keep_shape) == 0, name,
+                 "cannot reduce over a zero-size dimension of the input (shape ", shape_str(x.sizes()),
+                 ") because the operation has no identity; hint: check the tensor is non-empty");
+  }
+  Reduction r;
+  r.values = make_tensor(keep_shape, out_dtype, x.device());
+  if (want_indices) r.indices = make_tensor(keep_shape, DType::Int64, x.device());
+
+  kernels::ReduceArgs a;
+  a.op = op;
+  a.in_dtype = x.dtype();
+  a.out_dtype = out_dtype;
+  a.in = static_cast<const char*>(x.data_ptr());
+  a.out = static_cast<char*>(r.values.data_ptr());
+  a.indices = want_indices ? static_cast<char*>(r.indices.data_ptr()) : nullptr;
+  const int64_t es = static_cast<int64_t>(x.element_size());
+  const int64_t os = static_cast<int64_t>(r.values.element_size());
+  for (int64_t d = 0; d < nd; ++d) {
+    const int64_t size = x.sizes()[d];
+    if (size == 1) continue;  // contributes nothing either way
+    if (mask[d]) {
+      // Merge with the previous reduced dim when memory allows: longer contiguous runs, and
+      // the row-major flat index over reduced dims is unchanged.
+      if (a.nred > 0 && a.in_red_strides[a.nred - 1] == x.strides()[d] * size * es) {
+        a.red_sizes[a.nred - 1] *= size;
+        a.in_red_strides[a.nred - 1] = x.strides()[d] * es;
+        continue;
+      }
+      FULGUR_CHECK(a.nred < kernels::kMaxDims, name, "too many dimensions");
+      a.red_sizes[a.nred] = size;
+      a.in_red_strides[a.nred] = x.strides()[d] * es;
+      ++a.nred;
+    } else {
+      FULGUR_CHECK(a.nkeep < kernels::kMaxDims, name, "too many dimensions");
+      a.keep_sizes[a.nkeep] = size;
+      a.in_keep_strides[a.nkeep] = x.strides()[d] * es;
+      a.out_strides[a.nkeep] = r.values.strides()[d] * os;
+      a.idx_strides[a.nkeep] = want_indices ? r.indices.strides()[d] * 8 : 0;
+      ++a.nkeep;
+    }
+  }
+  if (r.values.numel() > 0) internal::table(x, name).reduce(a);
+  if (!keepdim) {
+    r.values = r.values.view(out_shape);
+    if (want_indices) r.indices = r.indices.view(out_shape);
+  }
+  return r;
+}
+
+DType sum_dtype(DType in) { return is_floating(in) ? in : DType::Int64; }
+
+void require_floating(const Tensor& x, const char* op) {
+  FULGUR_CHECK(x.is_floating_point(), op,
+               "could not infer output dtype: input dtype must be floating point, got ", x.dtype(),
+               "; hint: convert with .to(kFloat32)");
+}
+
+int64_t reduced_numel(const Tensor& x, const std::vector<bool>& mask) {
+  int64_t n = 1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (mask[d]) n *= x.sizes()[d];
+  return n;
+}
+
+}  // namespace
+
+Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<DType> dtype) const {
+  const Tensor x = dtype ? to(*dtype) : *this;
+  const auto mask = reduced_mask(x, dims, "sum");
+  return run_reduce(x, ReduceOp::Sum, mask, keepdim, sum_dtype(x.dtype()), false, "sum").values;
+}
+
+Tensor Tensor::mean(IntArrayRef dims, bool keepdim) const {
+  require_floating(*this, "mean");
+  const auto mask = reduced_mask(*this, dims, "mean");
+  const Tensor s = run_reduce(*this, ReduceOp::Sum, mask, keepdim, dtype(), false, "mean").values;
+  return s.div(static_cast<double>(reduced_numel(*this, mask)));
+}
+
+Tensor Tensor::prod(std::optional<int64_t> dim, bool keepdim) const {
+  const auto mask = dim ? reduced_mask(*this, {*dim}, "prod") : reduced_mask(*this, {}, "prod");
+  return run_reduce(*this, ReduceOp::Prod, mask, keepdim && dim, sum_dtype(dtype()), false, "prod").values;
+}
+
+Tensor Tensor::var(IntArrayRef dims, double correction, bool keepdim) const {
+  require_floating(*this, "var");
+  const auto mask = reduced_mask(*this, dims, "var");
+  const Tensor mu = mean(dims, /*keepdim=*/true);
+  const Tensor sq = sub(mu).square();
+  const Tensor s = run_reduce(sq, ReduceOp::Sum, mask, keepdim, dtype(), false, "var").values;
+  const double n = static_cast<double>(reduced_numel(*this, mask));
+  return s.div(std::max(0.0, n - correction));
+}
+
+Tensor Tensor::std(IntArrayRef dims, double correction, bool keepdim) const {
+  return var(dims, correction, keepdim).sqrt();
+}
+
+Tensor Tensor::norm(double p, IntArrayRef dims, bool keepdim) const {
+  require_floating(*this, "norm");
+  const auto mask = reduced_mask(*this, dims, "norm");
+  auto sum_of = [&](const Tensor& t) {
+    return run_reduce(t, ReduceOp::Sum, mask, keepdim, t.dtype(), false, "norm").values;
+  };
+  if (std::isinf(p)) {
+    if (reduced_numel(*this, mask) == 0 && p > 0) return sum_of(abs());  // empty: 0
+    return run_reduce(abs(), p > 0 ? ReduceOp::Max : ReduceOp::Min, mask, keepdim, dtype(), false, "norm").values;
+  }
+  if (p == 0) return sum_of(ne(0).to(dtype()));
+  if (p == 1) return sum_of(abs());
+  if (p == 2) return sum_of(square()).sqrt();
+  return sum_of(abs().pow(p)).pow(1.0 / p);
+}
+
+Tensor Tensor::logsumexp(IntArrayRef dims, bool keepdim) const {
+  const Tensor x = is_floating_point() ? *this : to(DType::Float32);
+  const auto mask = reduced_mask(x, dims, "logsumexp");
+  if (reduced_numel(x, mask) == 0) {
+    return run_reduce(x, ReduceOp::Sum, mask, keepdim, x.dtype(), false, "logsumexp").values.log();
+  }
+  Tensor m = run_reduce(x, ReduceOp::Max, mask, true, x.dtype(), false, "logsumexp").values;
+  // Shift by the max so exp cannot overflow; an infinite max shifts by 0 instead of NaN.
+  m = where(isfinite(m), m, Scalar(0.0));
+  const Tensor s = run_reduce(x.sub(m).exp(), ReduceOp::Sum, mask, true, x.dtype(), false, "logsumexp").values;
+  Tensor out = s.log().add(m);
+  if (!keepdim) {
+    Shape shape;
+    for (int64_t d = 0; d < x.dim(); ++d)
+      if (!mask[d]) shape.push_back(x.sizes()[d]);
+    out = out.view(shape);
+  }
+  return out;
+}
+
+Tensor Tensor::max() const {
+  return run_reduce(*this, ReduceOp::Max, reduced_mask(*this, {}, "max"), false, dtype(), false, "max").values;
+}
+Tensor Tensor::min() const {
+  return run_reduce(*this, ReduceOp::Min, reduced_mask(*this, {}, "min"), false, dtype(), false, "min").values;
+}
+
+std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const {
+  auto r = run_reduce(*this, ReduceOp::Max, reduced_mask(*this, {dim}, "max"), keepdim, dtype(), true, "max");
+  return {r.values, r.indices};
+}
+std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const {
+  auto r = run_reduce(*this, ReduceOp::Min, reduced_mask(*this, {dim}, "min"), keepdim, dtype(), true, "min");
+  return {r.values, r.indices};
+}
+
+Tensor Tensor::amax(IntArrayRef dims, bool keepdim) const {
+  return run_reduce(*this, ReduceOp::Max, reduced_mask(*this, dims, "amax"), keepdim, dtype(), false, "amax").values;
+}
+Tensor Tensor::amin(IntArrayRef dims, bool keepdim) const {
+  return run_reduce(*this, ReduceOp::Min, reduced_mask(*this, dims, "amin"), keepdim, dtype(), false, "amin").values;
+}
+
+Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const {
+  if (!dim) return reshape({-1}).argmax(0, false);
+  return std::get<1>(max(*dim, keepdim));
+}
+Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const {
+  if (!dim) return reshape({-1}).argmin(0, false);
+  return std::get<1>(min(*dim, keepdim));
+}
+
+Tensor Tensor::all(std::optional<int64_t> dim, bool keepdim) const {
+  const auto mask = dim ? reduced_mask(*this, {*dim}, "all") : reduced_mask(*this, {}, "all");
+  const DType out = dtype() == DType::UInt8 ? DType::UInt8 : DType::Bool;  // as PyTorch
+  return run_reduce(*this, ReduceOp::All, mask, keepdim && dim, out, false, "all").values;
+}
+Tensor Tensor::any(std::optional<int64_t> dim, bool keepdim) const {
+  const auto mask = dim ? reduced_mask(*this, {*dim}, "any") : reduced_mask(*this, {}, "any");
+  const DType out = dtype() == DType::UInt8 ? DType::UInt8 : DType::Bool;
+  return run_reduce(*this, ReduceOp::Any, mask, keepdim && dim, out, false, "any").values;
+}
+
+Tensor Tensor::softmax(int64_t dim) const {
+  require_floating(*this, "softmax");
+  const Tensor m = amax({dim}, true);
+  const Tensor e = sub(m).exp();
+  return e.div(e.sum({dim}, true));
+}
+
+Tensor Tensor::log_softmax(int64_t dim) const {
+  require_floating(*this, "log_softmax");
+  const Tensor shifted = sub(amax({dim}, true));
+  return shifted.sub(shifted.exp().sum({dim}, true).log());
+}
+
+}  // namespace fulgur

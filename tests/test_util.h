@@ -1,0 +1,162 @@
+// Test helpers: element access that bypasses every kernel (reads and writes memory through
+// sizes/strides directly), random inputs from std::mt19937 (not our generator), and
+// layouts that exercise the kernels' strided paths. References in tests compute in double
+// through these helpers, so a kernel bug cannot hide in its own reference.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fulgur/fulgur.h"
+
+namespace fulgur::testing {
+
+inline const std::vector<DType>& all_dtypes() {
+  static const std::vector<DType> d = {DType::Bool,    DType::UInt8,    DType::Int8,    DType::Int16,
+                                       DType::Int32,   DType::Int64,    DType::Float16, DType::BFloat16,
+                                       DType::Float32, DType::Float64};
+  return d;
+}
+inline const std::vector<DType>& float_dtypes() {
+  static const std::vector<DType> d = {DType::Float16, DType::BFloat16, DType::Float32, DType::Float64};
+  return d;
+}
+
+// Calls fn(index) for every multi-index of shape in row-major order.
+inline void for_each_index(IntArrayRef shape, const std::function<void(const std::vector<int64_t>&)>& fn) {
+  const int64_t n = numel_of(shape);
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    fn(idx);
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+inline char* element_address(const Tensor& t, const std::vector<int64_t>& idx) {
+  REQUIRE(static_cast<int64_t>(idx.size()) == t.dim());
+  int64_t off = t.storage_offset();
+  for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * t.strides()[d];
+  return static_cast<char*>(t.storage()->data()) + off * static_cast<int64_t>(t.element_size());
+}
+
+// Reads one element as double, straight from memory.
+inline double get(const Tensor& t, const std::vector<int64_t>& idx) {
+  const char* p = element_address(t, idx);
+  return visit_dtype(t.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return static_cast<double>(static_cast<opmath_t<T>>(*reinterpret_cast<const T*>(p)));
+  });
+}
+
+// Writes one element (value converted with a plain static_cast; callers pass values that
+// are representable).
+inline void set(const Tensor& t, const std::vector<int64_t>& idx, double v) {
+  char* p = element_address(t, idx);
+  visit_dtype(t.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, bool>) {
+      *reinterpret_cast<T*>(p) = v != 0;
+    } else {
+      *reinterpret_cast<T*>(p) = static_cast<T>(static_cast<opmath_t<T>>(v));
+    }
+  });
+}
+
+// All elements, row-major, as doubles.
+inline std::vector<double> values(const Tensor& t) {
+  std::vector<double> out;
+  for_each_index(t.sizes(), [&](const std::vector<int64_t>& i) { out.push_back(get(t, i)); });
+  return out;
+}
+
+// A value in the dtype's natural test range: small integers for integer types (so that
+// products do not overflow), {0,1} for bool, and reals in [lo, hi] for floats.
+inline double random_value(DType dtype, std::mt19937& rng, double lo = -2.0, double hi = 2.0) {
+  if (dtype == DType::Bool) return static_cast<double>(rng() % 2);
+  if (dtype == DType::UInt8) return static_cast<double>(rng() % 10);
+  if (!is_floating(dtype)) return static_cast<double>(static_cast<int>(rng() % 19) - 9);
+  std::uniform_real_distribution<double> u(lo, hi);
+  double v = u(rng);
+  // Round to the dtype so that the reference sees exactly the stored value.
+  return visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return static_cast<double>(static_cast<opmath_t<T>>(static_cast<T>(static_cast<opmath_t<T>>(v))));
+  });
+}
+
+// How a test tensor is laid out in memory.
+enum class Layout { Contiguous, Transposed, Strided };
+
+// A tensor of `shape` and `dtype` holding random values, with the given layout:
+// Transposed is a permuted view of a contiguous buffer, Strided a step-2 slice.
+inline Tensor random_tensor(IntArrayRef shape, DType dtype, std::mt19937& rng,
+                            Layout layout = Layout::Contiguous, double lo = -2.0, double hi = 2.0) {
+  Tensor t;
+  const int64_t nd = static_cast<int64_t>(shape.size());
+  if (layout == Layout::Transposed && nd >= 2) {
+    const Shape fwd = shape.vec();
+    Shape rev(fwd.rbegin(), fwd.rend());
+    std::vector<int64_t> perm(nd);
+    for (int64_t i = 0; i < nd; ++i) perm[i] = nd - 1 - i;
+    t = empty(rev, {.dtype = dtype}).permute(perm);
+  } else if (layout == Layout::Strided && nd >= 1) {
+    Shape big = shape.vec();
+    big.back() = big.back() * 2;
+    t = empty(big, {.dtype = dtype}).slice(nd - 1, 0, std::nullopt, 2);
+  } else {
+    t = empty(shape, {.dtype = dtype});
+  }
+  for_each_index(shape, [&](const std::vector<int64_t>& i) { set(t, i, random_value(dtype, rng, lo, hi)); });
+  return t;
+}
+
+// Reference tolerance for comparing a dtype's result with a double computation.
+inline double tolerance(DType dtype) {
+  switch (dtype) {
+    case DType::Float16: return 2e-3;
+    case DType::BFloat16: return 1.6e-2;
+    case DType::Float32: return 2e-6;
+    case DType::Float64: return 1e-12;
+    default: return 0.0;
+  }
+}
+
+// Checks actual against expected element-wise: |a - e| <= tol * (1 + |e|); NaN matches NaN.
+inline void check_close(const Tensor& actual, IntArrayRef shape, const std::vector<double>& expected, double tol,
+                        const std::string& what = "") {
+  INFO(what);
+  REQUIRE(actual.sizes() == shape);
+  const std::vector<double> got = values(actual);
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double e = expected[i], a = got[i];
+    if (std::isnan(e)) {
+      CHECK_MESSAGE(std::isnan(a), "element ", i, ": expected nan, got ", a);
+    } else if (std::isinf(e)) {
+      CHECK_MESSAGE(a == e, "element ", i, ": expected ", e, ", got ", a);
+    } else {
+      CHECK_MESSAGE(std::abs(a - e) <= tol * (1.0 + std::abs(e)), "element ", i, ": expected ", e, ", got ", a);
+    }
+  }
+}
+
+// The message of the fulgur::Error that fn throws ("" if it throws nothing; other
+// exception types fail the test).
+inline std::string error_message(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace fulgur::testing

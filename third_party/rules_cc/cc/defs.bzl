@@ -1,0 +1,39 @@
+"""Offline stand-in for @rules_cc//cc:defs.bzl.
+
+Bazel 4.2.3's @bazel_tools//tools/cpp loads these names from @rules_cc. The real
+rules_cc cannot be downloaded here, and Debian's bazel-rules-cc is too new for
+Bazel 4.2.3, so this file simply hands on the native rules.
+"""
+
+def cc_binary(**attrs):
+    native.cc_binary(**attrs)
+
+def cc_test(**attrs):
+    native.cc_test(**attrs)
+
+def cc_library(**attrs):
+    native.cc_library(**attrs)
+
+def cc_import(**attrs):
+    native.cc_import(**attrs)
+
+def cc_proto_library(**attrs):
+    native.cc_proto_library(**attrs)
+
+def cc_toolchain(**attrs):
+    native.cc_toolchain(**attrs)
+
+def cc_toolchain_suite(**attrs):
+    native.cc_toolchain_suite(**attrs)
+
+def fdo_profile(**attrs):
+    native.fdo_profile(**attrs)
+
+def fdo_prefetch_hints(**attrs):
+    native.fdo_prefetch_hints(**attrs)
+
+def objc_library(**attrs):
+    native.objc_library(**attrs)
+
+def objc_import(**attrs):
+    native.objc_import(**attrs)
