@@ -1,6 +1,7 @@
 // The umbrella header: #include <fulgur/fulgur.h> gives the whole public API.
 #pragma once
 
+#include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/device.h"
 #include "fulgur/kernels/dtype.h"
 #include "fulgur/kernels/error.h"

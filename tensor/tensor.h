@@ -42,7 +42,7 @@ struct TensorImpl {
 // Options of factory functions: `zeros({2, 3}, {.dtype = kInt64, .device = kCPU})`.
 // An unset dtype means the op's default (float32, or int64 for integer arange).
 struct TensorOptions {
-  std::optional<DType> dtype;
+  std::optional<DType> dtype = std::nullopt;
   Device device = kCPU;
 };
 

@@ -32,6 +32,9 @@ FULGUR_COPTS = [
     # (`__m512 __Y = __Y;` in avx512fintrin.h), hit by Eigen's GEMM kernels at
     # -O3 -march=native; it cannot be silenced per header.
     "-Wno-maybe-uninitialized",
+    # Options structs are filled with C++20 designated initializers
+    # (`zeros({2}, {.device = d})`); GCC 12 still reports the members left out.
+    "-Wno-missing-field-initializers",
 ]
 
 # Extra nvcc flags for Fulgur's own CUDA code (cuda_library adds -std=c++20,

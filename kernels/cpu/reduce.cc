@@ -88,6 +88,7 @@ template <typename T>
 void reduce_range(const ReduceArgs& a, const char* base, int64_t r0, int64_t r1, Acc<T>& acc) {
   using A = acc_t<T>;
   const int nr = a.nred;
+  if (r0 >= r1) return;  // empty reduction: acc keeps the identity
   if (nr == 0) {
     if (r0 < r1) fold<T>(a.op, acc, static_cast<A>(*reinterpret_cast<const T*>(base)), 0);
     return;
