@@ -130,6 +130,8 @@ std::map<std::string, Builder> builders() {
   b["dtype_bfloat16"] = [] { return cvt(ar(6).sub(2).div(3), kBFloat16).reshape({2, 3}); };
   b["dtype_float32"] = [] { return cvt(ar(6).div(7), kFloat32).reshape({2, 3}); };
   b["dtype_float64"] = [] { return ar(6).div(7).reshape({2, 3}); };
+  b["dtype_float16_subnormal"] = [] { return lit({6e-8, 1e-5, 65504.0, -0.0}, kFloat16); };
+  b["dtype_bfloat16_nonfinite"] = [] { return lit({kNan, -kInf, 0.5, 1.0 / 3.0}, kBFloat16); };
   b["i64_extremes"] = [] {
     return from_vector(std::vector<int64_t>{std::numeric_limits<int64_t>::min(), 0,
                                             std::numeric_limits<int64_t>::max()});
@@ -176,6 +178,12 @@ std::map<std::string, Builder> builders() {
     return cvt(from_index<double>(
                    2000, [](int64_t i) { return i == 1000 ? 1e10 : static_cast<double>(i) / 4 + 1; }, {2000}),
                kFloat32);
+  };
+  b["sum_column"] = [] { return arange(1001).reshape({1001, 1}); };
+  b["sum_row"] = [] { return ar(1001).reshape({1, 1001}).sub(500.5); };
+  b["sum_f64_nonfinite"] = [] {
+    return from_index<double>(
+        1500, [](int64_t i) { return i % 3 == 1 ? kInf : -static_cast<double>(i) / 8; }, {3, 500});
   };
   b["sum_2d_30x100"] = [] { return cvt(ar(3000).reshape({30, 100}), kFloat32); };
   b["sum_2d_30x100_div7"] = [] { return cvt(ar(3000).reshape({30, 100}).div(7), kFloat32); };
