@@ -25,6 +25,9 @@ class Allocator {
   void deallocate(void* ptr, size_t nbytes, Device device);
   AllocatorStats stats() const;
   void reset_peak();
+  // Releases memory kept for reuse (if the allocator caches); bytes currently kept.
+  virtual void empty_cache() {}
+  virtual size_t cached_bytes() const { return 0; }
 
  protected:
   virtual void* raw_allocate(size_t nbytes, Device device) = 0;

@@ -81,15 +81,28 @@ Tensor& assign_result(Tensor& self, const Tensor& result, const char* name) {
   return self;
 }
 
+bool is_bool_operand(const TensorOrScalar& x) {
+  if (const Tensor* t = tensor_of(x)) return t->defined() && t->dtype() == DType::Bool;
+  return std::get<Scalar>(x).is_bool();
+}
+
+// PyTorch's sub_check: no bool operand on either side of `-` (a number `true` included).
+void check_sub_operands(const TensorOrScalar& a, const TensorOrScalar& b, const char* name) {
+  if (is_bool_operand(a) && is_bool_operand(b)) {
+    FULGUR_FAIL(name, "subtraction, the `-` operator, with two bool tensors is not supported; "
+                      "hint: to invert a mask use logical_not()");
+  }
+  FULGUR_CHECK(!is_bool_operand(a) && !is_bool_operand(b), name,
+               "subtraction, the `-` operator, with a bool tensor is not supported; hint: to "
+               "invert a mask use logical_not()");
+}
+
 Tensor binary(BinaryOp op, const TensorOrScalar& a, const TensorOrScalar& b, const char* name,
               Tensor* inplace = nullptr) {
   const Device device = op_device({a, b}, name);
   DType compute = result_type({a, b});
   if (op == BinaryOp::Div && !is_floating(compute)) compute = DType::Float32;
-  if (op == BinaryOp::Sub && compute == DType::Bool) {
-    FULGUR_FAIL(name, "subtraction, the `-` operator, with two bool tensors is not supported; "
-                      "hint: to invert a mask use logical_not()");
-  }
+  if (op == BinaryOp::Sub) check_sub_operands(a, b, name);
   if (op == BinaryOp::Pow && !is_floating(compute)) {
     if (const Scalar* e = std::get_if<Scalar>(&b)) {
       FULGUR_CHECK(!(e->is_integral() && e->to_int64() < 0), name,
@@ -147,7 +160,7 @@ Tensor unary(UnaryOp op, const Tensor& x, const char* name, Tensor* inplace = nu
   FULGUR_CHECK(!(op == UnaryOp::Neg && compute == DType::Bool), name,
                "negation, the `-` operator, on a bool tensor is not supported; hint: use "
                "logical_not()");
-  FULGUR_CHECK(!(op == UnaryOp::Relu && compute == DType::Bool), name,
+  FULGUR_CHECK(!((op == UnaryOp::Relu || op == UnaryOp::Abs) && compute == DType::Bool), name,
                "not implemented for bool tensors; hint: convert with .to(kFloat32)");
   const DType out_dtype = op == UnaryOp::LogicalNot ? DType::Bool : compute;
   const Tensor input = x.to(compute);
@@ -175,9 +188,20 @@ Tensor unary(UnaryOp op, const Tensor& x, const char* name, Tensor* inplace = nu
   return out;
 }
 
-Tensor scaled(const Tensor& b, const Scalar& alpha) {
+// alpha * b for add/sub, in the dtype self and b promote to (so int8 * 100 added to int64
+// does not wrap in int8, and bool stays bool), with PyTorch's alpha_check.
+Tensor scaled(const Tensor& self, const Tensor& b, const Scalar& alpha, const char* name) {
+  FULGUR_CHECK(b.defined(), name, "an input tensor is undefined");
+  const DType dtype = result_type(self, b);
+  FULGUR_CHECK(!alpha.is_bool() || dtype == DType::Bool, name,
+               "boolean alpha only supported for bool results, got ", dtype);
+  FULGUR_CHECK(!alpha.is_floating() || is_floating(dtype), name,
+               "for integral input tensors, argument alpha must not be a floating point number, "
+               "got ", alpha);
   const bool unit = alpha.is_floating() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
-  return unit ? b : b.mul(alpha);
+  if (unit) return b;
+  if (dtype == DType::Bool) return b.mul(alpha.to_bool());  // bool * bool stays bool
+  return b.to(dtype).mul(alpha);
 }
 
 // where / clamp share this: out = kernel(op[1], op[2], op[3]) with promotion over the
@@ -216,12 +240,13 @@ Tensor ternary(bool is_where, const TensorOrScalar& x, const TensorOrScalar& y,
 
 // ---- binary arithmetic ------------------------------------------------------------------
 Tensor Tensor::add(const Tensor& other, const Scalar& alpha) const {
-  const Tensor b = scaled(other, alpha);
+  const Tensor b = scaled(*this, other, alpha, "add");
   return binary(BinaryOp::Add, this, &b, "add");
 }
 Tensor Tensor::add(const Scalar& other) const { return binary(BinaryOp::Add, this, other, "add"); }
 Tensor Tensor::sub(const Tensor& other, const Scalar& alpha) const {
-  const Tensor b = scaled(other, alpha);
+  check_sub_operands(this, &other, "sub");
+  const Tensor b = scaled(*this, other, alpha, "sub");
   return binary(BinaryOp::Sub, this, &b, "sub");
 }
 Tensor Tensor::sub(const Scalar& other) const { return binary(BinaryOp::Sub, this, other, "sub"); }
@@ -251,13 +276,14 @@ Tensor Tensor::logical_or(const Tensor& o) const { return binary(BinaryOp::Logic
 Tensor Tensor::logical_xor(const Tensor& o) const { return binary(BinaryOp::LogicalXor, this, &o, "logical_xor"); }
 
 Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) {
-  const Tensor b = scaled(other, alpha);
+  const Tensor b = scaled(*this, other, alpha, "add_");
   binary(BinaryOp::Add, this, &b, "add_", this);
   return *this;
 }
 Tensor& Tensor::add_(const Scalar& o) { binary(BinaryOp::Add, this, o, "add_", this); return *this; }
 Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) {
-  const Tensor b = scaled(other, alpha);
+  check_sub_operands(this, &other, "sub_");
+  const Tensor b = scaled(*this, other, alpha, "sub_");
   binary(BinaryOp::Sub, this, &b, "sub_", this);
   return *this;
 }
@@ -371,12 +397,15 @@ Tensor isfinite(const Tensor& x) {
 Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
   const DType dtype = result_type(a, b);
   Tensor close = a.eq(b);
-  if (is_floating(dtype)) {
-    const Tensor fa = a.to(dtype), fb = b.to(dtype);
-    const Tensor tol = fb.abs().mul(rtol).add(atol);
-    close = close.logical_or(fa.sub(fb).abs().le(tol));
-    if (equal_nan) close = close.logical_or(isnan(fa).logical_and(isnan(fb)));
-  }
+  // Integers and bools use the tolerances too (as in PyTorch), computed in float64 so that
+  // a - b cannot wrap around.
+  const DType compute = is_floating(dtype) ? dtype : DType::Float64;
+  const Tensor fa = a.to(compute), fb = b.to(compute);
+  const Tensor tol = fb.abs().mul(rtol).add(atol);
+  const Tensor diff = fa.sub(fb).abs();
+  // An infinite difference is never close, even against an infinite tolerance (1 vs inf).
+  close = close.logical_or(diff.le(tol).logical_and(isfinite(diff)));
+  if (equal_nan && is_floating(dtype)) close = close.logical_or(isnan(fa).logical_and(isnan(fb)));
   return close;
 }
 

@@ -137,8 +137,13 @@ Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& sourc
                  " must match self ", shape_str(sizes()), " except at dim ", dim, " where it must be ",
                  idx.size(0), " (the index length)");
   }
-  const Tensor scaled = (alpha.is_floating() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1)
-                            ? source : source.mul(alpha).to(dtype());
+  // As PyTorch: source has self's dtype, and alpha * source is computed in it.
+  FULGUR_CHECK(source.dtype() == dtype(), "index_add_", "self (", dtype(), ") and source (", source.dtype(),
+               ") must have the same dtype; hint: convert source with .to(", dtype(), ")");
+  FULGUR_CHECK(!alpha.is_floating() || is_floating(dtype()), "index_add_",
+               "for integral tensors, alpha must not be a floating point number, got ", alpha);
+  const bool unit = alpha.is_floating() ? alpha.to_double() == 1.0 : alpha.to_int64() == 1;
+  const Tensor scaled = unit ? source : source.mul(alpha);  // a number keeps source's dtype
   scatter_impl(*this, dim, spread_index(idx, dim, source.sizes()), scaled,
                kernels::ScatterMode::Add, "index_add_");
   return *this;
@@ -216,17 +221,19 @@ Tensor Tensor::argsort(int64_t dim, bool descending, bool stable) const {
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   FULGUR_CHECK(!tensors.empty(), "cat", "expected a non-empty list of tensors");
-  // Legacy rule kept by PyTorch: 1-D empty tensors are skipped whatever their shape.
+  // Legacy rule kept by PyTorch: 1-D empty tensors are skipped whatever their shape, but
+  // their dtype still takes part in type promotion (PyTorch's result_type over all inputs).
   std::vector<const Tensor*> parts;
+  DType dtype = DType::Bool;  // the identity of promote_types
   for (const Tensor& t : tensors) {
     FULGUR_CHECK(t.defined(), "cat", "an input tensor is undefined");
+    dtype = promote_types(dtype, t.dtype());
     if (!(t.dim() == 1 && t.numel() == 0)) parts.push_back(&t);
   }
-  if (parts.empty()) return tensors[0].clone();
+  if (parts.empty()) return tensors[0].to(dtype, /*copy=*/true);
   const Tensor& ref = *parts[0];
   FULGUR_CHECK(ref.dim() > 0, "cat", "zero-dimensional tensor (at position 0) cannot be concatenated");
   dim = wrap_dim(dim, ref.dim(), "cat");
-  DType dtype = ref.dtype();
   Shape shape = ref.sizes().vec();
   shape[dim] = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -242,7 +249,6 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                    shape_str(t.sizes()), ")");
     }
     shape[dim] += t.sizes()[dim];
-    dtype = promote_types(dtype, t.dtype());
   }
   Tensor out = make_tensor(shape, dtype, ref.device());
   int64_t offset = 0;

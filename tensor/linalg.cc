@@ -53,9 +53,9 @@ void batched_gemm(const Tensor& a_in, const Tensor& b_in, Tensor& out, double al
     return full;
   };
   const Shape sa = batch_strides(a.t), sb = batch_strides(b.t), sc = batch_strides(out);
-  std::vector<int64_t> ao(batch), bo(batch), co(batch);
+  std::vector<int64_t> ao(batch > 1 ? batch : 0), bo(ao.size()), co(ao.size());
   const int64_t es = static_cast<int64_t>(out.element_size());
-  for (int64_t i = 0; i < batch; ++i) {
+  for (int64_t i = 0; i < static_cast<int64_t>(ao.size()); ++i) {
     int64_t rem = i, oa = 0, ob = 0, oc = 0;
     for (int64_t d = static_cast<int64_t>(batch_shape.size()) - 1; d >= 0; --d) {
       const int64_t idx = rem % batch_shape[d];
@@ -84,9 +84,11 @@ void batched_gemm(const Tensor& a_in, const Tensor& b_in, Tensor& out, double al
   g.alpha = alpha;
   g.beta = beta;
   g.batch = batch;
-  g.a_offsets = ao.data();
-  g.b_offsets = bo.data();
-  g.c_offsets = co.data();
+  if (batch > 1) {  // a single product needs no offsets (and no vectors: small GEMMs are hot)
+    g.a_offsets = ao.data();
+    g.b_offsets = bo.data();
+    g.c_offsets = co.data();
+  }
   internal::table(out, op).gemm(g);
 }
 

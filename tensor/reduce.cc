@@ -110,7 +110,8 @@ int64_t reduced_numel(const Tensor& x, const std::vector<bool>& mask) {
 Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<DType> dtype) const {
   const Tensor x = dtype ? to(*dtype) : *this;
   const auto mask = reduced_mask(x, dims, "sum");
-  return run_reduce(x, ReduceOp::Sum, mask, keepdim, sum_dtype(x.dtype()), false, "sum").values;
+  // An explicit dtype is the result's dtype (torch.sum(dtype=int32) is int32).
+  return run_reduce(x, ReduceOp::Sum, mask, keepdim, dtype ? *dtype : sum_dtype(x.dtype()), false, "sum").values;
 }
 
 Tensor Tensor::mean(IntArrayRef dims, bool keepdim) const {
@@ -220,6 +221,8 @@ Tensor Tensor::any(std::optional<int64_t> dim, bool keepdim) const {
 
 Tensor Tensor::softmax(int64_t dim) const {
   require_floating(*this, "softmax");
+  wrap_dim(dim, this->dim(), "softmax");
+  if (numel() == 0) return clone();  // amax of an empty dim would throw; PyTorch returns empty
   const Tensor m = amax({dim}, true);
   const Tensor e = sub(m).exp();
   return e.div(e.sum({dim}, true));
@@ -227,6 +230,8 @@ Tensor Tensor::softmax(int64_t dim) const {
 
 Tensor Tensor::log_softmax(int64_t dim) const {
   require_floating(*this, "log_softmax");
+  wrap_dim(dim, this->dim(), "log_softmax");
+  if (numel() == 0) return clone();
   const Tensor shifted = sub(amax({dim}, true));
   return shifted.sub(shifted.exp().sum({dim}, true).log());
 }

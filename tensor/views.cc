@@ -290,6 +290,8 @@ std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t d) const {
   FULGUR_CHECK(dim() > 0, "chunk", "cannot be applied to a 0-dim tensor");
   d = wrap_dim(d, dim(), "chunk");
   const int64_t size = sizes()[d];
+  // An empty dim still gives `chunks` (empty) chunks, as PyTorch; split would give one.
+  if (size == 0) return split_with_sizes(Shape(static_cast<size_t>(chunks), 0), d);
   const int64_t split_size = std::max<int64_t>((size + chunks - 1) / chunks, size == 0 ? 0 : 1);
   return split(split_size, d);
 }

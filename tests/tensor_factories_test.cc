@@ -100,6 +100,19 @@ TEST_CASE("the host allocator is aligned and counts bytes") {
     CHECK(during.num_allocations > before.num_allocations);
   }
   CHECK(host.stats().current_bytes == before.current_bytes);
+  // Large blocks are cached after free and reused for the same size class.
+  void* first = nullptr;
+  {
+    Tensor big = empty({1 << 18});  // 1 MiB
+    first = big.data_ptr();
+  }
+  CHECK(host.cached_bytes() >= (size_t{1} << 20));
+  {
+    Tensor again = empty({(1 << 18) - 16});  // same size class
+    CHECK(again.data_ptr() == first);
+  }
+  host.empty_cache();
+  CHECK(host.cached_bytes() == 0);
   // A CUDA tensor in this build/machine is an error that says why, not a crash.
   if (!cuda::is_available()) {
     const std::string msg = error_message([] { (void)zeros({2}, {.device = Device::cuda(0)}); });

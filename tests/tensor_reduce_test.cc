@@ -611,8 +611,8 @@ TEST_CASE("all/any: bool result, uint8 stays uint8") {
             const std::string what = describe(shape, dtype, layout, dim ? Shape{*dim} : Shape{}, keepdim);
             const Shape s = !dim ? Shape{} : keepdim ? g.keep_shape : g.out_shape;
             const Tensor a = x.all(dim, keepdim), o = x.any(dim, keepdim);
-            CHECK_MESSAGE(a.dtype() == want, "all " + what);
-            CHECK_MESSAGE(o.dtype() == want, "any " + what);
+            CHECK_MESSAGE(a.dtype() == want, ("all " + what));
+            CHECK_MESSAGE(o.dtype() == want, ("any " + what));
             expect_values(a, s, e_all, 0.0, "all " + what);
             expect_values(o, s, e_any, 0.0, "any " + what);
           }
@@ -725,6 +725,60 @@ TEST_CASE("dims lists: negative dims, duplicates, out of range, keepdim shapes")
   CHECK(std::get<1>(s.max(0)).item<int64_t>() == 0);
   CHECK(s.softmax(0).item<double>() == 1.0);
   CHECK(error_message([&] { (void)s.sum({1}); }).find("dimension out of range") != std::string::npos);
+}
+
+TEST_CASE("reductions of expanded (stride 0) inputs and long rows split into chunks") {
+  std::mt19937 rng(64);
+  // Expanded: every reduced element is the same memory.
+  const Tensor row = random_tensor({3}, DType::Float32, rng);
+  const Tensor ex = row.expand({4, 3});
+  const std::vector<double> r = values(row);
+  expect_values(ex.sum({0}), {3}, {4 * r[0], 4 * r[1], 4 * r[2]}, 1e-6, "sum of expanded");
+  expect_values(ex.sum(), {}, {4 * (r[0] + r[1] + r[2])}, 1e-6, "sum of expanded, all");
+  auto [v, i] = ex.max(0);
+  expect_values(v, {3}, r, 0.0, "max of expanded");
+  expect_values(i, {3}, {0, 0, 0}, 0.0, "argmax of expanded (first of equal elements)");
+  const Tensor col = random_tensor({5, 1}, DType::Int32, rng).expand({5, 7});
+  std::vector<double> e7;
+  for (double c : values(col.select(1, 0))) e7.push_back(7 * c);
+  expect_values(col.sum({1}), {5}, e7, 0.0, "int sum of expanded rows");
+
+  // A few outputs over long rows: each row reduced in 32768-element chunks, the partial
+  // results combined in order (ties and NaN must keep the first position across chunks).
+  for (Layout layout : {Layout::Contiguous, Layout::Transposed}) {
+    for (DType dtype : {DType::Float32, DType::Int16, DType::Float64}) {
+      const Tensor x = random_tensor({3, 70000}, dtype, rng, layout, -1.0, 1.0);
+      set(x, {0, 50000}, 5.0);
+      set(x, {0, 65000}, 5.0);
+      set(x, {1, 40000}, -5.0);
+      set(x, {1, 3}, -5.0);
+      if (is_floating(dtype)) {
+        set(x, {2, 69999}, kNaN);
+        set(x, {2, 33000}, kNaN);
+      }
+      const Groups g = group(x, mask_of(2, {1}));
+      std::vector<double> sums, maxv, maxi, minv, mini, scale;
+      for (const auto& m : g.members) {
+        sums.push_back(std::accumulate(m.begin(), m.end(), 0.0));
+        const ArgRef mx = ref_arg(m, true), mn = ref_arg(m, false);
+        maxv.push_back(mx.value);
+        maxi.push_back(static_cast<double>(mx.index));
+        minv.push_back(mn.value);
+        mini.push_back(static_cast<double>(mn.index));
+      }
+      scale = abs_sums(g);
+      const std::string what = std::string(dtype_name(dtype)) + " " + layout_name(layout);
+      expect_values(x.sum({1}), {3}, sums, is_floating(dtype) ? 1e-6 : 0.0, "long sum " + what, &scale);
+      auto [xv, xi] = x.max(1);
+      expect_values(xv, {3}, maxv, 0.0, "long max " + what);
+      expect_values(xi, {3}, maxi, 0.0, "long argmax " + what);
+      auto [nv, ni] = x.min(-1, true);
+      expect_values(nv, {3, 1}, minv, 0.0, "long min " + what);
+      expect_values(ni, {3, 1}, mini, 0.0, "long argmin " + what);
+      expect_values(x.amax({1}), {3}, maxv, 0.0, "long amax " + what);
+      expect_values(x.argmin(1), {3}, mini, 0.0, "long argmin (function) " + what);
+    }
+  }
 }
 
 TEST_CASE("empty reductions") {

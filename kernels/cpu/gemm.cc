@@ -85,11 +85,17 @@ void gemm_same_type(const GemmArgs& g, const T* a_base, const T* b_base, T* c_ba
     else FULGUR_PANEL(Eigen::ColMajor, Eigen::ColMajor);
 #undef FULGUR_PANEL
   };
-  if (tasks == 1 || omp_in_parallel() || get_num_threads() == 1) {
+  // Outside a parallel region Eigen splits a large enough product across its own threads
+  // (with a k-blocking that depends on the thread count), so a single large task also runs
+  // inside a team: Eigen then sees omp_get_num_threads() > 1 and stays single-threaded.
+  // Below 2 * 50000 multiply-adds Eigen never threads (kMinTaskSize in its Parallelizer.h).
+  const bool eigen_may_thread = g.m * g.n * g.k >= 2 * 50000;
+  if (omp_in_parallel() || get_num_threads() == 1 || (tasks == 1 && !eigen_may_thread)) {
     for (int64_t t = 0; t < tasks; ++t) run(t);
     return;
   }
-#pragma omp parallel for schedule(dynamic, 1)
+  const int team = static_cast<int>(std::max<int64_t>(2, std::min<int64_t>(tasks, get_num_threads())));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
   for (int64_t t = 0; t < tasks; ++t) run(t);
 }
 

@@ -61,10 +61,15 @@ void unary_floating(UnaryOp op, const ElementwiseArgs& args) {
   }                                                                                     \
   return
   switch (op) {
-    case UnaryOp::Exp: FULGUR_EIGEN_OR_SCALAR(a.exp(), std::exp(x));
+    // Eigen 3.4's vectorised double exp clamps its argument at about -709.4 (exp(-inf) is
+    // 5.6e-309, not 0) and its AVX-512 sqrt (EIGEN_FAST_MATH: rsqrt14 + Newton) gives NaN
+    // for +inf in float and double packets: libm for double exp and for every sqrt.
+    case UnaryOp::Exp:
+      if constexpr (std::is_same_v<T, double>) return unary_loop<T>(args, [](M x) { return std::exp(x); });
+      FULGUR_EIGEN_OR_SCALAR(a.exp(), std::exp(x));
     case UnaryOp::Log: FULGUR_EIGEN_OR_SCALAR(a.log(), std::log(x));
     case UnaryOp::Log1p: FULGUR_EIGEN_OR_SCALAR(a.log1p(), std::log1p(x));
-    case UnaryOp::Sqrt: FULGUR_EIGEN_OR_SCALAR(a.sqrt(), std::sqrt(x));
+    case UnaryOp::Sqrt: return unary_loop<T>(args, [](M x) { return std::sqrt(x); });
     case UnaryOp::Rsqrt: FULGUR_EIGEN_OR_SCALAR(a.rsqrt(), M(1) / std::sqrt(x));
     case UnaryOp::Sin: FULGUR_EIGEN_OR_SCALAR(a.sin(), std::sin(x));
     case UnaryOp::Cos: FULGUR_EIGEN_OR_SCALAR(a.cos(), std::cos(x));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything that needs a real GPU, in one run (see docs/PERFORMANCE.md and the device
-# notes in docs/GPU.md). Usage, from the repository root on a machine with a GPU:
+# Everything that needs a real GPU, in one run: the tests tagged "gpu" and the benchmarks
+# (figures go to docs/PERFORMANCE.md). Usage, from the repository root on a GPU machine:
 #   bash tests/gpu/run.sh [OUT_DIR]
 # Writes OUT_DIR/gpu_tests.log and OUT_DIR/bench_*.jsonl; exits non-zero on a failure.
 set -uo pipefail
