@@ -32,6 +32,9 @@ FULGUR_COPTS = [
     # (`__m512 __Y = __Y;` in avx512fintrin.h), hit by Eigen's GEMM kernels at
     # -O3 -march=native; it cannot be silenced per header.
     "-Wno-maybe-uninitialized",
+    # Same header, other spelling: with Eigen's vectorised math inlined (-O1 and up)
+    # GCC 12 reports `__m512 __Y = __Y;` in avx512fintrin.h as used uninitialized.
+    "-Wno-uninitialized",
     # Options structs are filled with C++20 designated initializers
     # (`zeros({2}, {.device = d})`); GCC 12 still reports the members left out.
     "-Wno-missing-field-initializers",
