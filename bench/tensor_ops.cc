@@ -50,6 +50,7 @@ std::pair<double, double> race(const std::function<void()>& a, const std::functi
 struct Options {
   bool json = false;
   bool quick = false;
+  std::string only;  // "matmul" or "elementwise": run one part
   int threads = 0;  // 0: OpenMP's default
 };
 
@@ -157,9 +158,10 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--json") o.json = true;
     else if (arg == "--quick") o.quick = true;
+    else if (arg.rfind("--only=", 0) == 0) o.only = arg.substr(7);
     else if (arg.rfind("--threads=", 0) == 0) o.threads = std::stoi(arg.substr(10));
     else {
-      std::fprintf(stderr, "usage: tensor_ops [--json] [--quick] [--threads=N]\n");
+      std::fprintf(stderr, "usage: tensor_ops [--json] [--quick] [--threads=N] [--only=matmul|elementwise]\n");
       return 2;
     }
   }
@@ -168,7 +170,7 @@ int main(int argc, char** argv) {
   if (!o.json) {
     std::printf("fulgur tensor_ops: %d thread(s); medians of alternating runs\n", fulgur::get_num_threads());
   }
-  bench_matmul(o);
-  bench_elementwise(o);
+  if (o.only.empty() || o.only == "matmul") bench_matmul(o);
+  if (o.only.empty() || o.only == "elementwise") bench_elementwise(o);
   return 0;
 }

@@ -48,15 +48,26 @@ void panel_product(const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b
   }
 }
 
+// Panel height for an output extent: 2+ panels from 64 up, at most 512 rows.
+int64_t panel_size(int64_t extent) {
+  if (extent < 128) return 32;
+  if (extent < 256) return 64;
+  if (extent < 512) return 128;
+  if (extent < 1024) return 256;
+  return 512;
+}
+
 template <typename T>
 void gemm_same_type(const GemmArgs& g, const T* a_base, const T* b_base, T* c_base) {
   const bool a_row = g.a_cs == 1;
   const bool b_row = g.b_cs == 1;
-  // Split along the larger output dimension; panel size from the shape only.
+  // Split along the larger output dimension; panel size from the shape only. Every panel
+  // packs the whole other operand, so panels are as large as still gives two or more of
+  // them (measured on 2 cores: docs/PERFORMANCE.md).
   const bool split_rows = g.m >= g.n;
   const int64_t extent = split_rows ? g.m : g.n;
-  const bool tiny = g.m * g.n * g.k < 64 * 64 * 64;
-  const int64_t panel = tiny ? std::max<int64_t>(extent, 1) : (extent >= 1024 ? 256 : 128);
+  const bool tiny = g.m * g.n * g.k < 32 * 32 * 32;
+  const int64_t panel = tiny ? std::max<int64_t>(extent, 1) : panel_size(extent);
   const int64_t panels = (extent + panel - 1) / panel;
   const int64_t tasks = g.batch * panels;
   const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
