@@ -29,7 +29,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     Tensor landing = is_contiguous() ? *this : make_tensor(sizes(), dtype(), device());
     // The accelerator's backend knows how to reach host memory, not the other way round.
     const Device backend = device().is_cpu() ? staged.device() : device();
-    const auto& t = kernels_for_device(backend, "copy_");
+    const auto& t = kernels::kernels_for_device(backend, "copy_");
     FULGUR_CHECK(t.copy_bytes != nullptr, "copy_", "no copy between ", src.device(), " and ", device());
     t.copy_bytes(landing.data_ptr(), device(), staged.data_ptr(), staged.device(),
                  static_cast<size_t>(numel()) * element_size());

@@ -1,12 +1,12 @@
 #include "fulgur/tensor/storage.h"
 
-#include "fulgur/tensor/backends.h"
+#include "fulgur/kernels/backends.h"
 
 namespace fulgur {
 
 StorageImpl::StorageImpl(size_t nbytes, Device device)
     : nbytes_(nbytes), device_(device) {
-  ensure_backends_registered();
+  kernels::ensure_backends_registered();
   allocator_ = &allocator_for(device.type);
   data_ = allocator_->allocate(nbytes, device);
 }

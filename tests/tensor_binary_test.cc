@@ -28,19 +28,6 @@ namespace {
 constexpr DType B = kBool, U8 = kUInt8, I8 = kInt8, I16 = kInt16, I32 = kInt32, I64 = kInt64,
                 F16 = kFloat16, BF16 = kBFloat16, F32 = kFloat32, F64 = kFloat64;
 
-// torch.promote_types(row, column), printed by PyTorch 1.13 (dtype enum order).
-constexpr DType kPromote[10][10] = {
-    {B, U8, I8, I16, I32, I64, F16, BF16, F32, F64},
-    {U8, U8, I16, I16, I32, I64, F16, BF16, F32, F64},
-    {I8, I16, I8, I16, I32, I64, F16, BF16, F32, F64},
-    {I16, I16, I16, I16, I32, I64, F16, BF16, F32, F64},
-    {I32, I32, I32, I32, I32, I64, F16, BF16, F32, F64},
-    {I64, I64, I64, I64, I64, I64, F16, BF16, F32, F64},
-    {F16, F16, F16, F16, F16, F16, F16, F32, F32, F64},
-    {BF16, BF16, BF16, BF16, BF16, BF16, F32, BF16, F32, F64},
-    {F32, F32, F32, F32, F32, F32, F32, F32, F32, F64},
-    {F64, F64, F64, F64, F64, F64, F64, F64, F64, F64},
-};
 // torch.result_type(tensor of row dtype with dim > 0, 0-dim tensor of column dtype).
 constexpr DType kPromoteZeroDim[10][10] = {
     {B, U8, I8, I16, I32, I64, F16, BF16, F32, F64},
@@ -59,7 +46,7 @@ constexpr DType kWithInt[10] = {I64, U8, I8, I16, I32, I64, F16, BF16, F32, F64}
 constexpr DType kWithFloat[10] = {F32, F32, F32, F32, F32, F32, F16, BF16, F32, F64};
 constexpr DType kWithBool[10] = {B, U8, I8, I16, I32, I64, F16, BF16, F32, F64};
 
-DType promote(DType a, DType b) { return kPromote[static_cast<int>(a)][static_cast<int>(b)]; }
+DType promote(DType a, DType b) { return testing::reference_promote(a, b); }
 DType true_div_dtype(DType d) { return is_floating(d) ? d : F32; }
 
 // An integer (as uint64, modulo 2^64) narrowed to dt the two's-complement way.
@@ -269,10 +256,6 @@ bool supports(Op op, DType d) {
   return true;
 }
 
-const Layout kLayouts[3] = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
-const char* layout_name(Layout l) {
-  return l == Layout::Contiguous ? "contiguous" : l == Layout::Transposed ? "transposed" : "strided";
-}
 
 // Every element of base after an in-place op on `view`: the view's elements must equal
 // view_expected, every other element keeps its value from base_before.
@@ -311,14 +294,14 @@ TEST_CASE("binary ops match a double reference on every dtype, shape, broadcast 
       if (c.op == Op::Pow && !is_floating(dt)) continue;  // integer pow: see its own test
       for (const auto& [sa, sb] : shapes) {
         for (int li = 0; li < 3; ++li) {
-          const Layout la = kLayouts[li], lb = kLayouts[(li + 1) % 3];
+          const Layout la = testing::all_layouts()[li], lb = testing::all_layouts()[(li + 1) % 3];
           // pow: positive bases keep the reference away from NaN-only results.
           const Tensor a = c.op == Op::Pow ? random_tensor(sa, dt, rng, la, 0.25, 2.0)
                                            : random_tensor(sa, dt, rng, la);
           const Tensor b = random_tensor(sb, dt, rng, lb);
           const std::string what = std::string(c.name) + " " + std::string(dtype_name(dt)) + " " +
-                                   shape_str(sa) + " " + shape_str(sb) + " " + layout_name(la) + "/" +
-                                   layout_name(lb);
+                                   shape_str(sa) + " " + shape_str(sb) + " " + testing::layout_name(la) + "/" +
+                                   testing::layout_name(lb);
           check_binary(c.op, c.fn(a, b), a, b, compute_dtype(c.op, dt), result_dtype(c.op, dt), what);
         }
       }

@@ -16,17 +16,6 @@ using namespace fulgur::testing;
 
 namespace {
 
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-const double kInf = std::numeric_limits<double>::infinity();
-
-const std::vector<Layout>& layouts() {
-  static const std::vector<Layout> l = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
-  return l;
-}
-const char* layout_name(Layout l) {
-  return l == Layout::Contiguous ? "contiguous" : l == Layout::Transposed ? "transposed" : "strided";
-}
-
 std::string describe(IntArrayRef shape, DType dtype, Layout layout, int64_t dim) {
   std::ostringstream os;
   os << "shape " << shape_str(shape) << " " << dtype << " " << layout_name(layout) << " dim " << dim;
@@ -118,7 +107,7 @@ TEST_CASE("cat along every dim, all dtypes and layouts") {
           Shape s = base;
           s[d] = len;
           if (nd == 1 && len == 0) s[d] = 4;  // 1-D empty tensors are skipped: tested below
-          parts.push_back(random_tensor(s, dtype, rng, layouts()[rng() % 3]));
+          parts.push_back(random_tensor(s, dtype, rng, all_layouts()[rng() % 3]));
         }
         Shape out_shape = base;
         out_shape[d] = 0;
@@ -195,7 +184,7 @@ TEST_CASE("stack along every dim") {
     for (const Shape& shape : {Shape{}, Shape{4}, Shape{2, 3}, Shape{2, 0}}) {
       const int64_t nd = static_cast<int64_t>(shape.size());
       std::vector<Tensor> parts;
-      for (int i = 0; i < 3; ++i) parts.push_back(random_tensor(shape, dtype, rng, layouts()[rng() % 3]));
+      for (int i = 0; i < 3; ++i) parts.push_back(random_tensor(shape, dtype, rng, all_layouts()[rng() % 3]));
       for (int64_t dim = -(nd + 1); dim <= nd; ++dim) {
         const int64_t d = dim < 0 ? dim + nd + 1 : dim;
         Shape out_shape = shape;
@@ -262,7 +251,7 @@ void check_parts(const Tensor& x, const std::vector<Tensor>& parts, int64_t dim,
 TEST_CASE("split, split_with_sizes, chunk and unbind are views") {
   std::mt19937 rng(102);
   for (DType dtype : {DType::Float32, DType::Int8, DType::Bool, DType::BFloat16}) {
-    for (Layout layout : layouts()) {
+    for (Layout layout : all_layouts()) {
       const Tensor x = random_tensor({7, 4}, dtype, rng, layout);
       const std::string base = std::string(dtype_name(dtype)) + " " + layout_name(layout);
       check_parts(x, x.split(3, 0), 0, {3, 3, 1}, false, "split 3 dim 0 " + base);
@@ -298,7 +287,7 @@ TEST_CASE("index_select: every dim, repeated, empty and strided indices") {
   std::mt19937 rng(200);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : {Shape{}, Shape{5}, Shape{3, 4}, Shape{2, 3, 4}, Shape{2, 0, 3}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = random_tensor(shape, dtype, rng, layout);
         const int64_t nd = x.dim();
         for (int64_t dim = -std::max<int64_t>(nd, 1); dim < std::max<int64_t>(nd, 1); ++dim) {
@@ -344,7 +333,7 @@ TEST_CASE("gather along every dim") {
   std::mt19937 rng(201);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : {Shape{5}, Shape{3, 4}, Shape{2, 3, 4}, Shape{3, 0}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = random_tensor(shape, dtype, rng, layout);
         const int64_t nd = x.dim();
         for (int64_t dim = -nd; dim < nd; ++dim) {
@@ -353,7 +342,7 @@ TEST_CASE("gather along every dim") {
           Shape is = shape;
           for (int64_t k = 0; k < nd; ++k) is[k] = k == d ? int64_t(rng() % 6) : int64_t(rng() % (shape[k] + 1));
           if (x.size(d) == 0) is[d] = 0;
-          const Tensor index = index_tensor(is, layouts()[rng() % 3], rng,
+          const Tensor index = index_tensor(is, all_layouts()[rng() % 3], rng,
                                             [&](const auto&) { return int64_t(rng() % std::max<int64_t>(1, x.size(d))); });
           std::vector<double> expected;
           for_each_index(is, [&](const std::vector<int64_t>& i) {
@@ -420,7 +409,7 @@ TEST_CASE("scatter with a tensor and with a scalar") {
   std::mt19937 rng(202);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : {Shape{5}, Shape{3, 4}, Shape{2, 3, 4}, Shape{2, 0}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor self = random_tensor(shape, dtype, rng, layout);
         const std::vector<double> before = values(self);
         const int64_t nd = self.dim();
@@ -430,8 +419,8 @@ TEST_CASE("scatter with a tensor and with a scalar") {
           for (int64_t k = 0; k < nd; ++k) is[k] = int64_t(rng() % (shape[k] + 1));
           Shape ss = is;  // src may be larger than index
           for (int64_t& s : ss) s += rng() % 2;
-          const Tensor index = unique_index(self, d, is, layouts()[rng() % 3], rng);
-          const Tensor src = random_tensor(ss, dtype, rng, layouts()[rng() % 3]);
+          const Tensor index = unique_index(self, d, is, all_layouts()[rng() % 3], rng);
+          const Tensor src = random_tensor(ss, dtype, rng, all_layouts()[rng() % 3]);
           const std::string what = "scatter " + describe(shape, dtype, layout, dim) + " index " + shape_str(is);
           const Tensor out = self.scatter(dim, index, src);
           CHECK_MESSAGE(out.dtype() == dtype, what);
@@ -468,7 +457,7 @@ TEST_CASE("scatter_add accumulates duplicate indices") {
   for (DType dtype : all_dtypes()) {
     if (dtype == DType::Bool) continue;
     for (const Shape& shape : {Shape{5}, Shape{3, 4}, Shape{2, 3, 4}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor self = random_tensor(shape, dtype, rng, layout);
         const int64_t nd = self.dim();
         for (int64_t dim = -nd; dim < nd; ++dim) {
@@ -476,9 +465,9 @@ TEST_CASE("scatter_add accumulates duplicate indices") {
           Shape is = shape;
           for (int64_t k = 0; k < nd; ++k) is[k] = k == d ? 2 + int64_t(rng() % 6) : int64_t(rng() % (shape[k] + 1));
           // Few distinct targets: duplicates along every line.
-          const Tensor index = index_tensor(is, layouts()[rng() % 3], rng,
+          const Tensor index = index_tensor(is, all_layouts()[rng() % 3], rng,
                                             [&](const auto&) { return int64_t(rng() % std::min<int64_t>(2, shape[d])); });
-          const Tensor src = random_tensor(is, dtype, rng, layouts()[rng() % 3]);
+          const Tensor src = random_tensor(is, dtype, rng, all_layouts()[rng() % 3]);
           std::vector<double> abs_self = values(self);
           for (double& s : abs_self) s = std::abs(s);
           const std::vector<double> expected =
@@ -509,7 +498,7 @@ TEST_CASE("index_add with alpha") {
     if (dtype == DType::Bool) continue;
     const bool fl = is_floating(dtype);
     for (const Shape& shape : {Shape{5}, Shape{5, 3}, Shape{2, 4, 3}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor self = random_tensor(shape, dtype, rng, layout);
         const int64_t nd = self.dim();
         for (int64_t dim = -nd; dim < nd; ++dim) {
@@ -519,7 +508,7 @@ TEST_CASE("index_add with alpha") {
               index_tensor({len}, Layout::Contiguous, rng, [&](const auto&) { return int64_t(rng() % shape[d]); });
           Shape ss = shape;
           ss[d] = len;
-          const Tensor source = random_tensor(ss, dtype, rng, layouts()[rng() % 3]);
+          const Tensor source = random_tensor(ss, dtype, rng, all_layouts()[rng() % 3]);
           for (double alpha : fl ? std::vector<double>{1.0, 2.5, -0.5} : std::vector<double>{1.0, 2.0, -1.0}) {
             if (dtype == DType::UInt8 && alpha < 0) continue;
             std::vector<double> expected = values(self), sc = values(self);
@@ -565,11 +554,11 @@ TEST_CASE("index_add with alpha") {
 TEST_CASE("masked_fill with broadcast masks") {
   std::mt19937 rng(300);
   for (DType dtype : all_dtypes()) {
-    for (Layout layout : layouts()) {
+    for (Layout layout : all_layouts()) {
       const Tensor x = random_tensor({3, 4}, dtype, rng, layout);
       const std::vector<double> before = values(x);
       for (const Shape& ms : {Shape{3, 4}, Shape{4}, Shape{3, 1}, Shape{1, 1}, Shape{}}) {
-        const Tensor mask = random_tensor(ms, DType::Bool, rng, layouts()[rng() % 3]);
+        const Tensor mask = random_tensor(ms, DType::Bool, rng, all_layouts()[rng() % 3]);
         for (int variant = 0; variant < 2; ++variant) {
           double v;
           Tensor out;
@@ -611,11 +600,11 @@ TEST_CASE("masked_fill with broadcast masks") {
 TEST_CASE("masked_select with broadcast mask and input") {
   std::mt19937 rng(301);
   for (DType dtype : all_dtypes()) {
-    for (Layout layout : layouts()) {
+    for (Layout layout : all_layouts()) {
       for (const auto& [xs, ms] : {std::pair<Shape, Shape>{{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 4}, {3, 1}},
                                    {{4}, {3, 4}}, {{2, 1, 3}, {4, 1}}, {{0, 3}, {3}}, {{3}, {}}}) {
         const Tensor x = random_tensor(xs, dtype, rng, layout);
-        const Tensor mask = random_tensor(ms, DType::Bool, rng, layouts()[rng() % 3]);
+        const Tensor mask = random_tensor(ms, DType::Bool, rng, all_layouts()[rng() % 3]);
         const Shape shape = broadcast_shapes(xs, ms, "test");
         std::vector<double> expected;
         for_each_index(shape, [&](const std::vector<int64_t>& i) {
@@ -641,7 +630,7 @@ TEST_CASE("masked_select with broadcast mask and input") {
 
 TEST_CASE("one_hot") {
   std::mt19937 rng(302);
-  for (Layout layout : layouts()) {
+  for (Layout layout : all_layouts()) {
     for (const Shape& shape : {Shape{}, Shape{6}, Shape{2, 3}}) {
       const Tensor idx = index_tensor(shape, layout, rng, [&](const auto&) { return int64_t(rng() % 5); });
       int64_t mx = 0;
@@ -737,7 +726,7 @@ TEST_CASE("topk: largest and smallest, every k, ties by lower index, NaN as PyTo
   for (DType dtype : all_dtypes()) {
     if (dtype == DType::Bool) continue;  // PyTorch has no bool topk
     for (const Shape& shape : {Shape{}, Shape{7}, Shape{3, 5}, Shape{2, 3, 4}, Shape{0}, Shape{2, 0}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = tied_tensor(shape, dtype, rng, layout);
         const int64_t nd = x.dim();
         for (int64_t dim = -std::max<int64_t>(nd, 1); dim < std::max<int64_t>(nd, 1); ++dim) {
@@ -781,7 +770,7 @@ TEST_CASE("sort and argsort: ascending, descending, stable, along any dim") {
   std::mt19937 rng(401);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : {Shape{}, Shape{9}, Shape{4, 3}, Shape{2, 3, 4}, Shape{0}, Shape{3, 0}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = tied_tensor(shape, dtype, rng, layout);
         const std::vector<double> before = values(x);
         const int64_t nd = x.dim();

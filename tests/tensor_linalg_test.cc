@@ -14,15 +14,6 @@ using namespace fulgur::testing;
 
 namespace {
 
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-const std::vector<Layout>& layouts() {
-  static const std::vector<Layout> l = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
-  return l;
-}
-const char* layout_name(Layout l) {
-  return l == Layout::Contiguous ? "contiguous" : l == Layout::Transposed ? "transposed" : "strided";
-}
 const std::vector<DType>& matmul_dtypes() {
   static const std::vector<DType> d = {DType::Float32, DType::Float64, DType::Float16,
                                        DType::BFloat16, DType::Int32,   DType::Int64};
@@ -147,8 +138,8 @@ TEST_CASE("matmul: 1-D, 2-D and batched operands with broadcast batch dims, all 
   for (DType dtype : matmul_dtypes()) {
     for (const auto& [sa, sb] : cases) {
       const bool large = numel_of(sa) * numel_of(sb) > 100000;
-      for (Layout la : layouts()) {
-        for (Layout lb : layouts()) {
+      for (Layout la : all_layouts()) {
+        for (Layout lb : all_layouts()) {
           if (large && la != lb) continue;  // keep the big products few
           const Tensor a = random_tensor(sa, dtype, rng, la);
           const Tensor b = random_tensor(sb, dtype, rng, lb);
@@ -281,7 +272,7 @@ TEST_CASE("addmm with beta and alpha (beta = 0 ignores NaN input)") {
         fl ? std::vector<std::pair<double, double>>{{1, 1}, {0.5, 2}, {0, 1}, {0, -0.5}, {-1, 0.25}, {2, 0}}
            : std::vector<std::pair<double, double>>{{1, 1}, {2, 3}, {0, 1}, {0, -2}, {-1, 1}, {3, 0}};
     for (const Shape& in_shape : {Shape{n, p}, Shape{p}, Shape{1, p}, Shape{n, 1}, Shape{}}) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         for (bool transposed_mats : {false, true}) {
           const Tensor m1 = transposed_mats ? random_tensor({k, n}, dtype, rng).t() : random_tensor({n, k}, dtype, rng, layout);
           const Tensor m2 = transposed_mats ? random_tensor({p, k}, dtype, rng).t() : random_tensor({k, p}, dtype, rng, layout);
@@ -326,7 +317,7 @@ TEST_CASE("addmm with beta and alpha (beta = 0 ignores NaN input)") {
 TEST_CASE("linear with and without bias") {
   std::mt19937 rng(33);
   for (DType dtype : float_dtypes()) {
-    for (Layout layout : layouts()) {
+    for (Layout layout : all_layouts()) {
       for (const Shape& x_shape : {Shape{2, 3, 4}, Shape{4}, Shape{5, 4}, Shape{0, 4}, Shape{2, 0, 4}}) {
         const Tensor x = random_tensor(x_shape, dtype, rng, layout);
         const Tensor weight = layout == Layout::Transposed ? random_tensor({4, 5}, dtype, rng).t()

@@ -16,16 +16,6 @@ using namespace fulgur::testing;
 
 namespace {
 
-const double kInf = std::numeric_limits<double>::infinity();
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-const std::vector<Layout>& layouts() {
-  static const std::vector<Layout> l = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
-  return l;
-}
-const char* layout_name(Layout l) {
-  return l == Layout::Contiguous ? "contiguous" : l == Layout::Transposed ? "transposed" : "strided";
-}
 const std::vector<Shape>& shapes() {
   static const std::vector<Shape> s = {{}, {5}, {0}, {3, 4}, {2, 0, 3}, {2, 3, 4}, {1, 4, 1}, {3, 1, 2, 2}};
   return s;
@@ -143,7 +133,7 @@ TEST_CASE("sum over every subset of dims, all dtypes and layouts") {
   std::mt19937 rng(1234);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = random_tensor(shape, dtype, rng, layout);
         for (const Shape& dims : dim_lists(x.dim(), rng)) {
           const Groups g = group(x, mask_of(x.dim(), dims));
@@ -208,7 +198,7 @@ TEST_CASE("mean over every subset of dims; integers throw") {
   std::mt19937 rng(99);
   for (DType dtype : float_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = random_tensor(shape, dtype, rng, layout);
         for (const Shape& dims : dim_lists(x.dim(), rng)) {
           const Groups g = group(x, mask_of(x.dim(), dims));
@@ -243,7 +233,7 @@ TEST_CASE("prod over all elements and along each dim") {
   std::mt19937 rng(5);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         // Floats in [0.5, 1.5] (and signs) keep products of up to 24 factors in range.
         const Tensor x = random_tensor(shape, dtype, rng, layout, -1.5, 1.5);
         const int64_t nd = x.dim();
@@ -283,7 +273,7 @@ TEST_CASE("var and std with correction 0, 1, 2 and keepdim") {
   std::mt19937 rng(77);
   for (DType dtype : float_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = random_tensor(shape, dtype, rng, layout);
         for (const Shape& dims : dim_lists(x.dim(), rng)) {
           const Groups g = group(x, mask_of(x.dim(), dims));
@@ -329,7 +319,7 @@ TEST_CASE("norm with p = 0, 1, 2, 3, inf, -inf") {
   std::mt19937 rng(31);
   for (DType dtype : float_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         Tensor x = random_tensor(shape, dtype, rng, layout);
         // Some exact zeros for p = 0.
         for_each_index(x.sizes(), [&](const std::vector<int64_t>& i) {
@@ -404,7 +394,7 @@ TEST_CASE("logsumexp over dims, incl. -inf/+inf rows and large values") {
   std::mt19937 rng(2024);
   for (DType dtype : float_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         for (int variant = 0; variant < 3; ++variant) {
           // 0: plain; 1: around 1000 (naive exp overflows even float64); 2: with infinities.
           Tensor x = variant == 1 ? random_tensor(shape, dtype, rng, layout, 995.0, 1005.0)
@@ -474,7 +464,7 @@ TEST_CASE("max/min over all elements and along a dim: values, first index on tie
   std::mt19937 rng(8);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         for (bool nans : {false, true}) {
           if (nans && !is_floating(dtype)) continue;
           Tensor x = random_tensor(shape, dtype, rng, layout);
@@ -552,7 +542,7 @@ TEST_CASE("amax/amin over several dims") {
   std::mt19937 rng(18);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         const Tensor x = with_nans(random_tensor(shape, dtype, rng, layout), rng);
         for (const Shape& dims : dim_lists(x.dim(), rng)) {
           const Groups g = group(x, mask_of(x.dim(), dims));
@@ -582,7 +572,7 @@ TEST_CASE("all/any: bool result, uint8 stays uint8") {
   std::mt19937 rng(3);
   for (DType dtype : all_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         // Mostly non-zero values so that `all` is sometimes true; NaN counts as true.
         Tensor x = random_tensor(shape, dtype, rng, layout);
         for_each_index(x.sizes(), [&](const std::vector<int64_t>& i) {
@@ -653,7 +643,7 @@ TEST_CASE("softmax and log_softmax along each dim, incl. large values and zero-s
   std::mt19937 rng(11);
   for (DType dtype : float_dtypes()) {
     for (const Shape& shape : shapes()) {
-      for (Layout layout : layouts()) {
+      for (Layout layout : all_layouts()) {
         for (bool large : {false, true}) {
           Tensor x = random_tensor(shape, dtype, rng, layout, large ? 990.0 : -4.0, large ? 1010.0 : 4.0);
           const int64_t nd = x.dim();

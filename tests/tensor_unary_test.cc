@@ -61,7 +61,6 @@ std::string describe(const Tensor& t) {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-const Layout kLayouts[3] = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
 
 enum class Kind {
   Floating,      // float dtypes; integer and bool inputs compute in float32
@@ -170,7 +169,7 @@ TEST_CASE("unary ops match a double reference on every dtype, shape and layout")
     for (DType dt : testing::all_dtypes()) {
       const std::optional<DType> compute = compute_dtype(c.kind, dt);
       for (const Shape& shape : shapes) {
-        for (Layout layout : kLayouts) {
+        for (Layout layout : testing::all_layouts()) {
           const Tensor x = random_tensor(shape, dt, rng, layout, c.lo, c.hi);
           const std::string what = std::string(c.name) + " " + std::string(dtype_name(dt)) + " " + shape_str(shape);
           if (!compute) {

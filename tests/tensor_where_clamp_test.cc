@@ -26,24 +26,11 @@ namespace {
 constexpr DType B = kBool, U8 = kUInt8, I8 = kInt8, I16 = kInt16, I32 = kInt32, I64 = kInt64,
                 F16 = kFloat16, BF16 = kBFloat16, F32 = kFloat32, F64 = kFloat64;
 
-// torch.promote_types(row, column), printed by PyTorch 1.13 (dtype enum order).
-constexpr DType kPromote[10][10] = {
-    {B, U8, I8, I16, I32, I64, F16, BF16, F32, F64},
-    {U8, U8, I16, I16, I32, I64, F16, BF16, F32, F64},
-    {I8, I16, I8, I16, I32, I64, F16, BF16, F32, F64},
-    {I16, I16, I16, I16, I32, I64, F16, BF16, F32, F64},
-    {I32, I32, I32, I32, I32, I64, F16, BF16, F32, F64},
-    {I64, I64, I64, I64, I64, I64, F16, BF16, F32, F64},
-    {F16, F16, F16, F16, F16, F16, F16, F32, F32, F64},
-    {BF16, BF16, BF16, BF16, BF16, BF16, F32, BF16, F32, F64},
-    {F32, F32, F32, F32, F32, F32, F32, F32, F32, F64},
-    {F64, F64, F64, F64, F64, F64, F64, F64, F64, F64},
-};
 // torch.result_type(tensor, 2), (tensor, 2.5).
 constexpr DType kWithInt[10] = {I64, U8, I8, I16, I32, I64, F16, BF16, F32, F64};
 constexpr DType kWithFloat[10] = {F32, F32, F32, F32, F32, F32, F16, BF16, F32, F64};
 
-DType promote(DType a, DType b) { return kPromote[static_cast<int>(a)][static_cast<int>(b)]; }
+DType promote(DType a, DType b) { return testing::reference_promote(a, b); }
 
 // v as stored in dt: floats rounded the way the kernels round (through opmath), integers
 // (v integral) wrapped two's-complement, bool as v != 0.
@@ -113,7 +100,6 @@ Tensor make_values(const std::vector<double>& v, DType dt, std::optional<Shape> 
   return t;
 }
 
-const Layout kLayouts[3] = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
 
 // Every element of base after an in-place op on `view`: the view's elements must equal
 // view_expected, every other element keeps its value from base_before.
@@ -193,9 +179,9 @@ TEST_CASE("where: every dtype, broadcast cond / a / b, all layouts") {
   for (DType dt : testing::all_dtypes()) {
     for (const Shapes& s : shapes) {
       for (int li = 0; li < 3; ++li) {
-        const Tensor c = random_tensor(s.c, kBool, rng, kLayouts[li]);
-        const Tensor a = random_tensor(s.a, dt, rng, kLayouts[(li + 1) % 3]);
-        const Tensor b = random_tensor(s.b, dt, rng, kLayouts[(li + 2) % 3]);
+        const Tensor c = random_tensor(s.c, kBool, rng, testing::all_layouts()[li]);
+        const Tensor a = random_tensor(s.a, dt, rng, testing::all_layouts()[(li + 1) % 3]);
+        const Tensor b = random_tensor(s.b, dt, rng, testing::all_layouts()[(li + 2) % 3]);
         check_where(where(c, a, b), c, a, b, dt,
                     "where " + std::string(dtype_name(dt)) + " " + shape_str(s.c) + shape_str(s.a) + shape_str(s.b));
       }
@@ -259,7 +245,7 @@ TEST_CASE("clamp: only min, only max, both, tensor bounds, every dtype and layou
     const int d = static_cast<int>(dt);
     const std::string n(dtype_name(dt));
     for (const Shape& s : shapes) {
-      for (Layout layout : kLayouts) {
+      for (Layout layout : testing::all_layouts()) {
         const Tensor x = random_tensor(s, dt, rng, layout);
         const std::string what = n + " " + shape_str(s);
         check_clamp(clamp(x, -1, 1), x, number(-1), number(1), kWithInt[d], "clamp(-1, 1) " + what);

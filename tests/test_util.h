@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,6 +95,38 @@ inline double random_value(DType dtype, std::mt19937& rng, double lo = -2.0, dou
 
 // How a test tensor is laid out in memory.
 enum class Layout { Contiguous, Transposed, Strided };
+
+inline const std::vector<Layout>& all_layouts() {
+  static const std::vector<Layout> l = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
+  return l;
+}
+inline const char* layout_name(Layout l) {
+  return l == Layout::Contiguous ? "contiguous" : l == Layout::Transposed ? "transposed" : "strided";
+}
+
+inline const double kNaN = std::numeric_limits<double>::quiet_NaN();
+inline const double kInf = std::numeric_limits<double>::infinity();
+
+// torch.promote_types as printed by PyTorch 1.13 (rows and columns in DType order): the
+// tests' own copy, independent of the library's table (type_promotion_test checks the
+// library against the full generated golden file).
+inline DType reference_promote(DType a, DType b) {
+  constexpr DType B = kBool, U8 = kUInt8, I8 = kInt8, I16 = kInt16, I32 = kInt32, I64 = kInt64,
+                  F16 = kFloat16, BF16 = kBFloat16, F32 = kFloat32, F64 = kFloat64;
+  static constexpr DType table[10][10] = {
+      {B, U8, I8, I16, I32, I64, F16, BF16, F32, F64},
+      {U8, U8, I16, I16, I32, I64, F16, BF16, F32, F64},
+      {I8, I16, I8, I16, I32, I64, F16, BF16, F32, F64},
+      {I16, I16, I16, I16, I32, I64, F16, BF16, F32, F64},
+      {I32, I32, I32, I32, I32, I64, F16, BF16, F32, F64},
+      {I64, I64, I64, I64, I64, I64, F16, BF16, F32, F64},
+      {F16, F16, F16, F16, F16, F16, F16, F32, F32, F64},
+      {BF16, BF16, BF16, BF16, BF16, BF16, F32, BF16, F32, F64},
+      {F32, F32, F32, F32, F32, F32, F32, F32, F32, F64},
+      {F64, F64, F64, F64, F64, F64, F64, F64, F64, F64},
+  };
+  return table[static_cast<int>(a)][static_cast<int>(b)];
+}
 
 // A tensor of `shape` and `dtype` holding random values, with the given layout:
 // Transposed is a permuted view of a contiguous buffer, Strided a step-2 slice.

@@ -98,7 +98,7 @@ kernels::ElementwiseArgs elementwise_args(const Tensor& out, std::initializer_li
 }
 
 const kernels::KernelTable& table(const Tensor& t, const char* op) {
-  return kernels_for_device(t.device(), op);
+  return kernels::kernels_for_device(t.device(), op);
 }
 
 void check_no_internal_overlap(const Tensor& t, const char* op) {

@@ -5,7 +5,7 @@
 
 #include "fulgur/kernels/kernel_args.h"
 #include "fulgur/kernels/kernel_table.h"
-#include "fulgur/tensor/backends.h"
+#include "fulgur/kernels/backends.h"
 #include "fulgur/tensor/tensor.h"
 
 namespace fulgur::internal {
