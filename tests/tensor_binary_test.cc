@@ -7,7 +7,6 @@
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,13 +14,7 @@
 #include "fulgur/tests/test_util.h"
 
 using namespace fulgur;
-using testing::check_close;
-using testing::error_message;
-using testing::get;
-using testing::Layout;
-using testing::random_tensor;
-using testing::tolerance;
-using testing::values;
+using namespace fulgur::testing;
 
 namespace {
 
@@ -49,38 +42,6 @@ constexpr DType kWithBool[10] = {B, U8, I8, I16, I32, I64, F16, BF16, F32, F64};
 DType promote(DType a, DType b) { return testing::reference_promote(a, b); }
 DType true_div_dtype(DType d) { return is_floating(d) ? d : F32; }
 
-// An integer (as uint64, modulo 2^64) narrowed to dt the two's-complement way.
-double wrap_to(DType dt, uint64_t u) {
-  return visit_dtype(dt, [&](auto tag) -> double {
-    using T = typename decltype(tag)::type;
-    if constexpr (std::is_same_v<T, bool>) {
-      return u != 0 ? 1.0 : 0.0;
-    } else if constexpr (std::is_integral_v<T>) {
-      return static_cast<double>(static_cast<T>(u));
-    } else {
-      return static_cast<double>(static_cast<int64_t>(u));
-    }
-  });
-}
-
-// v as stored in dt: floats rounded the way the kernels round (through opmath), integers
-// (v must be integral) wrapped, bool as v != 0.
-double round_to(DType dt, double v) {
-  if (dt == kBool) return v != 0 ? 1.0 : 0.0;
-  if (!is_floating(dt)) {
-    REQUIRE(std::abs(v) < 9.2e18);
-    return wrap_to(dt, static_cast<uint64_t>(static_cast<int64_t>(v)));
-  }
-  return visit_dtype(dt, [&](auto tag) -> double {
-    using T = typename decltype(tag)::type;
-    if constexpr (is_floating_v<T>) {
-      return static_cast<double>(static_cast<opmath_t<T>>(static_cast<T>(static_cast<opmath_t<T>>(v))));
-    } else {
-      return v;
-    }
-  });
-}
-
 // Raw int64 element (doubles cannot hold every int64).
 int64_t get_i64(const Tensor& t, const std::vector<int64_t>& idx) {
   REQUIRE(t.dtype() == I64);
@@ -103,25 +64,6 @@ Shape ref_broadcast(IntArrayRef a, IntArrayRef b) {
     out[i] = da == 1 ? db : da;
   }
   return out;
-}
-
-// The index into t that a broadcast index of the output reads.
-std::vector<int64_t> source_index(const Tensor& t, const std::vector<int64_t>& idx) {
-  const size_t off = idx.size() - static_cast<size_t>(t.dim());
-  std::vector<int64_t> r(static_cast<size_t>(t.dim()));
-  for (size_t d = 0; d < r.size(); ++d) r[d] = t.sizes()[d] == 1 ? 0 : idx[off + d];
-  return r;
-}
-
-std::string describe(const Tensor& t) {
-  return std::string(dtype_name(t.dtype())) + shape_str(t.sizes()) + "/strides" + shape_str(t.strides());
-}
-
-// A 0-dim float64 holder for a number operand, so the reference reads it like a tensor.
-Tensor number(double v) {
-  Tensor t = empty({}, {.dtype = F64});
-  testing::set(t, {}, v);
-  return t;
 }
 
 enum class Op { Add, Sub, Mul, Div, Pow, Minimum, Maximum, Eq, Ne, Lt, Le, Gt, Ge, And, Or, Xor };
@@ -255,28 +197,6 @@ bool supports(Op op, DType d) {
   if (op == Op::Pow) return d != kBool;
   return true;
 }
-
-
-// Every element of base after an in-place op on `view`: the view's elements must equal
-// view_expected, every other element keeps its value from base_before.
-void check_base_after(const Tensor& base, const std::vector<double>& base_before, const Tensor& view,
-                      const std::vector<double>& view_expected, double tol, const std::string& what) {
-  std::map<const char*, double> expect;
-  size_t k = 0;
-  testing::for_each_index(view.sizes(), [&](const std::vector<int64_t>& idx) {
-    expect[testing::element_address(view, idx)] = view_expected[k++];
-  });
-  std::vector<double> want;
-  k = 0;
-  testing::for_each_index(base.sizes(), [&](const std::vector<int64_t>& idx) {
-    const auto it = expect.find(testing::element_address(base, idx));
-    want.push_back(it != expect.end() ? it->second : base_before[k]);
-    ++k;
-  });
-  check_close(base, base.sizes(), want, tol, what + " (whole base tensor)");
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -81,30 +81,6 @@ Groups group(const Tensor& x, const std::vector<bool>& mask) {
   return g;
 }
 
-// Element-wise comparison |a - e| <= tol * (1 + scale[i]) (scale defaults to |e|); NaN
-// matches NaN, infinities must be equal. Reports the first mismatch only (keeps tests fast).
-void expect_values(const Tensor& actual, IntArrayRef shape, const std::vector<double>& expected, double tol,
-                   const std::string& what, const std::vector<double>* scale = nullptr) {
-  if (!(actual.sizes() == shape)) {
-    FAIL_CHECK(what << ": shape " << shape_str(actual.sizes()) << ", expected " << shape_str(shape));
-    return;
-  }
-  const std::vector<double> got = values(actual);
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double e = expected[i], a = got[i];
-    const double s = scale ? (*scale)[i] : std::abs(e);
-    bool ok;
-    if (std::isnan(e)) ok = std::isnan(a);
-    else if (std::isinf(e)) ok = a == e;
-    else ok = std::abs(a - e) <= tol * (1.0 + s);
-    if (!ok) {
-      FAIL_CHECK(what << ": element " << i << " expected " << e << ", got " << a);
-      return;
-    }
-  }
-}
-
 std::vector<double> abs_sums(const Groups& g) {
   std::vector<double> out;
   for (const auto& m : g.members) {

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <map>
 #include <numbers>
 #include <optional>
 #include <string>
@@ -17,50 +16,11 @@
 #include "fulgur/tests/test_util.h"
 
 using namespace fulgur;
-using testing::check_close;
-using testing::error_message;
-using testing::get;
-using testing::Layout;
-using testing::random_tensor;
-using testing::tolerance;
-using testing::values;
+using namespace fulgur::testing;
 
 namespace {
 
 constexpr DType F16 = kFloat16, BF16 = kBFloat16, F32 = kFloat32, F64 = kFloat64;
-
-// v as stored in dt: floats rounded the way the kernels round (through opmath), integers
-// (v integral) wrapped two's-complement, bool as v != 0.
-double round_to(DType dt, double v) {
-  if (dt == kBool) return v != 0 ? 1.0 : 0.0;
-  if (!is_floating(dt)) {
-    REQUIRE(std::abs(v) < 9.2e18);
-    const uint64_t u = static_cast<uint64_t>(static_cast<int64_t>(v));
-    return visit_dtype(dt, [&](auto tag) -> double {
-      using T = typename decltype(tag)::type;
-      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-        return static_cast<double>(static_cast<T>(u));
-      } else {
-        return 0.0;
-      }
-    });
-  }
-  return visit_dtype(dt, [&](auto tag) -> double {
-    using T = typename decltype(tag)::type;
-    if constexpr (is_floating_v<T>) {
-      return static_cast<double>(static_cast<opmath_t<T>>(static_cast<T>(static_cast<opmath_t<T>>(v))));
-    } else {
-      return v;
-    }
-  });
-}
-
-std::string describe(const Tensor& t) {
-  return std::string(dtype_name(t.dtype())) + shape_str(t.sizes()) + "/strides" + shape_str(t.strides());
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 
 enum class Kind {
   Floating,      // float dtypes; integer and bool inputs compute in float32
@@ -131,25 +91,6 @@ void check_unary(const UnaryCase& c, const Tensor& out, const Tensor& x, DType c
     want.push_back(round_to(expected, c.ref(v)));
   });
   check_close(out, x.sizes(), want, tolerance(expected), what);
-}
-
-// Every element of base after an in-place op on `view`: the view's elements must equal
-// view_expected, every other element keeps its value from base_before.
-void check_base_after(const Tensor& base, const std::vector<double>& base_before, const Tensor& view,
-                      const std::vector<double>& view_expected, double tol, const std::string& what) {
-  std::map<const char*, double> expect;
-  size_t k = 0;
-  testing::for_each_index(view.sizes(), [&](const std::vector<int64_t>& idx) {
-    expect[testing::element_address(view, idx)] = view_expected[k++];
-  });
-  std::vector<double> want;
-  k = 0;
-  testing::for_each_index(base.sizes(), [&](const std::vector<int64_t>& idx) {
-    const auto it = expect.find(testing::element_address(base, idx));
-    want.push_back(it != expect.end() ? it->second : base_before[k]);
-    ++k;
-  });
-  check_close(base, base.sizes(), want, tol, what + " (whole base tensor)");
 }
 
 // A 1-D float tensor of the given values in dtype dt (values must be representable).

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,13 +12,7 @@
 #include "fulgur/tests/test_util.h"
 
 using namespace fulgur;
-using testing::check_close;
-using testing::error_message;
-using testing::get;
-using testing::Layout;
-using testing::random_tensor;
-using testing::tolerance;
-using testing::values;
+using namespace fulgur::testing;
 
 namespace {
 
@@ -31,32 +24,6 @@ constexpr DType kWithInt[10] = {I64, U8, I8, I16, I32, I64, F16, BF16, F32, F64}
 constexpr DType kWithFloat[10] = {F32, F32, F32, F32, F32, F32, F16, BF16, F32, F64};
 
 DType promote(DType a, DType b) { return testing::reference_promote(a, b); }
-
-// v as stored in dt: floats rounded the way the kernels round (through opmath), integers
-// (v integral) wrapped two's-complement, bool as v != 0.
-double round_to(DType dt, double v) {
-  if (dt == kBool) return v != 0 ? 1.0 : 0.0;
-  if (!is_floating(dt)) {
-    REQUIRE(std::abs(v) < 9.2e18);
-    const uint64_t u = static_cast<uint64_t>(static_cast<int64_t>(v));
-    return visit_dtype(dt, [&](auto tag) -> double {
-      using T = typename decltype(tag)::type;
-      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-        return static_cast<double>(static_cast<T>(u));
-      } else {
-        return 0.0;
-      }
-    });
-  }
-  return visit_dtype(dt, [&](auto tag) -> double {
-    using T = typename decltype(tag)::type;
-    if constexpr (is_floating_v<T>) {
-      return static_cast<double>(static_cast<opmath_t<T>>(static_cast<T>(static_cast<opmath_t<T>>(v))));
-    } else {
-      return v;
-    }
-  });
-}
 
 Shape ref_broadcast(const std::vector<Shape>& shapes) {
   size_t n = 0;
@@ -72,52 +39,12 @@ Shape ref_broadcast(const std::vector<Shape>& shapes) {
   return out;
 }
 
-std::vector<int64_t> source_index(const Tensor& t, const std::vector<int64_t>& idx) {
-  const size_t off = idx.size() - static_cast<size_t>(t.dim());
-  std::vector<int64_t> r(static_cast<size_t>(t.dim()));
-  for (size_t d = 0; d < r.size(); ++d) r[d] = t.sizes()[d] == 1 ? 0 : idx[off + d];
-  return r;
-}
-
-std::string describe(const Tensor& t) {
-  return std::string(dtype_name(t.dtype())) + shape_str(t.sizes()) + "/strides" + shape_str(t.strides());
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A 0-dim float64 holder for a number operand, so the reference reads it like a tensor.
-Tensor number(double v) {
-  Tensor t = empty({}, {.dtype = F64});
-  testing::set(t, {}, v);
-  return t;
-}
-
 Tensor make_values(const std::vector<double>& v, DType dt, std::optional<Shape> shape = std::nullopt) {
   Tensor t = empty(shape ? *shape : Shape{static_cast<int64_t>(v.size())}, {.dtype = dt});
   size_t k = 0;
   testing::for_each_index(t.sizes(), [&](const std::vector<int64_t>& i) { testing::set(t, i, v[k++]); });
   REQUIRE(k == v.size());
   return t;
-}
-
-
-// Every element of base after an in-place op on `view`: the view's elements must equal
-// view_expected, every other element keeps its value from base_before.
-void check_base_after(const Tensor& base, const std::vector<double>& base_before, const Tensor& view,
-                      const std::vector<double>& view_expected, double tol, const std::string& what) {
-  std::map<const char*, double> expect;
-  size_t k = 0;
-  testing::for_each_index(view.sizes(), [&](const std::vector<int64_t>& idx) {
-    expect[testing::element_address(view, idx)] = view_expected[k++];
-  });
-  std::vector<double> want;
-  k = 0;
-  testing::for_each_index(base.sizes(), [&](const std::vector<int64_t>& idx) {
-    const auto it = expect.find(testing::element_address(base, idx));
-    want.push_back(it != expect.end() ? it->second : base_before[k]);
-    ++k;
-  });
-  check_close(base, base.sizes(), want, tol, what + " (whole base tensor)");
 }
 
 // where(cond, a, b) with a and b converted to `dtype`.

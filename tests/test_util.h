@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -78,6 +79,21 @@ inline std::vector<double> values(const Tensor& t) {
   return out;
 }
 
+// The index into t that a broadcast index of the output reads.
+inline std::vector<int64_t> source_index(const Tensor& t, const std::vector<int64_t>& idx) {
+  const size_t off = idx.size() - static_cast<size_t>(t.dim());
+  std::vector<int64_t> r(static_cast<size_t>(t.dim()));
+  for (size_t d = 0; d < r.size(); ++d) r[d] = t.sizes()[d] == 1 ? 0 : idx[off + d];
+  return r;
+}
+
+// A 0-dim float64 holder for a number operand, so the reference reads it like a tensor.
+inline Tensor number(double v) {
+  Tensor t = empty({}, {.dtype = DType::Float64});
+  set(t, {}, v);
+  return t;
+}
+
 // A value in the dtype's natural test range: small integers for integer types (so that
 // products do not overflow), {0,1} for bool, and reals in [lo, hi] for floats.
 inline double random_value(DType dtype, std::mt19937& rng, double lo = -2.0, double hi = 2.0) {
@@ -90,6 +106,38 @@ inline double random_value(DType dtype, std::mt19937& rng, double lo = -2.0, dou
   return visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     return static_cast<double>(static_cast<opmath_t<T>>(static_cast<T>(static_cast<opmath_t<T>>(v))));
+  });
+}
+
+// An integer (as uint64, modulo 2^64) narrowed to dt the two's-complement way.
+inline double wrap_to(DType dt, uint64_t u) {
+  return visit_dtype(dt, [&](auto tag) -> double {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, bool>) {
+      return u != 0 ? 1.0 : 0.0;
+    } else if constexpr (std::is_integral_v<T>) {
+      return static_cast<double>(static_cast<T>(u));
+    } else {
+      return static_cast<double>(static_cast<int64_t>(u));
+    }
+  });
+}
+
+// v as stored in dt: floats rounded the way the kernels round (through opmath), integers
+// (v must be integral) wrapped, bool as v != 0.
+inline double round_to(DType dt, double v) {
+  if (dt == kBool) return v != 0 ? 1.0 : 0.0;
+  if (!is_floating(dt)) {
+    REQUIRE(std::abs(v) < 9.2e18);
+    return wrap_to(dt, static_cast<uint64_t>(static_cast<int64_t>(v)));
+  }
+  return visit_dtype(dt, [&](auto tag) -> double {
+    using T = typename decltype(tag)::type;
+    if constexpr (is_floating_v<T>) {
+      return static_cast<double>(static_cast<opmath_t<T>>(static_cast<T>(static_cast<opmath_t<T>>(v))));
+    } else {
+      return v;
+    }
   });
 }
 
@@ -181,6 +229,50 @@ inline void check_close(const Tensor& actual, IntArrayRef shape, const std::vect
   }
 }
 
+// Every element of base after an in-place op on `view`: the view's elements must equal
+// view_expected, every other element keeps its value from base_before.
+inline void check_base_after(const Tensor& base, const std::vector<double>& base_before, const Tensor& view,
+                             const std::vector<double>& view_expected, double tol, const std::string& what) {
+  std::map<const char*, double> expect;
+  size_t k = 0;
+  for_each_index(view.sizes(), [&](const std::vector<int64_t>& idx) {
+    expect[element_address(view, idx)] = view_expected[k++];
+  });
+  std::vector<double> want;
+  k = 0;
+  for_each_index(base.sizes(), [&](const std::vector<int64_t>& idx) {
+    const auto it = expect.find(element_address(base, idx));
+    want.push_back(it != expect.end() ? it->second : base_before[k]);
+    ++k;
+  });
+  check_close(base, base.sizes(), want, tol, what + " (whole base tensor)");
+}
+
+// Like check_close, but stops at the first mismatch (keeps the big sweeps fast). NaN matches
+// NaN; infinities, and every value when tol == 0, must be equal; otherwise
+// |a - e| <= tol * (1 + scale[i]), scale defaulting to |e|.
+inline void expect_values(const Tensor& actual, IntArrayRef shape, const std::vector<double>& expected, double tol,
+                          const std::string& what, const std::vector<double>* scale = nullptr) {
+  if (!(actual.sizes() == shape)) {
+    FAIL_CHECK(what << ": shape " << shape_str(actual.sizes()) << ", expected " << shape_str(shape));
+    return;
+  }
+  const std::vector<double> got = values(actual);
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double e = expected[i], a = got[i];
+    const double s = scale ? (*scale)[i] : std::abs(e);
+    bool ok;
+    if (std::isnan(e)) ok = std::isnan(a);
+    else if (std::isinf(e) || tol == 0.0) ok = a == e;
+    else ok = std::abs(a - e) <= tol * (1.0 + s);
+    if (!ok) {
+      FAIL_CHECK(what << ": element " << i << " expected " << e << ", got " << a);
+      return;
+    }
+  }
+}
+
 // The message of the fulgur::Error that fn throws ("" if it throws nothing; other
 // exception types fail the test).
 inline std::string error_message(const std::function<void()>& fn) {
@@ -191,5 +283,12 @@ inline std::string error_message(const std::function<void()>& fn) {
   }
   return "";
 }
+
+// dtype, sizes and strides, for INFO lines.
+inline std::string describe(const Tensor& t) {
+  return std::string(dtype_name(t.dtype())) + shape_str(t.sizes()) + "/strides" + shape_str(t.strides());
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace fulgur::testing
