@@ -1,6 +1,8 @@
 // The umbrella header: #include <fulgur/fulgur.h> gives the whole public API.
 #pragma once
 
+#include "fulgur/autograd/autograd.h"
+#include "fulgur/autograd/gradcheck.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/device.h"
 #include "fulgur/kernels/dtype.h"

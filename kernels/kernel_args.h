@@ -35,7 +35,7 @@ struct ElementwiseArgs {
 
 enum class UnaryOp : uint8_t {
   Neg, Abs, Exp, Log, Log1p, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, GeluErf, GeluTanh,
-  Silu, LogicalNot, Reciprocal, Square,
+  Silu, LogicalNot, Reciprocal, Square, Erf,
 };
 
 enum class BinaryOp : uint8_t {

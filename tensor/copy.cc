@@ -1,4 +1,5 @@
 // Copies, dtype/device conversion and fills.
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
 
@@ -9,10 +10,20 @@ Tensor Tensor::contiguous() const {
   return clone();
 }
 
-Tensor Tensor::clone() const {
-  Tensor out = make_tensor(sizes(), dtype(), device());
-  out.copy_(*this);
+namespace {
+
+// A new tensor of `dtype` on `device` holding x's values (x may be broadcast to `sizes`).
+Tensor converted(const Tensor& x, DType dtype, Device device) {
+  Tensor out = make_tensor(x.sizes(), dtype, device);
+  GradModeGuard raw(false);
+  out.copy_(x);
   return out;
+}
+
+}  // namespace
+
+Tensor Tensor::clone() const {
+  return record_op1(OpId::Clone, {*this}, {}, [&] { return std::vector<Tensor>{converted(*this, dtype(), device())}; });
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
@@ -21,6 +32,11 @@ Tensor& Tensor::copy_(const Tensor& src) {
   FULGUR_CHECK(IntArrayRef(shape) == sizes(), "copy_", "source of shape ", shape_str(src.sizes()),
                " cannot be broadcast to destination shape ", shape_str(sizes()));
   if (numel() == 0) return *this;
+  if (should_record({this, &src})) {
+    // The destination's old values are overwritten: its new history is src's alone.
+    return internal::apply_inplace(*this, {&src}, "copy_",
+                                   [&](const Tensor&) { return src.to(device(), dtype()).expand(sizes()); }, [] {});
+  }
   internal::check_no_internal_overlap(*this, "copy_");
   bump_version();
   if (src.device() != device()) {
@@ -46,34 +62,39 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-Tensor Tensor::to(DType target, bool copy) const {
-  if (target == dtype() && !copy) return *this;
-  Tensor out = make_tensor(sizes(), target, device());
-  out.copy_(*this);
-  return out;
-}
+Tensor Tensor::to(DType target, bool copy) const { return to(device(), target, copy); }
 
-Tensor Tensor::to(Device target, bool copy) const {
-  if (target == device() && !copy) return *this;
-  Tensor out = make_tensor(sizes(), dtype(), target);
-  out.copy_(*this);
-  return out;
-}
+Tensor Tensor::to(Device target, bool copy) const { return to(target, dtype(), copy); }
 
 Tensor Tensor::to(Device target, DType target_dtype, bool copy) const {
   if (target == device() && target_dtype == dtype() && !copy) return *this;
-  Tensor out = make_tensor(sizes(), target_dtype, target);
-  out.copy_(*this);
-  return out;
+  if (target == device() && target_dtype == dtype()) return clone();
+  // Recorded as a device move then a dtype conversion (each undone in backward).
+  if (target != device() && target_dtype != dtype()) return to(target).to(target_dtype);
+  OpAttrs attrs;
+  attrs.dtype = dtype();
+  attrs.device = device();
+  return record_op1(target != device() ? OpId::ToDevice : OpId::ToDtype, {*this}, attrs,
+                    [&] { return std::vector<Tensor>{converted(*this, target_dtype, target)}; });
 }
 
 Tensor& Tensor::fill_(const Scalar& value) {
   if (numel() == 0) return *this;
-  internal::check_no_internal_overlap(*this, "fill_");
-  bump_version();
-  auto args = internal::elementwise_args(*this, {}, "fill_");
-  internal::table(*this, "fill_").fill(args, value);
-  return *this;
+  return internal::apply_inplace(
+      *this, {}, "fill_",
+      [&](const Tensor& old) {  // a constant: recorded only so that no gradient flows to old values
+        return record_op1(OpId::Fill, {old}, {}, [&] {
+          Tensor out = make_tensor(sizes(), dtype(), device());
+          out.fill_(value);
+          return std::vector<Tensor>{out};
+        });
+      },
+      [&] {
+        internal::check_no_internal_overlap(*this, "fill_");
+        bump_version();
+        auto args = internal::elementwise_args(*this, {}, "fill_");
+        internal::table(*this, "fill_").fill(args, value);
+      });
 }
 
 }  // namespace fulgur

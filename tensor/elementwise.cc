@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/type_promotion.h"
@@ -21,6 +22,19 @@ bool produces_bool(BinaryOp op) {
       return true;
     default:
       return false;
+  }
+}
+
+// The autograd primitive of a differentiable binary op.
+OpId op_id(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return OpId::Add;
+    case BinaryOp::Sub: return OpId::Sub;
+    case BinaryOp::Mul: return OpId::Mul;
+    case BinaryOp::Div: return OpId::Div;
+    case BinaryOp::Pow: return OpId::Pow;
+    case BinaryOp::Minimum: return OpId::Minimum;
+    default: return OpId::Maximum;  // comparisons and logical ops produce bool: never recorded
   }
 }
 
@@ -121,21 +135,67 @@ Tensor binary(BinaryOp op, const TensorOrScalar& a, const TensorOrScalar& b, con
                  " can't be cast to the desired output type ", inplace->dtype(),
                  "; hint: use the out-of-place op, or convert the tensor first");
   }
-  Tensor ta = materialize(a, compute, device);
-  Tensor tb = materialize(b, compute, device);
-  if (inplace && inplace->dtype() == out_dtype) {
-    internal::check_no_internal_overlap(*inplace, name);
-    // An input that partially overlaps the output must be read before it is overwritten.
-    if (internal::may_overlap(*inplace, tb) && !tb.is_same(*inplace)) tb = tb.clone();
-    if (internal::may_overlap(*inplace, ta) && !ta.is_same(*inplace)) ta = ta.clone();
-    inplace->bump_version();
-    launch_binary(op, *inplace, ta, tb, name);
-    return *inplace;
+  if (inplace) {
+    return internal::apply_inplace(
+        *inplace, {tensor_of(a), tensor_of(b)}, name,
+        [&](const Tensor& old) {
+          // Operands that are self read its old value.
+          auto current = [&](const TensorOrScalar& x) -> TensorOrScalar {
+            const Tensor* t = tensor_of(x);
+            return t && t->is_same(*inplace) ? TensorOrScalar(&old) : x;
+          };
+          return binary(op, current(a), current(b), name);
+        },
+        [&] {
+          Tensor ta = materialize(a, compute, device);
+          Tensor tb = materialize(b, compute, device);
+          if (inplace->dtype() != out_dtype) {
+            Tensor out = make_tensor(shape, out_dtype, device);
+            launch_binary(op, out, ta, tb, name);
+            assign_result(*inplace, out, name);
+            return;
+          }
+          internal::check_no_internal_overlap(*inplace, name);
+          // An input that partially overlaps the output must be read before it is overwritten.
+          if (internal::may_overlap(*inplace, tb) && !tb.is_same(*inplace)) tb = tb.clone();
+          if (internal::may_overlap(*inplace, ta) && !ta.is_same(*inplace)) ta = ta.clone();
+          inplace->bump_version();
+          launch_binary(op, *inplace, ta, tb, name);
+        });
   }
-  Tensor out = make_tensor(shape, out_dtype, device);
-  launch_binary(op, out, ta, tb, name);
-  if (inplace) return assign_result(*inplace, out, name);
-  return out;
+  const Tensor ta = materialize(a, compute, device);
+  const Tensor tb = materialize(b, compute, device);
+  auto compute_out = [&] {
+    Tensor out = make_tensor(shape, out_dtype, device);
+    launch_binary(op, out, ta, tb, name);
+    return std::vector<Tensor>{out};
+  };
+  if (produces_bool(op)) return compute_out()[0];
+  return record_op1(op_id(op), {ta, tb}, {}, compute_out);
+}
+
+OpId op_id(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg: return OpId::Neg;
+    case UnaryOp::Abs: return OpId::Abs;
+    case UnaryOp::Exp: return OpId::Exp;
+    case UnaryOp::Log: return OpId::Log;
+    case UnaryOp::Log1p: return OpId::Log1p;
+    case UnaryOp::Sqrt: return OpId::Sqrt;
+    case UnaryOp::Rsqrt: return OpId::Rsqrt;
+    case UnaryOp::Sin: return OpId::Sin;
+    case UnaryOp::Cos: return OpId::Cos;
+    case UnaryOp::Tanh: return OpId::Tanh;
+    case UnaryOp::Sigmoid: return OpId::Sigmoid;
+    case UnaryOp::Relu: return OpId::Relu;
+    case UnaryOp::Erf: return OpId::Erf;
+    case UnaryOp::GeluErf: case UnaryOp::GeluTanh: return OpId::Gelu;
+    case UnaryOp::Silu: return OpId::Silu;
+    case UnaryOp::Square: return OpId::Square;
+    case UnaryOp::Reciprocal: return OpId::Reciprocal;
+    case UnaryOp::LogicalNot: break;
+  }
+  return OpId::Neg;  // LogicalNot produces bool: never recorded
 }
 
 bool is_floating_only(UnaryOp op) {
@@ -163,29 +223,37 @@ Tensor unary(UnaryOp op, const Tensor& x, const char* name, Tensor* inplace = nu
   FULGUR_CHECK(!((op == UnaryOp::Relu || op == UnaryOp::Abs) && compute == DType::Bool), name,
                "not implemented for bool tensors; hint: convert with .to(kFloat32)");
   const DType out_dtype = op == UnaryOp::LogicalNot ? DType::Bool : compute;
-  const Tensor input = x.to(compute);
-  auto run = [&](const Tensor& out) {
-    if (out.numel() == 0) return;
-    auto args = internal::elementwise_args(out, {input}, name);
-    internal::table(out, name).unary(op, args);
-  };
   if (inplace) {
     FULGUR_CHECK(can_cast(out_dtype, inplace->dtype()), name, "result type ", out_dtype,
                  " can't be cast to the desired output type ", inplace->dtype(),
                  "; hint: use the out-of-place op, or convert the tensor first");
-    if (out_dtype == inplace->dtype() && input.is_same(*inplace)) {
-      internal::check_no_internal_overlap(*inplace, name);
-      inplace->bump_version();
-      run(*inplace);
-      return *inplace;
-    }
-    Tensor out = make_tensor(x.sizes(), out_dtype, x.device());
-    run(out);
-    return assign_result(*inplace, out, name);
+    return internal::apply_inplace(
+        *inplace, {&x}, name, [&](const Tensor& old) { return unary(op, x.is_same(*inplace) ? old : x, name); },
+        [&] {
+          if (out_dtype == inplace->dtype() && x.is_same(*inplace) && compute == x.dtype()) {
+            internal::check_no_internal_overlap(*inplace, name);
+            inplace->bump_version();
+            if (inplace->numel() == 0) return;
+            auto args = internal::elementwise_args(*inplace, {x}, name);
+            internal::table(*inplace, name).unary(op, args);
+            return;
+          }
+          assign_result(*inplace, unary(op, x, name), name);
+        });
   }
-  Tensor out = make_tensor(x.sizes(), out_dtype, x.device());
-  run(out);
-  return out;
+  const Tensor input = x.to(compute);
+  auto compute_out = [&] {
+    Tensor out = make_tensor(x.sizes(), out_dtype, x.device());
+    if (out.numel() > 0) {
+      auto args = internal::elementwise_args(out, {input}, name);
+      internal::table(out, name).unary(op, args);
+    }
+    return std::vector<Tensor>{out};
+  };
+  if (op == UnaryOp::LogicalNot) return compute_out()[0];
+  OpAttrs attrs;
+  attrs.scalar = op == UnaryOp::GeluTanh ? 1 : 0;
+  return record_op1(op_id(op), {input}, attrs, compute_out);
 }
 
 // alpha * b for add/sub, in the dtype self and b promote to (so int8 * 100 added to int64
@@ -229,11 +297,14 @@ Tensor ternary(bool is_where, const TensorOrScalar& x, const TensorOrScalar& y,
     t2 = materialize(z, dtype, device);
     out = make_tensor(shape, dtype, device);
   }
-  if (out.numel() == 0) return out;
-  auto args = internal::elementwise_args(out, {t0, t1, t2}, name);
-  const auto& table = internal::table(out, name);
-  if (is_where) table.where(args); else table.clamp(args);
-  return out;
+  return record_op1(is_where ? OpId::Where : OpId::Clamp, {t0, t1, t2}, {}, [&] {
+    if (out.numel() > 0) {
+      auto args = internal::elementwise_args(out, {t0, t1, t2}, name);
+      const auto& table = internal::table(out, name);
+      if (is_where) table.where(args); else table.clamp(args);
+    }
+    return std::vector<Tensor>{out};
+  });
 }
 
 }  // namespace
@@ -324,6 +395,7 @@ Tensor Tensor::gelu(bool tanh_approximation) const {
 }
 Tensor Tensor::silu() const { return unary(UnaryOp::Silu, *this, "silu"); }
 Tensor Tensor::square() const { return unary(UnaryOp::Square, *this, "square"); }
+Tensor Tensor::erf() const { return unary(UnaryOp::Erf, *this, "erf"); }
 Tensor Tensor::reciprocal() const { return unary(UnaryOp::Reciprocal, *this, "reciprocal"); }
 Tensor Tensor::logical_not() const { return unary(UnaryOp::LogicalNot, *this, "logical_not"); }
 
@@ -340,9 +412,23 @@ Tensor& Tensor::relu_() { unary(UnaryOp::Relu, *this, "relu_", this); return *th
 Tensor Tensor::clamp(std::optional<Scalar> min, std::optional<Scalar> max) const {
   FULGUR_CHECK(min || max, "clamp", "at least one of 'min' or 'max' must not be None");
   if (min && max) return ternary(false, this, *min, *max, "clamp");
+  // A missing bound is the dtype's extreme value, so that one formula (and one backward)
+  // serves every case.
   const DType dtype = result_type({this, min ? *min : *max});
-  Tensor bound = materialize(min ? *min : *max, dtype, device());
-  return binary(min ? BinaryOp::Maximum : BinaryOp::Minimum, this, &bound, "clamp");
+  const Scalar open_bound = visit_dtype(dtype, [&](auto tag) -> Scalar {
+    using T = typename decltype(tag)::type;
+    if constexpr (is_floating_v<T>) {
+      return min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return Scalar(min.has_value());
+    } else {
+      return min ? Scalar(static_cast<int64_t>(std::numeric_limits<T>::max()))
+                 : Scalar(static_cast<int64_t>(std::numeric_limits<T>::lowest()));
+    }
+  });
+  const Tensor lo = materialize(min ? *min : open_bound, dtype, device());
+  const Tensor hi = materialize(max ? *max : open_bound, dtype, device());
+  return ternary(false, this, &lo, &hi, "clamp");
 }
 
 Tensor Tensor::clamp(const Tensor& min, const Tensor& max) const {
@@ -370,14 +456,17 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
   FULGUR_CHECK(!(value.is_floating() && !is_floating(dtype())), "masked_fill_", "value ", value,
                " cannot be converted to ", dtype(), " without overflow or truncation");
   if (numel() == 0) return *this;
-  internal::check_no_internal_overlap(*this, "masked_fill_");
   const Tensor m = mask.to(device());
   const Tensor v = materialize(value, dtype(), device());
-  bump_version();
-  // where(mask, value, self) written over self: each element reads only its own position.
-  auto args = internal::elementwise_args(*this, {m, v, *this}, "masked_fill_");
-  internal::table(*this, "masked_fill_").where(args);
-  return *this;
+  return internal::apply_inplace(
+      *this, {}, "masked_fill_", [&](const Tensor& old) { return where(m, v, old); },
+      [&] {
+        internal::check_no_internal_overlap(*this, "masked_fill_");
+        bump_version();
+        // where(mask, value, self) written over self: each element reads only its own position.
+        auto args = internal::elementwise_args(*this, {m, v, *this}, "masked_fill_");
+        internal::table(*this, "masked_fill_").where(args);
+      });
 }
 
 Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {

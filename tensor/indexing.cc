@@ -3,6 +3,7 @@
 // views, so no index tensor is ever materialised at full size.
 #include <numeric>
 
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
 
@@ -59,14 +60,29 @@ void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& 
                self.dtype(), " and ", src.dtype());
   const Tensor s = src.dim() == 0 && index.dim() > 0 ? src.expand(index.sizes()) : src;
   check_index_shapes(self, dim, index, &s, op);
-  internal::check_no_internal_overlap(self, op);
-  self.bump_version();
-  if (index.numel() == 0) return;
-  const Tensor s_safe = internal::may_overlap(self, s) ? s.clone() : s;
-  const Tensor idx = index.dim() == 0 ? index.unsqueeze(0) : index;
-  const Tensor self1 = self.dim() == 0 ? self.unsqueeze(0) : self;
-  const Tensor src1 = s_safe.dim() == 0 ? s_safe.unsqueeze(0) : s_safe;
-  internal::table(self, op).scatter(index_args(self1, dim, idx, src1), mode);
+  auto raw = [&](Tensor& target) {
+    internal::check_no_internal_overlap(target, op);
+    target.bump_version();
+    if (index.numel() == 0) return;
+    const Tensor s_safe = internal::may_overlap(target, s) ? s.clone() : s;
+    const Tensor idx = index.dim() == 0 ? index.unsqueeze(0) : index;
+    const Tensor self1 = target.dim() == 0 ? target.unsqueeze(0) : target;
+    const Tensor src1 = s_safe.dim() == 0 ? s_safe.unsqueeze(0) : s_safe;
+    internal::table(target, op).scatter(index_args(self1, dim, idx, src1), mode);
+  };
+  internal::apply_inplace(
+      self, {&s}, op,
+      [&](const Tensor& old) {
+        OpAttrs attrs;
+        attrs.dim = dim;
+        return record_op1(mode == kernels::ScatterMode::Add ? OpId::ScatterAdd : OpId::Scatter, {old, index, s},
+                          attrs, [&] {
+                            Tensor out = old.clone();
+                            raw(out);
+                            return std::vector<Tensor>{out};
+                          });
+      },
+      [&] { raw(self); });
 }
 
 // index [L] viewed as a full index over `shape` along dim (stride 0 elsewhere).
@@ -88,13 +104,18 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
   internal::check_same_device("gather", {this, &index});
   dim = wrap_dim(dim, this->dim(), "gather");
   check_index_shapes(*this, dim, index, nullptr, "gather");
-  Tensor out = make_tensor(index.sizes(), dtype(), device());
-  if (out.numel() == 0) return out;
-  const Tensor idx = index.dim() == 0 ? index.unsqueeze(0) : index;
-  const Tensor self1 = this->dim() == 0 ? unsqueeze(0) : *this;
-  const Tensor out1 = out.dim() == 0 ? out.unsqueeze(0) : out;
-  internal::table(*this, "gather").gather(index_args(self1, dim, idx, out1));
-  return out;
+  OpAttrs attrs;
+  attrs.dim = dim;
+  return record_op1(OpId::Gather, {*this, index}, attrs, [&] {
+    Tensor out = make_tensor(index.sizes(), dtype(), device());
+    if (out.numel() > 0) {
+      const Tensor idx = index.dim() == 0 ? index.unsqueeze(0) : index;
+      const Tensor self1 = this->dim() == 0 ? unsqueeze(0) : *this;
+      const Tensor out1 = out.dim() == 0 ? out.unsqueeze(0) : out;
+      internal::table(*this, "gather").gather(index_args(self1, dim, idx, out1));
+    }
+    return std::vector<Tensor>{out};
+  });
 }
 
 Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
@@ -204,6 +225,7 @@ std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bo
   if (values.numel() > 0) internal::table(*this, "topk").sort(a);
   values = values.transpose(dim, -1).contiguous();
   indices = indices.transpose(dim, -1).contiguous();
+  if (should_record({this})) values = x.gather(dim, indices);  // differentiable form
   if (this->dim() == 0) return {values.view({}), indices.view({})};
   return {values, indices};
 }
@@ -250,13 +272,18 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     }
     shape[dim] += t.sizes()[dim];
   }
-  Tensor out = make_tensor(shape, dtype, ref.device());
-  int64_t offset = 0;
-  for (const Tensor* t : parts) {
-    out.narrow(dim, offset, t->sizes()[dim]).copy_(*t);
-    offset += t->sizes()[dim];
-  }
-  return out;
+  OpAttrs attrs;
+  attrs.dim = dim;
+  for (const Tensor& t : tensors) attrs.sizes.push_back(t.dim() == 1 && t.numel() == 0 ? -1 : t.sizes()[dim]);
+  return record_op(OpId::Cat, tensors, attrs, [&] {
+    Tensor out = make_tensor(shape, dtype, ref.device());
+    int64_t offset = 0;
+    for (const Tensor* t : parts) {
+      out.narrow(dim, offset, t->sizes()[dim]).copy_(*t);
+      offset += t->sizes()[dim];
+    }
+    return std::vector<Tensor>{out};
+  })[0];
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {

@@ -3,6 +3,7 @@
 // two strides is 1 (x.t() costs no copy); batch dims broadcast through per-batch offsets.
 #include <numeric>
 
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
 
@@ -122,8 +123,11 @@ Tensor Tensor::matmul(const Tensor& other) const {
   Shape out_shape = batch;
   out_shape.push_back(a.size(-2));
   out_shape.push_back(b.size(-1));
-  Tensor out = make_tensor(out_shape, dtype(), device());
-  batched_gemm(a, b, out, 1.0, 0.0, "matmul");
+  Tensor out = record_op1(OpId::Matmul, {a, b}, {}, [&] {
+    Tensor c = make_tensor(out_shape, dtype(), device());
+    batched_gemm(a, b, c, 1.0, 0.0, "matmul");
+    return std::vector<Tensor>{c};
+  });
   if (dim() == 1) out = out.squeeze(-2);
   if (other.dim() == 1) out = out.squeeze(-1);
   return out;
@@ -139,6 +143,13 @@ Tensor addmm(const Tensor& input, const Tensor& m1, const Tensor& m2, const Scal
   FULGUR_CHECK(input.dtype() == m1.dtype(), "addmm", "input dtype ", input.dtype(),
                " differs from the matrices' ", m1.dtype());
   const double b = beta.to_double();
+  if (should_record({&input, &m1, &m2})) {
+    // Recorded as its parts; the fused form below is the fast path without autograd.
+    Tensor prod = m1.matmul(m2);
+    if (alpha.to_double() != 1.0) prod = prod.mul(alpha);
+    if (b == 0.0) return prod;
+    return b == 1.0 ? prod.add(input) : prod.add(input.mul(beta));
+  }
   Tensor out = b == 0.0 ? make_tensor({m1.size(0), m2.size(1)}, m1.dtype(), m1.device())
                         : input.expand({m1.size(0), m2.size(1)}).clone();
   batched_gemm(m1, m2, out, alpha.to_double(), b, "addmm");

@@ -117,6 +117,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
+// zeros(sizes) with src written into slice(dim, start, end, step): the gradient of slice.
+Tensor slice_scatter(const Tensor& src, IntArrayRef sizes, int64_t dim, int64_t start, int64_t end,
+                     int64_t step = 1);
+inline Tensor erf(const Tensor& x) { return x.erf(); }
 
 // ---- operators ------------------------------------------------------------------------
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return a.add(b); }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
 
@@ -105,25 +106,66 @@ int64_t reduced_numel(const Tensor& x, const std::vector<bool>& mask) {
   return n;
 }
 
+// The reduced dims as a list (what backward formulas read).
+Shape reduced_dims(const std::vector<bool>& mask) {
+  Shape dims;
+  for (size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+  return dims;
+}
+
+// run_reduce, recorded as `op` for autograd.
+Tensor reduce_values(const Tensor& x, ReduceOp kind, OpId op, const std::vector<bool>& mask, bool keepdim,
+                     DType out_dtype, const char* name) {
+  OpAttrs attrs;
+  attrs.dims = reduced_dims(mask);
+  attrs.keepdim = keepdim;
+  return record_op1(op, {x}, attrs, [&] {
+    return std::vector<Tensor>{run_reduce(x, kind, mask, keepdim, out_dtype, false, name).values};
+  });
+}
+
+Tensor sum_over(const Tensor& x, const std::vector<bool>& mask, bool keepdim, DType out_dtype, const char* name) {
+  return reduce_values(x, ReduceOp::Sum, OpId::Sum, mask, keepdim, out_dtype, name);
+}
+
+std::tuple<Tensor, Tensor> reduce_dim(const Tensor& x, ReduceOp kind, int64_t dim, bool keepdim, const char* name) {
+  const auto mask = reduced_mask(x, {dim}, name);
+  OpAttrs attrs;
+  attrs.dim = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), name);
+  attrs.keepdim = keepdim;
+  auto out = record_op(kind == ReduceOp::Max ? OpId::MaxDim : OpId::MinDim, {x}, attrs, [&] {
+    auto r = run_reduce(x, kind, mask, keepdim, x.dtype(), true, name);
+    return std::vector<Tensor>{r.values, r.indices};
+  });
+  return {out[0], out[1]};
+}
+
 }  // namespace
 
 Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<DType> dtype) const {
   const Tensor x = dtype ? to(*dtype) : *this;
   const auto mask = reduced_mask(x, dims, "sum");
   // An explicit dtype is the result's dtype (torch.sum(dtype=int32) is int32).
-  return run_reduce(x, ReduceOp::Sum, mask, keepdim, dtype ? *dtype : sum_dtype(x.dtype()), false, "sum").values;
+  return sum_over(x, mask, keepdim, dtype ? *dtype : sum_dtype(x.dtype()), "sum");
 }
 
 Tensor Tensor::mean(IntArrayRef dims, bool keepdim) const {
   require_floating(*this, "mean");
   const auto mask = reduced_mask(*this, dims, "mean");
-  const Tensor s = run_reduce(*this, ReduceOp::Sum, mask, keepdim, dtype(), false, "mean").values;
+  const Tensor s = sum_over(*this, mask, keepdim, dtype(), "mean");
   return s.div(static_cast<double>(reduced_numel(*this, mask)));
 }
 
 Tensor Tensor::prod(std::optional<int64_t> dim, bool keepdim) const {
   const auto mask = dim ? reduced_mask(*this, {*dim}, "prod") : reduced_mask(*this, {}, "prod");
-  return run_reduce(*this, ReduceOp::Prod, mask, keepdim && dim, sum_dtype(dtype()), false, "prod").values;
+  OpAttrs attrs;
+  attrs.all_dims = !dim;
+  attrs.dim = dim && this->dim() > 0 ? wrap_dim(*dim, this->dim(), "prod") : 0;
+  attrs.keepdim = keepdim && dim;
+  return record_op1(OpId::Prod, {*this}, attrs, [&] {
+    return std::vector<Tensor>{run_reduce(*this, ReduceOp::Prod, mask, keepdim && dim, sum_dtype(dtype()), false, "prod").values};
+  });
 }
 
 Tensor Tensor::var(IntArrayRef dims, double correction, bool keepdim) const {
@@ -131,7 +173,7 @@ Tensor Tensor::var(IntArrayRef dims, double correction, bool keepdim) const {
   const auto mask = reduced_mask(*this, dims, "var");
   const Tensor mu = mean(dims, /*keepdim=*/true);
   const Tensor sq = sub(mu).square();
-  const Tensor s = run_reduce(sq, ReduceOp::Sum, mask, keepdim, dtype(), false, "var").values;
+  const Tensor s = sum_over(sq, mask, keepdim, dtype(), "var");
   const double n = static_cast<double>(reduced_numel(*this, mask));
   return s.div(std::max(0.0, n - correction));
 }
@@ -143,12 +185,11 @@ Tensor Tensor::std(IntArrayRef dims, double correction, bool keepdim) const {
 Tensor Tensor::norm(double p, IntArrayRef dims, bool keepdim) const {
   require_floating(*this, "norm");
   const auto mask = reduced_mask(*this, dims, "norm");
-  auto sum_of = [&](const Tensor& t) {
-    return run_reduce(t, ReduceOp::Sum, mask, keepdim, t.dtype(), false, "norm").values;
-  };
+  auto sum_of = [&](const Tensor& t) { return sum_over(t, mask, keepdim, t.dtype(), "norm"); };
   if (std::isinf(p)) {
     if (reduced_numel(*this, mask) == 0 && p > 0) return sum_of(abs());  // empty: 0
-    return run_reduce(abs(), p > 0 ? ReduceOp::Max : ReduceOp::Min, mask, keepdim, dtype(), false, "norm").values;
+    return p > 0 ? reduce_values(abs(), ReduceOp::Max, OpId::AMax, mask, keepdim, dtype(), "norm")
+                 : reduce_values(abs(), ReduceOp::Min, OpId::AMin, mask, keepdim, dtype(), "norm");
   }
   if (p == 0) return sum_of(ne(0).to(dtype()));
   if (p == 1) return sum_of(abs());
@@ -159,13 +200,12 @@ Tensor Tensor::norm(double p, IntArrayRef dims, bool keepdim) const {
 Tensor Tensor::logsumexp(IntArrayRef dims, bool keepdim) const {
   const Tensor x = is_floating_point() ? *this : to(DType::Float32);
   const auto mask = reduced_mask(x, dims, "logsumexp");
-  if (reduced_numel(x, mask) == 0) {
-    return run_reduce(x, ReduceOp::Sum, mask, keepdim, x.dtype(), false, "logsumexp").values.log();
-  }
-  Tensor m = run_reduce(x, ReduceOp::Max, mask, true, x.dtype(), false, "logsumexp").values;
-  // Shift by the max so exp cannot overflow; an infinite max shifts by 0 instead of NaN.
+  if (reduced_numel(x, mask) == 0) return sum_over(x, mask, keepdim, x.dtype(), "logsumexp").log();
+  // Shift by the max so exp cannot overflow; an infinite max shifts by 0 instead of NaN. The
+  // result does not depend on the shift, so it carries no gradient.
+  Tensor m = run_reduce(x.detach(), ReduceOp::Max, mask, true, x.dtype(), false, "logsumexp").values;
   m = where(isfinite(m), m, Scalar(0.0));
-  const Tensor s = run_reduce(x.sub(m).exp(), ReduceOp::Sum, mask, true, x.dtype(), false, "logsumexp").values;
+  const Tensor s = sum_over(x.sub(m).exp(), mask, true, x.dtype(), "logsumexp");
   Tensor out = s.log().add(m);
   if (!keepdim) {
     Shape shape;
@@ -177,26 +217,24 @@ Tensor Tensor::logsumexp(IntArrayRef dims, bool keepdim) const {
 }
 
 Tensor Tensor::max() const {
-  return run_reduce(*this, ReduceOp::Max, reduced_mask(*this, {}, "max"), false, dtype(), false, "max").values;
+  return reduce_values(*this, ReduceOp::Max, OpId::AMax, reduced_mask(*this, {}, "max"), false, dtype(), "max");
 }
 Tensor Tensor::min() const {
-  return run_reduce(*this, ReduceOp::Min, reduced_mask(*this, {}, "min"), false, dtype(), false, "min").values;
+  return reduce_values(*this, ReduceOp::Min, OpId::AMin, reduced_mask(*this, {}, "min"), false, dtype(), "min");
 }
 
 std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const {
-  auto r = run_reduce(*this, ReduceOp::Max, reduced_mask(*this, {dim}, "max"), keepdim, dtype(), true, "max");
-  return {r.values, r.indices};
+  return reduce_dim(*this, ReduceOp::Max, dim, keepdim, "max");
 }
 std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const {
-  auto r = run_reduce(*this, ReduceOp::Min, reduced_mask(*this, {dim}, "min"), keepdim, dtype(), true, "min");
-  return {r.values, r.indices};
+  return reduce_dim(*this, ReduceOp::Min, dim, keepdim, "min");
 }
 
 Tensor Tensor::amax(IntArrayRef dims, bool keepdim) const {
-  return run_reduce(*this, ReduceOp::Max, reduced_mask(*this, dims, "amax"), keepdim, dtype(), false, "amax").values;
+  return reduce_values(*this, ReduceOp::Max, OpId::AMax, reduced_mask(*this, dims, "amax"), keepdim, dtype(), "amax");
 }
 Tensor Tensor::amin(IntArrayRef dims, bool keepdim) const {
-  return run_reduce(*this, ReduceOp::Min, reduced_mask(*this, dims, "amin"), keepdim, dtype(), false, "amin").values;
+  return reduce_values(*this, ReduceOp::Min, OpId::AMin, reduced_mask(*this, dims, "amin"), keepdim, dtype(), "amin");
 }
 
 Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const {
@@ -223,7 +261,7 @@ Tensor Tensor::softmax(int64_t dim) const {
   require_floating(*this, "softmax");
   wrap_dim(dim, this->dim(), "softmax");
   if (numel() == 0) return clone();  // amax of an empty dim would throw; PyTorch returns empty
-  const Tensor m = amax({dim}, true);
+  const Tensor m = detach().amax({dim}, true);  // any shift gives the same result: no gradient
   const Tensor e = sub(m).exp();
   return e.div(e.sum({dim}, true));
 }
@@ -232,7 +270,7 @@ Tensor Tensor::log_softmax(int64_t dim) const {
   require_floating(*this, "log_softmax");
   wrap_dim(dim, this->dim(), "log_softmax");
   if (numel() == 0) return clone();
-  const Tensor shifted = sub(amax({dim}, true));
+  const Tensor shifted = sub(detach().amax({dim}, true));
   return shifted.sub(shifted.exp().sum({dim}, true).log());
 }
 

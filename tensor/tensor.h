@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -24,11 +25,8 @@
 
 namespace fulgur {
 
-// Opaque per-tensor state owned by the autograd layer (grad, grad_fn, ...). The tensor
-// layer only carries it so that a Tensor handle stays one pointer.
-struct AutogradMetaBase {
-  virtual ~AutogradMetaBase() = default;
-};
+struct AutogradMeta;  // tensor/autograd_meta.h: requires_grad, grad, grad_fn, hooks
+class Node;           // autograd/node.h: a node of the autograd graph
 
 struct TensorImpl {
   Storage storage;
@@ -36,7 +34,7 @@ struct TensorImpl {
   Shape strides;  // in elements
   int64_t storage_offset = 0;
   DType dtype = DType::Float32;
-  std::shared_ptr<AutogradMetaBase> autograd;
+  std::shared_ptr<AutogradMeta> autograd;  // null until the tensor takes part in autograd
 };
 
 // Options of factory functions: `zeros({2, 3}, {.dtype = kInt64, .device = kCPU})`.
@@ -158,6 +156,7 @@ class Tensor {
   Tensor gelu(bool tanh_approximation = false) const;
   Tensor silu() const;
   Tensor square() const;
+  Tensor erf() const;
   Tensor reciprocal() const;
   Tensor eq(const Tensor& other) const;
   Tensor eq(const Scalar& other) const;
@@ -246,6 +245,32 @@ class Tensor {
   std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false,
                                   bool stable = false) const;
   Tensor argsort(int64_t dim = -1, bool descending = false, bool stable = false) const;
+
+  // ---- autograd (recorded by autograd/; see docs/AUTOGRAD.md) -------------------------
+  bool requires_grad() const;
+  // Leaves only; only floating-point tensors can require grad.
+  Tensor& requires_grad_(bool requires_grad = true);
+  // The accumulated gradient of a leaf (undefined until backward reaches it).
+  const Tensor& grad() const;
+  Tensor& mutable_grad();  // e.g. `w.mutable_grad() = Tensor()` to drop it
+  bool is_leaf() const;     // no grad_fn: created by the user, not by a recorded op
+  const std::shared_ptr<Node>& grad_fn() const;
+  // The same data without history (shares storage).
+  Tensor detach() const;
+  Tensor& detach_();
+  // Accumulates d(this)/d(leaf) * gradient into every leaf's grad(). gradient may be
+  // omitted for a one-element tensor. The graph's saved tensors are freed unless retained;
+  // create_graph records the backward pass itself (for higher-order gradients).
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                bool create_graph = false) const;
+  // Keep grad() for this non-leaf tensor too.
+  void retain_grad() const;
+  // hook(grad) runs when this tensor's gradient is computed; it may return a replacement.
+  size_t register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  void remove_hook(size_t handle) const;
+  // hook(tensor) runs after backward accumulated into this leaf's grad().
+  size_t register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  uint64_t version() const { return impl().storage->version(); }
 
   // PyTorch-style repr: tensor([[0.1000, 0.2000]], dtype=torch.float64)
   std::string str() const;

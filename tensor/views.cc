@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/tensor.h"
 
@@ -67,6 +68,14 @@ Tensor with_geometry(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, in
   return make_view(t.storage(), sizes, strides, offset, t.dtype());
 }
 
+// A view that changes only the shape: its gradient is reshaped back.
+Tensor reshaped_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  OpAttrs attrs;
+  attrs.sizes = t.sizes().vec();
+  const Shape s = sizes.vec(), st = strides.vec();
+  return record_op1(OpId::Reshape, {t}, attrs, [&] { return std::vector<Tensor>{with_geometry(t, s, st, offset)}; });
+}
+
 }  // namespace
 
 Tensor Tensor::view(IntArrayRef sizes) const {
@@ -77,13 +86,13 @@ Tensor Tensor::view(IntArrayRef sizes) const {
                " and stride ", shape_str(this->strides()),
                " (at least one dimension spans across two contiguous subspaces); hint: use "
                ".reshape(...) instead");
-  return with_geometry(*this, shape, *strides, storage_offset());
+  return reshaped_view(*this, shape, *strides, storage_offset());
 }
 
 Tensor Tensor::reshape(IntArrayRef sizes) const {
   const Shape shape = infer_size(sizes, numel(), "reshape");
   if (auto strides = view_strides(this->sizes(), this->strides(), shape)) {
-    return with_geometry(*this, shape, *strides, storage_offset());
+    return reshaped_view(*this, shape, *strides, storage_offset());
   }
   return contiguous().view(shape);
 }
@@ -111,16 +120,16 @@ Tensor Tensor::squeeze() const {
       strides_out.push_back(strides()[d]);
     }
   }
-  return with_geometry(*this, sizes_out, strides_out, storage_offset());
+  return reshaped_view(*this, sizes_out, strides_out, storage_offset());
 }
 
 Tensor Tensor::squeeze(int64_t d) const {
   d = wrap_dim(d, dim(), "squeeze");
-  if (dim() == 0 || sizes()[d] != 1) return with_geometry(*this, sizes(), strides(), storage_offset());
+  if (dim() == 0 || sizes()[d] != 1) return reshaped_view(*this, sizes(), strides(), storage_offset());
   Shape s = sizes().vec(), st = strides().vec();
   s.erase(s.begin() + d);
   st.erase(st.begin() + d);
-  return with_geometry(*this, s, st, storage_offset());
+  return reshaped_view(*this, s, st, storage_offset());
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
@@ -129,13 +138,14 @@ Tensor Tensor::unsqueeze(int64_t d) const {
   const int64_t new_stride = d < dim() ? s[d] * st[d] : 1;
   s.insert(s.begin() + d, 1);
   st.insert(st.begin() + d, new_stride);
-  return with_geometry(*this, s, st, storage_offset());
+  return reshaped_view(*this, s, st, storage_offset());
 }
 
 Tensor Tensor::permute(IntArrayRef dims) const {
   FULGUR_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute", "number of dims ", dims.size(),
                " doesn't match the tensor's ", dim(), " dims (shape ", shape_str(sizes()), ")");
   Shape s(dims.size()), st(dims.size());
+  OpAttrs attrs;
   std::vector<bool> seen(dims.size(), false);
   for (size_t i = 0; i < dims.size(); ++i) {
     const int64_t d = wrap_dim(dims[i], dim(), "permute");
@@ -143,18 +153,20 @@ Tensor Tensor::permute(IntArrayRef dims) const {
     seen[d] = true;
     s[i] = sizes()[d];
     st[i] = strides()[d];
+    attrs.dims.push_back(d);
   }
-  return with_geometry(*this, s, st, storage_offset());
+  return record_op1(OpId::Permute, {*this}, attrs,
+                    [&] { return std::vector<Tensor>{with_geometry(*this, s, st, storage_offset())}; });
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   if (dim() == 0) return *this;
   d0 = wrap_dim(d0, dim(), "transpose");
   d1 = wrap_dim(d1, dim(), "transpose");
-  Shape s = sizes().vec(), st = strides().vec();
-  std::swap(s[d0], s[d1]);
-  std::swap(st[d0], st[d1]);
-  return with_geometry(*this, s, st, storage_offset());
+  Shape perm(static_cast<size_t>(dim()));
+  for (int64_t i = 0; i < dim(); ++i) perm[i] = i;
+  std::swap(perm[d0], perm[d1]);
+  return permute(perm);
 }
 
 Tensor Tensor::t() const {
@@ -190,7 +202,10 @@ Tensor Tensor::expand(IntArrayRef target) const {
       st[i] = 0;
     }
   }
-  return with_geometry(*this, s, st, storage_offset());
+  OpAttrs attrs;
+  attrs.sizes = sizes().vec();
+  return record_op1(OpId::Expand, {*this}, attrs,
+                    [&] { return std::vector<Tensor>{with_geometry(*this, s, st, storage_offset())}; });
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
@@ -200,9 +215,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   if (start < 0) start += size;
   FULGUR_CHECK(start >= 0 && length >= 0 && start + length <= size, "narrow", "start (", start,
                ") + length (", length, ") exceeds dimension size (", size, ") of dim ", d);
-  Shape s = sizes().vec();
-  s[d] = length;
-  return with_geometry(*this, s, strides(), storage_offset() + start * strides()[d]);
+  return slice(d, start, start + length, 1);
 }
 
 Tensor Tensor::slice(int64_t d, std::optional<int64_t> start_opt, std::optional<int64_t> end_opt,
@@ -219,7 +232,15 @@ Tensor Tensor::slice(int64_t d, std::optional<int64_t> start_opt, std::optional<
   Shape s = sizes().vec(), st = strides().vec();
   s[d] = (end - start + step - 1) / step;
   st[d] *= step;
-  return with_geometry(*this, s, st, storage_offset() + start * strides()[d]);
+  OpAttrs attrs;
+  attrs.sizes = sizes().vec();
+  attrs.dim = d;
+  attrs.start = start;
+  attrs.end = end;
+  attrs.step = step;
+  return record_op1(OpId::Slice, {*this}, attrs, [&] {
+    return std::vector<Tensor>{with_geometry(*this, s, st, storage_offset() + start * strides()[d])};
+  });
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
@@ -229,14 +250,13 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   FULGUR_CHECK(index >= -size && index < size, "select", "index ", index,
                " is out of bounds for dimension ", d, " with size ", size);
   if (index < 0) index += size;
-  Shape s = sizes().vec(), st = strides().vec();
-  s.erase(s.begin() + d);
-  st.erase(st.begin() + d);
-  return with_geometry(*this, s, st, storage_offset() + index * strides()[d]);
+  return slice(d, index, index + 1).squeeze(d);
 }
 
 Tensor Tensor::as_strided(IntArrayRef sizes_in, IntArrayRef strides_in,
                           std::optional<int64_t> offset_in) const {
+  FULGUR_CHECK(!should_record({this}), "as_strided", "as_strided is not differentiable in Fulgur; hint: use "
+               "view, expand, narrow or slice, or call it on a detach()ed tensor");
   FULGUR_CHECK(sizes_in.size() == strides_in.size(), "as_strided", "mismatch in length of sizes (",
                sizes_in.size(), ") and strides (", strides_in.size(), ")");
   const int64_t offset = offset_in.value_or(storage_offset());
@@ -302,6 +322,24 @@ std::vector<Tensor> Tensor::unbind(int64_t d) const {
   std::vector<Tensor> parts;
   for (int64_t i = 0; i < sizes()[d]; ++i) parts.push_back(select(d, i));
   return parts;
+}
+
+}  // namespace fulgur
+
+namespace fulgur {
+
+Tensor slice_scatter(const Tensor& src, IntArrayRef sizes, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  OpAttrs attrs;
+  attrs.sizes = sizes.vec();
+  attrs.dim = dim;
+  attrs.start = start;
+  attrs.end = end;
+  attrs.step = step;
+  return record_op1(OpId::SliceScatter, {src}, attrs, [&] {
+    Tensor out = zeros(attrs.sizes, {.dtype = src.dtype(), .device = src.device()});
+    out.slice(dim, start, end, step).copy_(src);
+    return std::vector<Tensor>{out};
+  });
 }
 
 }  // namespace fulgur

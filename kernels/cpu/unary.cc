@@ -83,6 +83,7 @@ void unary_floating(UnaryOp op, const ElementwiseArgs& args) {
       });
     case UnaryOp::Silu: return unary_loop<T>(args, [&](M x) { return x * sigmoid(x); });
     case UnaryOp::Reciprocal: return unary_loop<T>(args, [](M x) { return M(1) / x; });
+    case UnaryOp::Erf: return unary_loop<T>(args, [](M x) { return std::erf(x); });
     default: break;
   }
 #undef FULGUR_EIGEN_OR_SCALAR
