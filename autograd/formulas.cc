@@ -37,6 +37,7 @@ SavePlan save_plan(OpId op) {
     case OpId::Prod: case OpId::AMax: case OpId::AMin: return {1, 1};
     case OpId::MaxDim: case OpId::MinDim: return {0, 2};
     case OpId::Gather: case OpId::Scatter: case OpId::ScatterAdd: return {2, 0};
+    case OpId::MaxPool: return {0, 2};
     default: return {0, 0};
   }
 }
@@ -61,6 +62,20 @@ Tensor unsqueeze_reduced(const Tensor& g, const Shape& dims, int64_t input_dim, 
   Tensor r = g;
   for (int64_t d = 0; d < input_dim; ++d)
     if (reduced[static_cast<size_t>(d)]) r = r.unsqueeze(d);
+  return r;
+}
+
+// The gradient of a scatter's src: g where the index reads it, in src's leading corner (src
+// may be larger than the index in any dim; the rest of it is never read).
+Tensor scatter_src_gradient(const Tensor& g, int64_t dim, const Tensor& idx, IntArrayRef src_sizes) {
+  Tensor r = g.gather(dim, idx);
+  if (r.dim() != static_cast<int64_t>(src_sizes.size())) return r;
+  for (int64_t d = 0; d < r.dim(); ++d) {
+    if (r.size(d) == src_sizes[d]) continue;
+    Shape padded = r.sizes().vec();
+    padded[d] = src_sizes[d];
+    r = slice_scatter(r, padded, d, 0, r.size(d), 1);
+  }
   return r;
 }
 
@@ -169,12 +184,21 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
       const Tensor gg = unsqueeze_reduced(g, dims, nd, keep);
       // Without zeros: out / x. With exactly one zero in a slice, only that element gets a
       // gradient: the product of the others. With two or more, every gradient is zero.
+      // The zero cases are written so that their own derivatives (create_graph) are right:
+      // zsum, the sum of the slice's zeros, is 0 but carries their gradient. With one zero,
+      // the others get others * zsum / x (0; d/d zero = product of the rest); with two, each
+      // zero gets others * (zsum - x), i.e. times the other zero.
       const Tensor is_zero = x.eq(0);
       const Tensor zero_count = is_zero.to(kInt64).sum(dims, /*keepdim=*/true);
-      const Tensor others = where(is_zero, Scalar(1.0), x).prod(a.all_dims ? std::nullopt : std::optional<int64_t>(a.dim), true);
-      const Tensor no_zero = gg.mul(out).div(where(is_zero, Scalar(1.0), x));
-      const Tensor one_zero = where(is_zero, gg.mul(a.all_dims ? others.reshape(Shape(nd, 1)) : others), Scalar(0.0));
-      return {where(zero_count.eq(0), no_zero, where(zero_count.eq(1), one_zero, Scalar(0.0)))};
+      const Tensor safe = where(is_zero, Scalar(1.0), x);
+      Tensor others = safe.prod(a.all_dims ? std::nullopt : std::optional<int64_t>(a.dim), true);
+      if (a.all_dims) others = others.reshape(Shape(nd, 1));
+      const Tensor zsum = where(is_zero, x, Scalar(0.0)).sum(dims, /*keepdim=*/true);
+      const Tensor no_zero = gg.mul(out).div(safe);
+      const Tensor one_zero = gg.mul(others).mul(where(is_zero, Scalar(1.0), zsum.div(safe)));
+      const Tensor two_zeros = where(is_zero, gg.mul(others).mul(zsum.sub(x)), Scalar(0.0));
+      return {where(zero_count.eq(0), no_zero,
+                    where(zero_count.eq(1), one_zero, where(zero_count.eq(2), two_zeros, Scalar(0.0))))};
     }
 
     case OpId::Reshape: return {g.reshape(a.sizes)};
@@ -202,11 +226,11 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
     }
     case OpId::Scatter: {
       const Tensor idx = n.input(1);
-      return {g.scatter(a.dim, idx, Scalar(0.0)), Tensor(), g.gather(a.dim, idx)};
+      return {g.scatter(a.dim, idx, Scalar(0.0)), Tensor(), scatter_src_gradient(g, a.dim, idx, n.inputs[2].sizes)};
     }
     case OpId::ScatterAdd: {
       const Tensor idx = n.input(1);
-      return {g, Tensor(), g.gather(a.dim, idx)};
+      return {g, Tensor(), scatter_src_gradient(g, a.dim, idx, n.inputs[2].sizes)};
     }
     case OpId::Cat: {
       std::vector<Tensor> out(a.sizes.size());
@@ -217,6 +241,24 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
         offset += a.sizes[i];
       }
       return out;
+    }
+    case OpId::Im2col: case OpId::Col2im: {
+      // attrs.dims = kernel ++ dilation ++ padding ++ stride ++ grid; attrs.sizes = image sizes.
+      const size_t nsp = a.sizes.size();
+      auto part = [&](size_t i) { return Shape(a.dims.begin() + i * nsp, a.dims.begin() + (i + 1) * nsp); };
+      const Shape k = part(0), d = part(1), p = part(2), s = part(3), grid = part(4);
+      if (n.op == OpId::Im2col) return {col2im(g, a.sizes, k, d, p, s, grid)};
+      return {im2col(g, k, d, p, s, grid)};
+    }
+    case OpId::MaxPool: {
+      // The gradient of each output goes to its argmax (summed where windows share one).
+      const Tensor idx = n.output(1);
+      const int64_t batch = in_sizes[0], channels = in_sizes[1];
+      const int64_t plane = numel_of(IntArrayRef(in_sizes.data() + 2, in_sizes.size() - 2));
+      const int64_t windows = numel_of(IntArrayRef(idx.sizes().data() + 2, idx.sizes().size() - 2));
+      const Tensor gi = zeros({batch, channels, plane}, {.dtype = g.dtype(), .device = g.device()})
+                            .scatter_add(2, idx.reshape({batch, channels, windows}), g.reshape({batch, channels, windows}));
+      return {gi.view(in_sizes)};
     }
     case OpId::Fill: return {Tensor()};
   }
@@ -232,7 +274,19 @@ Tensor OpNode::input(size_t i) const {
 
 Tensor OpNode::output(size_t i) const {
   FULGUR_CHECK(i < saved_outputs.size(), "backward", "internal: output ", i, " of ", op_name(op), " was not saved");
-  return saved_outputs[i].unpack(op_name(op));
+  Tensor t = saved_outputs[i].unpack(op_name(op));
+  // Saved without history (see make_op_node); with create_graph it must lead back to this
+  // node, as the output itself does.
+  std::shared_ptr<Node> node = self.lock();
+  if (t.defined() && t.is_floating_point() && grad_mode_enabled() && node) {
+    t = make_view(t.storage(), t.sizes(), t.strides(), t.storage_offset(), t.dtype());
+    auto meta = std::make_shared<AutogradMeta>();
+    meta->requires_grad = true;
+    meta->grad_fn = std::move(node);
+    meta->output_nr = static_cast<uint32_t>(i);
+    t.impl().autograd = std::move(meta);
+  }
+  return t;
 }
 
 std::vector<Tensor> OpNode::apply(std::vector<Tensor>&& grads) {
@@ -278,8 +332,16 @@ std::shared_ptr<OpNode> make_op_node(OpId op, const std::vector<Tensor>& inputs,
   }
   node->saved_outputs.resize(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (plan.outputs & (1u << i)) node->saved_outputs[i] = SavedTensor(outputs[i]);
+    // An alias without history: the output's autograd state will point at this node, so
+    // saving the output itself would make a reference cycle (node -> output -> node) that
+    // leaks every graph whose saved tensors backward does not release (no backward, or a
+    // retained graph). output() re-attaches this node when it is differentiated again.
+    const Tensor& o = outputs[i];
+    if (plan.outputs & (1u << i)) {
+      node->saved_outputs[i] = SavedTensor(make_view(o.storage(), o.sizes(), o.strides(), o.storage_offset(), o.dtype()));
+    }
   }
+  node->self = node;
   return node;
 }
 
@@ -334,6 +396,9 @@ const char* op_name(OpId op) {
     case OpId::Scatter: return "Scatter";
     case OpId::ScatterAdd: return "ScatterAdd";
     case OpId::Cat: return "Cat";
+    case OpId::Im2col: return "Im2Col";
+    case OpId::Col2im: return "Col2Im";
+    case OpId::MaxPool: return "MaxPoolWithIndices";
     case OpId::Fill: return "Fill";
   }
   return "Unknown";

@@ -17,6 +17,7 @@ class OpNode final : public Node {
   std::vector<SavedTensor> saved_inputs;   // only those the formula reads
   std::vector<SavedTensor> saved_outputs;  // likewise
   std::vector<OutputInfo> inputs;          // shape/dtype/device of each input
+  std::weak_ptr<Node> self;                // this node (saved outputs re-attach to it under create_graph)
 
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override;
   void release_saved() override;

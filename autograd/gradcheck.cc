@@ -10,18 +10,24 @@ namespace fulgur::autograd {
 namespace {
 
 // Evaluates f on detached copies of inputs where input `which` has element `flat` moved by delta.
+// The copies require grad where the inputs do and f runs in the caller's grad mode: a function
+// that differentiates inside (the second-order check's first derivatives) needs its graph.
 std::vector<Tensor> evaluate_perturbed(const Function& f, const std::vector<Tensor>& inputs, size_t which,
                                        int64_t flat, double delta) {
-  NoGradGuard guard;
   std::vector<Tensor> copies;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    Tensor c = inputs[i].detach().clone();
-    if (i == which) {
-      Tensor element = c.reshape({-1}).narrow(0, flat, 1);
-      element.add_(delta);
+  {
+    NoGradGuard guard;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Tensor c = inputs[i].detach().clone();
+      if (i == which) {
+        Tensor element = c.reshape({-1}).narrow(0, flat, 1);
+        element.add_(delta);
+      }
+      copies.push_back(c);
     }
-    copies.push_back(c);
   }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].requires_grad()) copies[i].requires_grad_();
   std::vector<Tensor> out = f(copies);
   for (Tensor& o : out) o = o.detach().to(kFloat64).contiguous();
   return out;

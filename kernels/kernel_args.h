@@ -148,4 +148,57 @@ struct SequenceArgs {
   bool integral = false;  // use the int64 fields (exact for large integers)
 };
 
+// ---- sliding windows: im2col / col2im (unfold / fold) and max pooling -----------------
+
+inline constexpr int kMaxSpatialDims = 3;  // 1-D, 2-D and 3-D windows
+
+// The window geometry of an N-d sliding-window op, per spatial dim d < nspatial: window
+// position g (0 <= g < grid[d]) and kernel offset k (0 <= k < kernel[d]) touch image
+// coordinate g * stride[d] - padding[d] + k * dilation[d]; coordinates outside
+// [0, image_sizes[d]) are padding. grid is given, not derived, so callers choose floor or
+// ceil rounding and asymmetric padding (windows running past the right edge).
+struct WindowGeometry {
+  int nspatial = 0;
+  int64_t image_sizes[kMaxSpatialDims] = {};
+  int64_t kernel[kMaxSpatialDims] = {};
+  int64_t dilation[kMaxSpatialDims] = {};
+  int64_t padding[kMaxSpatialDims] = {};
+  int64_t stride[kMaxSpatialDims] = {};
+  int64_t grid[kMaxSpatialDims] = {};
+};
+
+// im2col: cols[n, (c, k...), (g...)] = image[n, c, coordinate] (0 in the padding).
+// col2im: image = 0, then image[n, c, coordinate] += cols[n, (c, k...), (g...)] for every
+// entry inside the image, summed in row order (c, k...) then column order (g...), per
+// (n, c) plane (PyTorch's order). cols is contiguous [batch, channels * prod(kernel),
+// prod(grid)]; the image is [batch, channels, *image_sizes] with byte strides (col2im's
+// image is written, im2col's read). Floating dtypes only.
+struct Im2colArgs {
+  DType dtype = DType::Float32;
+  WindowGeometry w;
+  int64_t batch = 0, channels = 0;
+  char* image = nullptr;
+  int64_t image_batch_stride = 0, image_channel_stride = 0;  // bytes
+  int64_t image_strides[kMaxSpatialDims] = {};                // bytes
+  char* cols = nullptr;
+};
+
+// Max pooling over windows (padding never wins): for each plane p = (n, c) and window g,
+// out[p, g] = the largest image element of the window and indices[p, g] its row-major flat
+// position within the plane's spatial dims; the scan runs over kernel offsets in row-major
+// order and takes an element when it is larger than the best so far or NaN (PyTorch's CPU
+// rule: NaN propagates). out and indices are contiguous [batch * channels, prod(grid)].
+// A window without image elements (possible only with padding and dilation) gives -inf and
+// the flat position of its first in-range start, exactly as PyTorch's kernel does.
+struct MaxPoolArgs {
+  DType dtype = DType::Float32;
+  WindowGeometry w;
+  int64_t batch = 0, channels = 0;
+  const char* image = nullptr;
+  int64_t image_batch_stride = 0, image_channel_stride = 0;  // bytes
+  int64_t image_strides[kMaxSpatialDims] = {};                // bytes
+  char* out = nullptr;
+  int64_t* indices = nullptr;
+};
+
 }  // namespace fulgur::kernels

@@ -36,6 +36,10 @@ struct KernelTable {
   // Copies nbytes between two devices (host<->device); contiguous buffers.
   void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device,
                      size_t nbytes) = nullptr;
+  // Sliding windows (kernel_args.h: Im2colArgs, MaxPoolArgs): unfold, fold, max pooling.
+  void (*im2col)(const Im2colArgs& args) = nullptr;
+  void (*col2im)(const Im2colArgs& args) = nullptr;
+  void (*max_pool)(const MaxPoolArgs& args) = nullptr;
 };
 
 // The table of a device type (entries null until a backend registers).

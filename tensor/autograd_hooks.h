@@ -36,6 +36,10 @@ enum class OpId : uint16_t {
   Reshape, Expand, Permute, Slice, SliceScatter, ToDtype, ToDevice, Clone,
   // linear algebra, indexing, joining
   Matmul, Gather, Scatter, ScatterAdd, Cat,
+  // sliding windows (tensor/window.cc). Im2col/Col2im: attrs.dims = kernel ++ dilation ++
+  // padding ++ stride ++ grid, attrs.sizes = the image's spatial sizes. MaxPool: outputs
+  // values and int64 indices.
+  Im2col, Col2im, MaxPool,
   // in place: the result replaces the destination's history (see AutogradEngine)
   Fill,
 };

@@ -436,7 +436,11 @@ Tensor Tensor::clamp(const Tensor& min, const Tensor& max) const {
 }
 
 Tensor& Tensor::clamp_(std::optional<Scalar> min, std::optional<Scalar> max) {
-  return assign_result(*this, clamp(min, max), "clamp_");
+  // Recorded from a copy of the old value: the Clamp node saves its input, which the raw
+  // form (clamp of *this written back into *this) would overwrite.
+  return internal::apply_inplace(
+      *this, {}, "clamp_", [&](const Tensor& old) { return old.clamp(min, max); },
+      [&] { assign_result(*this, clamp(min, max), "clamp_"); });
 }
 
 Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {

@@ -122,6 +122,38 @@ Tensor slice_scatter(const Tensor& src, IntArrayRef sizes, int64_t dim, int64_t 
                      int64_t step = 1);
 inline Tensor erf(const Tensor& x) { return x.erf(); }
 
+// ---- sliding windows (the building blocks of convolution and pooling) -------------------
+// Window parameters (kernel_size, dilation, padding, stride) take one value per spatial dim
+// or a single value for all of them. Floating dtypes only; all are differentiable.
+//
+// torch.nn.functional.unfold generalised to 1-3 spatial dims: input [N, C, *spatial] (the
+// number of spatial dims is input.dim() - 2; unbatched and PyTorch's 2-D-only forms are
+// nn::functional::unfold). Returns [N, C * prod(kernel_size), L], rows ordered (c, k...),
+// L = the number of window positions (floor rounding), zero padding. Gradient: fold.
+Tensor unfold(const Tensor& input, IntArrayRef kernel_size, IntArrayRef dilation = {1},
+              IntArrayRef padding = {0}, IntArrayRef stride = {1});
+// torch.nn.functional.fold generalised likewise: input [N, C * prod(kernel_size), L] or
+// unbatched [C * prod(kernel_size), L]; output_size (one entry per spatial dim, which fixes
+// their number) gives [N, C, *output_size], overlapping entries summed. Gradient: unfold.
+Tensor fold(const Tensor& input, IntArrayRef output_size, IntArrayRef kernel_size,
+            IntArrayRef dilation = {1}, IntArrayRef padding = {0}, IntArrayRef stride = {1});
+// The primitives under unfold/fold, with the number of window positions per dim (`grid`)
+// given: grid may exceed the floor count (windows running past the right edge read zeros /
+// drop entries), which ceil-mode pooling and "same" padding use. im2col: input
+// [N, C, *spatial] -> [N, C * prod(kernel), prod(grid)]; col2im: the reverse (summing) into
+// [N, C, *image_size]. Each is the other's gradient.
+Tensor im2col(const Tensor& input, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding,
+              IntArrayRef stride, IntArrayRef grid);
+Tensor col2im(const Tensor& cols, IntArrayRef image_size, IntArrayRef kernel_size, IntArrayRef dilation,
+              IntArrayRef padding, IntArrayRef stride, IntArrayRef grid);
+// Max pooling of input [N, C, *spatial] (1-3 spatial dims) over `grid` windows (padding
+// never wins; NaN propagates): values [N, C, *grid] and int64 indices, the flat position of
+// each maximum within its (n, c) plane (PyTorch's return_indices). nn::functional::max_pool*
+// compute the grid (ceil_mode) and check PyTorch's argument rules. Gradient: the output
+// gradient scattered (summed) to the indices.
+std::tuple<Tensor, Tensor> max_pool_with_indices(const Tensor& input, IntArrayRef kernel_size, IntArrayRef stride,
+                                                 IntArrayRef padding, IntArrayRef dilation, IntArrayRef grid);
+
 // ---- operators ------------------------------------------------------------------------
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return a.add(b); }
 inline Tensor operator+(const Tensor& a, const Scalar& b) { return a.add(b); }

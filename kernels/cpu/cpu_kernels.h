@@ -21,6 +21,9 @@ void sort(const SortArgs& args);
 void random(const RandomArgs& args);
 void sequence(const SequenceArgs& args);
 int64_t nonzero(const bool* mask, int64_t n, int64_t* out);
+void im2col(const Im2colArgs& args);
+void col2im(const Im2colArgs& args);
+void max_pool(const MaxPoolArgs& args);
 
 Allocator& host_allocator();
 

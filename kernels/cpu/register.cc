@@ -35,6 +35,9 @@ void register_cpu_backend() {
     t.sequence = &sequence;
     t.nonzero = &nonzero;
     t.copy_bytes = &copy_bytes;
+    t.im2col = &im2col;
+    t.col2im = &col2im;
+    t.max_pool = &max_pool;
     register_kernels(DeviceType::CPU, t);
     register_allocator(DeviceType::CPU, &host_allocator());
   });

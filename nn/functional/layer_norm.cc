@@ -1,0 +1,33 @@
+#include "fulgur/nn/functional/layer_norm.h"
+
+#include "fulgur/tensor/ops.h"
+
+namespace fulgur::nn::functional {
+
+Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  FULGUR_CHECK(k >= 1, "layer_norm", "normalized_shape must have at least one dimension");
+  FULGUR_CHECK(x.is_floating_point(), "layer_norm", "expected a floating-point input, got ", x.dtype());
+  const bool ok = x.dim() >= k && IntArrayRef(x.sizes().data() + (x.dim() - k), k) == normalized_shape;
+  FULGUR_CHECK(ok, "layer_norm", "Given normalized_shape=", shape_str(normalized_shape),
+               ", expected input with shape [*, ", shape_str(normalized_shape).substr(1),
+               ", but got input of size ", shape_str(x.sizes()));
+  if (weight.defined())
+    FULGUR_CHECK(weight.sizes() == normalized_shape, "layer_norm", "weight of shape ",
+                 shape_str(weight.sizes()), " does not match normalized_shape ", shape_str(normalized_shape));
+  if (bias.defined())
+    FULGUR_CHECK(bias.sizes() == normalized_shape, "layer_norm", "bias of shape ", shape_str(bias.sizes()),
+                 " does not match normalized_shape ", shape_str(normalized_shape));
+  Shape dims;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  const Tensor mean = x.mean(dims, true);
+  const Tensor centered = x.sub(mean);
+  const Tensor var = centered.square().mean(dims, true);
+  Tensor y = centered.mul(var.add(eps).rsqrt());
+  if (weight.defined()) y = y.mul(weight);
+  if (bias.defined()) y = y.add(bias);
+  return y;
+}
+
+}  // namespace fulgur::nn::functional

@@ -1,0 +1,247 @@
+#include "fulgur/nn/functional/loss.h"
+
+#include <cmath>
+
+#include "fulgur/nn/functional/activation.h"
+#include "fulgur/tensor/ops.h"
+
+namespace fulgur::nn::functional {
+
+namespace {
+
+void check_reduction(const std::string& reduction, const char* op, bool batchmean = false) {
+  FULGUR_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none" ||
+                   (batchmean && reduction == "batchmean"),
+               op, "\"", reduction, "\" is not a valid value for reduction; use \"mean\", \"sum\" or \"none\"",
+               batchmean ? " (or \"batchmean\")" : "");
+}
+
+void check_floating(const Tensor& t, const char* op, const char* what) {
+  FULGUR_CHECK(t.is_floating_point(), op, what, " must be floating point, got ", t.dtype());
+}
+
+void check_same_size(const Tensor& input, const Tensor& target, const char* op) {
+  FULGUR_CHECK(input.sizes() == target.sizes(), op, "Using a target size (", shape_str(target.sizes()),
+               ") that is different to the input size (", shape_str(input.sizes()),
+               ") is deprecated. Please ensure they have the same size.");
+}
+
+// Class dim and checks shared by nll_loss and cross_entropy with class indices. Returns
+// (input with a batch dim, target with a batch dim) for 1-D inputs.
+std::pair<Tensor, Tensor> nd_inputs(const Tensor& input, const Tensor& target, const char* op) {
+  FULGUR_CHECK(input.dim() >= 1, op, "input must have at least 1 dimension (classes), got a 0-dim tensor");
+  FULGUR_CHECK(target.dtype() == DType::Int64 || target.dtype() == DType::Int32, op,
+               "expected class-index targets of dtype int64 (or int32), got ", target.dtype(),
+               "; hint: floating targets are class probabilities and must have the input's shape ",
+               shape_str(input.sizes()));
+  if (input.dim() == 1) {
+    FULGUR_CHECK(target.dim() == 0, op, "for a 1-D input (one sample of ", input.size(0),
+                 " classes) the target must be 0-D, got ", shape_str(target.sizes()));
+    return {input.unsqueeze(0), target.unsqueeze(0)};
+  }
+  FULGUR_CHECK(target.dim() == input.dim() - 1 && target.size(0) == input.size(0), op,
+               "Expected input batch_size (", input.size(0), ") to match target batch_size (",
+               target.dim() > 0 ? target.size(0) : 0, ")", target.dim() == input.dim() - 1 ? "" : "; target shape ",
+               target.dim() == input.dim() - 1 ? "" : shape_str(target.sizes()));
+  for (int64_t d = 2; d < input.dim(); ++d)
+    FULGUR_CHECK(target.size(d - 1) == input.size(d), op, "expected target of shape ",
+                 shape_str(input.sizes()), " without dim 1, got ", shape_str(target.sizes()));
+  return {input, target};
+}
+
+// View of a per-class weight [C] that broadcasts along dim 1 of an input of `ndim` dims.
+Tensor class_weight_view(const Tensor& weight, int64_t ndim, int64_t class_dim) {
+  Shape shape(static_cast<size_t>(ndim), 1);
+  shape[static_cast<size_t>(class_dim)] = weight.size(0);
+  return weight.view(shape);
+}
+
+void check_weight(const Tensor& weight, int64_t n_classes, const char* op) {
+  if (!weight.defined()) return;
+  FULGUR_CHECK(weight.dim() == 1 && weight.size(0) == n_classes, op, "weight tensor should be defined either for all ",
+               n_classes, " classes or no classes but got weight tensor of shape: ", shape_str(weight.sizes()));
+}
+
+}  // namespace
+
+Tensor apply_reduction(const Tensor& loss, const std::string& reduction, const char* op) {
+  check_reduction(reduction, op);
+  if (reduction == "none") return loss;
+  if (reduction == "sum") return loss.sum();
+  return loss.mean();
+}
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
+  const char* op = "nll_loss";
+  check_reduction(options.reduction, op);
+  check_floating(input, op, "input");
+  auto [in, tg] = nd_inputs(input, target, op);
+  const int64_t C = in.size(1);
+  check_weight(options.weight, C, op);
+  const Tensor t = tg.to(DType::Int64);
+  const Tensor valid = t.ne(options.ignore_index);
+  const Tensor safe = where(valid, t, Scalar(int64_t{0}));
+  if (safe.numel() > 0) {
+    const Tensor bad = safe.lt(0).logical_or(safe.ge(C));
+    if (bad.any().item<bool>()) {
+      const Tensor bad_values = t.masked_select(bad);
+      FULGUR_FAIL(op, "Target ", bad_values.to_vector<int64_t>()[0], " is out of bounds (", C,
+                  " classes; ignore_index = ", options.ignore_index, ")");
+    }
+  }
+  const Tensor picked = in.gather(1, safe.unsqueeze(1)).squeeze(1);
+  Tensor w = options.weight.defined()
+                 ? options.weight.to(in.dtype()).index_select(0, safe.reshape({-1})).view(safe.sizes())
+                 : ones_like(picked);
+  w = w.masked_fill(valid.logical_not(), 0);
+  Tensor loss = where(valid, picked.neg().mul(w), Scalar(0.0));
+  if (options.reduction == "none") return input.dim() == 1 ? loss.view({}) : loss;
+  if (options.reduction == "sum") return loss.sum();
+  return loss.sum().div(w.sum());
+}
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& options) {
+  const char* op = "cross_entropy";
+  check_reduction(options.reduction, op);
+  check_floating(input, op, "input");
+  FULGUR_CHECK(options.label_smoothing >= 0 && options.label_smoothing <= 1, op,
+               "label_smoothing must be between 0.0 and 1.0. Got: ", options.label_smoothing);
+  FULGUR_CHECK(input.dim() >= 1, op, "input must have at least 1 dimension (classes), got a 0-dim tensor");
+  const int64_t class_dim = input.dim() == 1 ? 0 : 1;
+  const int64_t C = input.size(class_dim);
+  check_weight(options.weight, C, op);
+  const double ls = options.label_smoothing;
+  const Tensor logp = input.log_softmax(class_dim);
+
+  if (target.is_floating_point()) {
+    // Class probabilities.
+    FULGUR_CHECK(target.sizes() == input.sizes(), op, "class-probability targets must have the input's shape ",
+                 shape_str(input.sizes()), ", got ", shape_str(target.sizes()));
+    Tensor tg = target.to(input.dtype());
+    if (ls > 0) tg = tg.mul(1 - ls).add(ls / static_cast<double>(C));
+    Tensor prod = logp.mul(tg);
+    if (options.weight.defined())
+      prod = prod.mul(class_weight_view(options.weight.to(input.dtype()), input.dim(), class_dim));
+    if (options.reduction == "none") return prod.sum({class_dim}).neg();
+    if (options.reduction == "sum") return prod.sum().neg();
+    if (input.numel() == 0) return prod.sum().neg().mul(std::nan(""));
+    return prod.sum().neg().div(static_cast<double>(input.numel() / C));
+  }
+
+  const NLLLossOptions nll_options{options.weight, options.ignore_index, options.reduction};
+  if (ls == 0) return nll_loss(logp, target, nll_options);
+  // Label smoothing with class indices: (1 - ls) * nll + ls / C * smooth, where smooth is
+  // -sum over classes of (weighted) log-probabilities, zero for ignored targets.
+  const Tensor nll = nll_loss(logp, target, nll_options);
+  nd_inputs(input, target, op);  // shape checks
+  const Tensor t = target.to(DType::Int64);
+  const Tensor ignore_mask = t.eq(options.ignore_index);
+  Tensor smooth = options.weight.defined()
+                      ? logp.mul(class_weight_view(options.weight.to(input.dtype()), input.dim(), class_dim))
+                            .sum({class_dim})
+                            .neg()
+                      : logp.sum({class_dim}).neg();
+  smooth = where(ignore_mask, Scalar(0.0), smooth);
+  Tensor ret;
+  if (options.reduction == "none") {
+    ret = smooth;
+  } else if (options.reduction == "sum") {
+    ret = smooth.sum();
+  } else if (options.weight.defined()) {
+    const Tensor kept = t.masked_select(ignore_mask.logical_not()).reshape({-1});
+    ret = smooth.sum().div(options.weight.to(input.dtype()).index_select(0, kept).sum());
+  } else {
+    ret = smooth.sum().div(ignore_mask.logical_not().sum().to(input.dtype()));
+  }
+  return nll.mul(1 - ls).add(ret.mul(ls / static_cast<double>(C)));
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options) {
+  check_reduction(options.reduction, "mse_loss");
+  check_floating(input, "mse_loss", "input");
+  return apply_reduction(input.sub(target).square(), options.reduction, "mse_loss");
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options) {
+  check_reduction(options.reduction, "l1_loss");
+  check_floating(input, "l1_loss", "input");
+  return apply_reduction(input.sub(target).abs(), options.reduction, "l1_loss");
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options) {
+  const char* op = "smooth_l1_loss";
+  check_reduction(options.reduction, op);
+  check_floating(input, op, "input");
+  FULGUR_CHECK(options.beta >= 0, op, "smooth_l1_loss does not support negative values for beta (got ",
+               options.beta, ")");
+  const Tensor d = input.sub(target);
+  const Tensor ad = d.abs();
+  if (options.beta == 0) return apply_reduction(ad, options.reduction, op);
+  const Tensor loss = where(ad.lt(options.beta), d.square().mul(0.5 / options.beta), ad.sub(0.5 * options.beta));
+  return apply_reduction(loss, options.reduction, op);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& options) {
+  const char* op = "binary_cross_entropy";
+  check_reduction(options.reduction, op);
+  check_floating(input, op, "input");
+  check_same_size(input, target, op);
+  if (input.numel() > 0) {
+    const Tensor x = input.detach();
+    FULGUR_CHECK(x.ge(0).logical_and(x.le(1)).all().item<bool>(), op,
+                 "all elements of input should be between 0 and 1; hint: for logits use "
+                 "binary_cross_entropy_with_logits");
+  }
+  const Tensor t = target.to(input.dtype());
+  // PyTorch clamps each log at -100 so that 0 * log(0) stays finite.
+  const Tensor log_x = input.log().clamp(-100.0);
+  const Tensor log_1mx = input.neg().add(1).log().clamp(-100.0);
+  Tensor loss = t.mul(log_x).add(t.neg().add(1).mul(log_1mx)).neg();
+  if (options.weight.defined()) loss = loss.mul(options.weight.to(input.dtype()));
+  return apply_reduction(loss, options.reduction, op);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BCEWithLogitsLossOptions& options) {
+  const char* op = "binary_cross_entropy_with_logits";
+  check_reduction(options.reduction, op);
+  check_floating(input, op, "input");
+  check_same_size(input, target, op);
+  const Tensor t = target.to(input.dtype());
+  // softplus(-x) = m + log(exp(-m) + exp(-x - m)) with m = max(-x, 0): never overflows, and
+  // its gradient (-sigmoid(-x)) does not depend on m, which is therefore detached.
+  const Tensor m = input.detach().neg().clamp(0.0);
+  const Tensor softplus_neg = m.neg().exp().add(input.neg().sub(m).exp()).log().add(m);
+  Tensor loss;
+  if (options.pos_weight.defined()) {
+    const Tensor log_weight = options.pos_weight.to(input.dtype()).sub(1).mul(t).add(1);
+    loss = t.neg().add(1).mul(input).add(log_weight.mul(softplus_neg));
+  } else {
+    loss = t.neg().add(1).mul(input).add(softplus_neg);
+  }
+  if (options.weight.defined()) loss = loss.mul(options.weight.to(input.dtype()));
+  return apply_reduction(loss, options.reduction, op);
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options) {
+  const char* op = "kl_div";
+  check_reduction(options.reduction, op, /*batchmean=*/true);
+  check_floating(input, op, "input");
+  const Tensor t = target.to(input.dtype());
+  Tensor loss;
+  if (options.log_target) {
+    loss = t.exp().mul(t.sub(input));
+  } else {
+    // xlogy(t, t) - t * input, with 0 log 0 = 0 (and a finite gradient there).
+    const Tensor zero = t.eq(0);
+    const Tensor xlogx = where(zero, Scalar(0.0), t.mul(where(zero, Scalar(1.0), t).log()));
+    loss = xlogx.sub(t.mul(input));
+  }
+  if (options.reduction == "batchmean") {
+    const Tensor s = loss.sum();
+    return input.dim() == 0 ? s : s.div(static_cast<double>(input.size(0)));
+  }
+  return apply_reduction(loss, options.reduction, op);
+}
+
+}  // namespace fulgur::nn::functional
