@@ -81,6 +81,9 @@ class AccumulateGrad final : public Node {
       if (replaced.defined()) g = replaced;
     }
     if (!meta.grad.defined()) {
+      // .grad() is laid out like a fresh tensor (optimizers' fused loops want contiguous
+      // gradients; a weight used as w.t() gets its gradient transposed).
+      if (!g.is_contiguous()) g = g.contiguous();
       // Keep the incoming buffer when nobody else holds it, else copy: .grad() must not alias
       // another tensor.
       const bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;

@@ -170,9 +170,12 @@ struct WindowGeometry {
 // im2col: cols[n, (c, k...), (g...)] = image[n, c, coordinate] (0 in the padding).
 // col2im: image = 0, then image[n, c, coordinate] += cols[n, (c, k...), (g...)] for every
 // entry inside the image, summed in row order (c, k...) then column order (g...), per
-// (n, c) plane (PyTorch's order). cols is contiguous [batch, channels * prod(kernel),
-// prod(grid)]; the image is [batch, channels, *image_sizes] with byte strides (col2im's
-// image is written, im2col's read). Floating dtypes only.
+// (n, c) plane (PyTorch's order). cols is [batch, channels * prod(kernel), prod(grid)]
+// with contiguous rows (the prod(grid) columns) at element strides cols_batch_stride and
+// cols_row_stride (contiguous: rows * columns and columns; convolution uses a [rows, batch,
+// columns] buffer: columns and batch * columns). The image is [batch, channels,
+// *image_sizes] with byte strides (col2im's image is written, im2col's read). Floating
+// dtypes only.
 struct Im2colArgs {
   DType dtype = DType::Float32;
   WindowGeometry w;
@@ -181,6 +184,7 @@ struct Im2colArgs {
   int64_t image_batch_stride = 0, image_channel_stride = 0;  // bytes
   int64_t image_strides[kMaxSpatialDims] = {};                // bytes
   char* cols = nullptr;
+  int64_t cols_batch_stride = 0, cols_row_stride = 0;        // elements
 };
 
 // Max pooling over windows (padding never wins): for each plane p = (n, c) and window g,

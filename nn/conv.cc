@@ -21,7 +21,58 @@ void check_padding_mode(const std::string& mode, const char* name) {
   FULGUR_CHECK(mode == "zeros" || mode == "reflect" || mode == "replicate" || mode == "circular", name,
                "padding_mode must be one of {'zeros', 'reflect', 'replicate', 'circular'}, but got padding_mode='",
                mode, "'");
-  FULGUR_CHECK(mode == "zeros", name, "padding_mode='", mode, "' is not implemented in Fulgur yet; only 'zeros' is");
+}
+
+// F.pad(x, ..., mode) along one dim (reflect / replicate / circular), as PyTorch.
+Tensor pad_dim(const Tensor& x, int64_t dim, int64_t left, int64_t right, const std::string& mode) {
+  if (left == 0 && right == 0) return x;
+  const int64_t n = x.size(dim);
+  std::vector<Tensor> parts;
+  auto edge = [&](int64_t at, int64_t count) {
+    Shape sizes = x.sizes().vec();
+    sizes[static_cast<size_t>(dim)] = count;
+    return x.narrow(dim, at, 1).expand(sizes);
+  };
+  auto reversed = [&](int64_t from, int64_t count) {  // x[from], x[from - 1], ..., count of them
+    return x.index_select(dim, arange(from, from - count, -1));
+  };
+  if (mode == "circular") {
+    FULGUR_CHECK(left <= n && right <= n, "pad", "Padding value causes wrapping around more than once.");
+    if (left) parts.push_back(x.narrow(dim, n - left, left));
+    parts.push_back(x);
+    if (right) parts.push_back(x.narrow(dim, 0, right));
+  } else if (mode == "replicate") {
+    if (left) parts.push_back(edge(0, left));
+    parts.push_back(x);
+    if (right) parts.push_back(edge(n - 1, right));
+  } else {  // reflect
+    FULGUR_CHECK(left < n && right < n, "pad", "Argument #4: Padding size should be less than the corresponding "
+                 "input dimension, but got: padding (", left, ", ", right, ") at dimension ", dim, " of input ",
+                 shape_str(x.sizes()));
+    if (left) parts.push_back(reversed(left, left));
+    parts.push_back(x);
+    if (right) parts.push_back(reversed(n - 2, right));
+  }
+  return cat(parts, dim);
+}
+
+// The input padded for a convolution with a non-zero padding_mode (then convolved with
+// padding 0): explicit padding on both sides, or "same"'s left / right split.
+Tensor pad_input(const ConvNd& m, const Tensor& x, int64_t nsp) {
+  Tensor y = x;
+  const int64_t first = x.dim() - nsp;
+  for (int64_t d = 0; d < nsp; ++d) {
+    int64_t left = m.padding_values[d], right = m.padding_values[d];
+    if (m.padding.mode() == ConvPadding::Mode::Same) {
+      const int64_t total = m.dilation[d] * (m.kernel_size[d] - 1);
+      left = total / 2;
+      right = total - left;
+    } else if (m.padding.mode() == ConvPadding::Mode::Valid) {
+      left = right = 0;
+    }
+    y = pad_dim(y, first + d, left, right, m.padding_mode);
+  }
+  return y;
 }
 
 Shape output_padding_for(const ConvNd& m, const Tensor& x, IntArrayRef output_size_arg, int64_t nsp,
@@ -126,14 +177,26 @@ Conv1d::Conv1d(int64_t in, int64_t out, const IntOrTuple& k, const ConvOptions& 
 Conv2d::Conv2d(int64_t in, int64_t out, const IntOrTuple& k, const ConvOptions& o) : ConvNd(2, "Conv2d", in, out, k, o) {}
 Conv3d::Conv3d(int64_t in, int64_t out, const IntOrTuple& k, const ConvOptions& o) : ConvNd(3, "Conv3d", in, out, k, o) {}
 
+ConvPadding ConvNd::forward_padding() const {
+  if (padding_mode != "zeros") return ConvPadding(0);  // the input is padded instead
+  return padding.mode() == ConvPadding::Mode::Explicit ? ConvPadding(padding_values) : padding;
+}
+
+Tensor ConvNd::padded(const Tensor& x) const {
+  if (padding_mode == "zeros") return x;
+  FULGUR_CHECK(x.dim() == nsp_ + 1 || x.dim() == nsp_ + 2, name().c_str(), "Expected ", nsp_ + 1, "D (unbatched) or ",
+               nsp_ + 2, "D (batched) input to ", name(), ", but got input of size: ", shape_str(x.sizes()));
+  return pad_input(*this, x, nsp_);
+}
+
 Tensor Conv1d::forward(const Tensor& x) {
-  return functional::conv1d(x, weight, bias, stride, padding.mode() == ConvPadding::Mode::Explicit ? ConvPadding(padding_values) : padding, dilation, groups);
+  return functional::conv1d(padded(x), weight, bias, stride, forward_padding(), dilation, groups);
 }
 Tensor Conv2d::forward(const Tensor& x) {
-  return functional::conv2d(x, weight, bias, stride, padding.mode() == ConvPadding::Mode::Explicit ? ConvPadding(padding_values) : padding, dilation, groups);
+  return functional::conv2d(padded(x), weight, bias, stride, forward_padding(), dilation, groups);
 }
 Tensor Conv3d::forward(const Tensor& x) {
-  return functional::conv3d(x, weight, bias, stride, padding.mode() == ConvPadding::Mode::Explicit ? ConvPadding(padding_values) : padding, dilation, groups);
+  return functional::conv3d(padded(x), weight, bias, stride, forward_padding(), dilation, groups);
 }
 
 ConvTranspose1d::ConvTranspose1d(int64_t in, int64_t out, const IntOrTuple& k, const ConvTransposeOptions& o)

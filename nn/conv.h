@@ -7,8 +7,9 @@
 //
 // Parameters as PyTorch: weight [out, in / groups, *kernel] ([in, out / groups, *kernel] for
 // the transposed forms) ~ kaiming_uniform_(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-// with fan_in = weight.size(1) * prod(kernel); bias [out] ~ the same bound. Only
-// padding_mode "zeros" is implemented (others throw).
+// with fan_in = weight.size(1) * prod(kernel); bias [out] ~ the same bound. padding_mode
+// "zeros" (default), "reflect", "replicate" or "circular" (Conv*d; the transposed forms take
+// only "zeros", as PyTorch).
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,10 @@ class ConvNd : public Module {
  protected:
   ConvNd(int64_t nsp, const char* name, int64_t in_channels, int64_t out_channels, const IntOrTuple& kernel_size,
          const ConvOptions& options);
+  // padding_mode other than "zeros": the input padded that way (then convolved with padding
+  // 0, forward_padding()), as PyTorch's _conv_forward.
+  Tensor padded(const Tensor& x) const;
+  ConvPadding forward_padding() const;
   ConvNd(int64_t nsp, const char* name, int64_t in_channels, int64_t out_channels, const IntOrTuple& kernel_size,
          const ConvTransposeOptions& options);
   int64_t nsp_ = 2;

@@ -15,10 +15,12 @@ void adagrad_fused(T* p_, const T* g_, T* sum_, int64_t n, double clr, const Ada
   const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps), neg_clr = static_cast<T>(-clr);
   internal::with_flags(
       [&](auto maximize, auto use_wd) {
-        internal::fused_for(n, [&](int64_t begin, int64_t end) {
+        internal::fused_for(n, [=](int64_t begin, int64_t end) {
           T* __restrict p = p_;
           const T* __restrict g = g_;
           T* __restrict sum = sum_;
+          // Element i only touches index i of each array: no loop-carried dependence.
+#pragma GCC ivdep
           for (int64_t i = begin; i < end; ++i) {
             T gi = g[i];
             if constexpr (maximize) gi = -gi;

@@ -27,12 +27,14 @@ void adam_fused(T* p_, const T* g_, T* m_, T* v_, T* vmax_, int64_t n, const Hyp
   const T neg_step = static_cast<T>(-h.step_size);
   internal::with_flags(
       [&](auto maximize, auto decoupled, auto l2, auto amsgrad) {
-        internal::fused_for(n, [&](int64_t begin, int64_t end) {
+        internal::fused_for(n, [=](int64_t begin, int64_t end) {
           T* __restrict p = p_;
           const T* __restrict g = g_;
           T* __restrict m = m_;
           T* __restrict v = v_;
           T* __restrict vmax = vmax_;
+          // Element i only touches index i of each array: no loop-carried dependence.
+#pragma GCC ivdep
           for (int64_t i = begin; i < end; ++i) {
             T gi = g[i];
             if constexpr (maximize) gi = -gi;
@@ -46,7 +48,10 @@ void adam_fused(T* p_, const T* g_, T* m_, T* v_, T* vmax_, int64_t n, const Hyp
             T vhat = vi;
             if constexpr (amsgrad) {
               const T old = vmax[i];
-              vhat = (old != old || old > vi) ? old : vi;  // torch.maximum: NaN wins
+              // torch.maximum, NaN from either side winning, as two selects (which vectorise;
+              // `old != old || old > vi` does not).
+              const T larger = old > vi ? old : vi;
+              vhat = old != old ? old : larger;
               vmax[i] = vhat;
             }
             const T denom = std::sqrt(vhat) / bc2s + eps;

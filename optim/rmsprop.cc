@@ -17,12 +17,14 @@ void rmsprop_fused(T* p_, const T* g_, T* sq_, T* buf_, T* gavg_, int64_t n, con
   const T mom = static_cast<T>(o.momentum), neg_lr = static_cast<T>(-o.lr);
   internal::with_flags(
       [&](auto maximize, auto use_wd, auto centered, auto use_mom) {
-        internal::fused_for(n, [&](int64_t begin, int64_t end) {
+        internal::fused_for(n, [=](int64_t begin, int64_t end) {
           T* __restrict p = p_;
           const T* __restrict g = g_;
           T* __restrict sq = sq_;
           T* __restrict buf = buf_;
           T* __restrict gavg = gavg_;
+          // Element i only touches index i of each array: no loop-carried dependence.
+#pragma GCC ivdep
           for (int64_t i = begin; i < end; ++i) {
             T gi = g[i];
             if constexpr (maximize) gi = -gi;

@@ -141,7 +141,8 @@ Tensor fold(const Tensor& input, IntArrayRef output_size, IntArrayRef kernel_siz
 // given: grid may exceed the floor count (windows running past the right edge read zeros /
 // drop entries), which ceil-mode pooling and "same" padding use. im2col: input
 // [N, C, *spatial] -> [N, C * prod(kernel), prod(grid)]; col2im: the reverse (summing) into
-// [N, C, *image_size]. Each is the other's gradient.
+// [N, C, *image_size]. Each is the other's gradient. im2col's result is contiguous; col2im
+// reads any layout whose last dim is contiguous in place.
 Tensor im2col(const Tensor& input, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding,
               IntArrayRef stride, IntArrayRef grid);
 Tensor col2im(const Tensor& cols, IntArrayRef image_size, IntArrayRef kernel_size, IntArrayRef dilation,

@@ -127,6 +127,8 @@ Tensor im2col(const Tensor& input, IntArrayRef kernel_size, IntArrayRef dilation
     a.image = static_cast<char*>(input.data_ptr());
     fill_image_strides(input, &a.image_batch_stride, &a.image_channel_stride, a.image_strides);
     a.cols = static_cast<char*>(cols.data_ptr());
+    a.cols_batch_stride = cols.stride(0);
+    a.cols_row_stride = cols.stride(1);
     const auto fn = internal::table(input, op).im2col;
     FULGUR_CHECK(fn != nullptr, op, "not available on ", input.device());
     fn(a);
@@ -152,7 +154,10 @@ Tensor col2im(const Tensor& cols, IntArrayRef image_size, IntArrayRef kernel_siz
     out_shape.insert(out_shape.end(), image_size.begin(), image_size.end());
     Tensor image = make_tensor(out_shape, cols.dtype(), cols.device());
     if (image.numel() == 0) return std::vector<Tensor>{image};
-    const Tensor c = cols.contiguous();
+    // Any layout whose rows are contiguous is read in place (e.g. a gradient that arrives
+    // as a permuted or sliced view).
+    const bool rows_contiguous = cols.stride(2) == 1 || L == 1;
+    const Tensor c = rows_contiguous ? cols : cols.contiguous();
     kernels::Im2colArgs a;
     a.dtype = cols.dtype();
     a.w = geometry(image_size, w);
@@ -161,6 +166,8 @@ Tensor col2im(const Tensor& cols, IntArrayRef image_size, IntArrayRef kernel_siz
     a.image = static_cast<char*>(image.data_ptr());
     fill_image_strides(image, &a.image_batch_stride, &a.image_channel_stride, a.image_strides);
     a.cols = static_cast<char*>(c.data_ptr());
+    a.cols_batch_stride = c.stride(0);
+    a.cols_row_stride = c.stride(1);
     const auto fn = internal::table(cols, op).col2im;
     FULGUR_CHECK(fn != nullptr, op, "not available on ", cols.device());
     fn(a);

@@ -114,6 +114,44 @@ TEST_CASE("golden: unfold, fold, convolutions and pooling match PyTorch 1.13 (va
   CHECK(checked >= 50);
 }
 
+TEST_CASE("golden: Conv modules with padding_mode reflect / replicate / circular / zeros") {
+  const auto c1 = nn_golden::cases_of_kind("conv1d_module");
+  auto cases = nn_golden::cases_of_kind("conv2d_module");
+  cases.insert(cases.end(), c1.begin(), c1.end());
+  REQUIRE(cases.size() >= 6);
+  for (const GCase* cp : cases) {
+    const GCase& c = *cp;
+    INFO("golden case ", c.name);
+    using nn_golden::int1;
+    using nn_golden::ints;
+    nn::ConvOptions o{.stride = ints(c, "stride"),
+                      .padding = golden_padding(c),
+                      .dilation = ints(c, "dilation"),
+                      .groups = int1(c, "groups"),
+                      .bias = int1(c, "bias") != 0,
+                      .padding_mode = nn_golden::str(c, "padding_mode"),
+                      .dtype = kFloat64};
+    std::shared_ptr<nn::ConvNd> m;
+    if (std::string(c.kind) == "conv1d_module")
+      m = std::make_shared<nn::Conv1d>(int1(c, "in_channels"), int1(c, "out_channels"), ints(c, "kernel_size"), o);
+    else
+      m = std::make_shared<nn::Conv2d>(int1(c, "in_channels"), int1(c, "out_channels"), ints(c, "kernel_size"), o);
+    CHECK(m->repr() == nn_golden::str(c, "repr"));
+    {
+      NoGradGuard g;
+      m->weight.copy_(nn_golden::tensor(c, "weight"));
+      if (m->bias.defined()) m->bias.copy_(nn_golden::tensor(c, "bias"));
+    }
+    Tensor x = nn_golden::tensor(c, "input").requires_grad_();
+    const Tensor out = m->forward(x);
+    nn_golden::expect_golden(out, c, "out");
+    out.mul(nn_golden::tensor(c, "grad_out")).sum().backward();
+    nn_golden::expect_golden(x.grad(), c, "grad.input");
+    nn_golden::expect_golden(m->weight.grad(), c, "grad.weight");
+    if (m->bias.defined()) nn_golden::expect_golden(m->bias.grad(), c, "grad.bias");
+  }
+}
+
 TEST_CASE("unfold / fold: layouts, N-d forms, fold(unfold) counts overlaps, other dtypes") {
   std::mt19937 rng(1);
   for (Layout layout : all_layouts()) {
@@ -424,8 +462,10 @@ TEST_CASE("errors name the op and say what is wrong, as PyTorch") {
   CHECK(contains(error_message([&] { F::unfold(zeros({1, 1, 4, 4}, {.dtype = kInt64}), 2); }),
                  "expected a floating-point input"));
   CHECK(contains(error_message([&] { nn::Conv2d(3, 4, 3, {.groups = 2}); }), "in_channels must be divisible by groups"));
-  CHECK(contains(error_message([&] { nn::Conv2d(4, 4, 3, {.padding_mode = "reflect"}); }),
-                 "padding_mode='reflect' is not implemented"));
+  CHECK(contains(error_message([&] { nn::Conv2d(4, 4, 3, {.padding = 3, .padding_mode = "reflect"})(zeros({1, 4, 3, 3})); }),
+                 "Padding size should be less than the corresponding input dimension"));
+  CHECK(contains(error_message([&] { nn::ConvTranspose2d(4, 4, 3, {.padding_mode = "reflect"}); }),
+                 "Only \"zeros\" padding mode is supported for ConvTranspose2d"));
   CHECK(contains(error_message([&] { nn::Conv2d(4, 4, 3, {.padding_mode = "mirror"}); }),
                  "padding_mode must be one of {'zeros', 'reflect', 'replicate', 'circular'}"));
   CHECK(contains(error_message([&] { F::adaptive_avg_pool2d(zeros({1, 0, 4}), 2); }),

@@ -152,6 +152,26 @@ TEST_CASE("float32: the fused loop and tensor ops agree, and stay near the float
   }
 }
 
+TEST_CASE("large parameters: the vectorised, multi-threaded fused loop matches tensor ops") {
+  // 70001 elements: several parallel chunks, and a vector remainder.
+  std::mt19937 rng(7);
+  const Tensor init = random_tensor({70001}, kFloat64, rng, Layout::Contiguous, -2, 2);
+  for (const OptimGolden& g : goldens()) {
+    INFO(g.name);
+    Tensor a = init.clone().requires_grad_(), b = init.clone().requires_grad_();
+    auto fused = make_optimizer(g.kind, {{.params = {a}}}, with_foreach(g.defaults, std::nullopt));
+    auto plain = make_optimizer(g.kind, {{.params = {b}}}, with_foreach(g.defaults, false));
+    for (int k = 1; k <= 3; ++k) {
+      const Tensor grad = init.mul(0.5 * k).sin().add(0.1 * k);
+      a.mutable_grad() = grad.clone();
+      b.mutable_grad() = grad.clone();
+      fused->step();
+      plain->step();
+    }
+    expect_values(a, {70001}, values(b), 1e-13, g.name);
+  }
+}
+
 TEST_CASE("non-contiguous parameters take the tensor-op path and match") {
   // A transposed view as the parameter: the same values as a contiguous copy.
   for (const std::string kind : {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}) {

@@ -174,6 +174,43 @@ convt_case("conv_transpose2d_outpad_lt_dilation", 2, [1, 2, 3, 3], [2, 2, 2, 2],
            dilation=2, bias=False, seed=34)
 convt_case("conv_transpose2d_unbatched", 2, [2, 3, 3], [2, 3, 2, 2], stride=2, seed=35)
 
+def conv_module_case(name, nsp, in_shape, cin, cout, k, padding_mode, stride=1, padding=0, dilation=1, groups=1,
+                     bias=True, seed=0):
+    """nn.Conv1d/2d with a padding_mode: the module pads the input itself."""
+    mod = {1: nn.Conv1d, 2: nn.Conv2d}[nsp](cin, cout, k, stride=stride, padding=padding, dilation=dilation,
+                                            groups=groups, bias=bias, padding_mode=padding_mode)
+    with torch.no_grad():
+        mod.weight.copy_(det(list(mod.weight.shape), seed + 1, -0.5, 0.5))
+        if bias:
+            mod.bias.copy_(det([cout], seed + 2))
+    x = det(in_shape, seed).requires_grad_()
+    out = mod(x)
+    g = det(list(out.shape), seed + 100)
+    (out * g).sum().backward()
+    L = lambda v: v if isinstance(v, list) else [v]
+    ints = dict(in_channels=[cin], out_channels=[cout], kernel_size=L(k), stride=L(stride), dilation=L(dilation),
+                groups=[groups], bias=[int(bias)])
+    strs = dict(padding_mode=padding_mode, repr=repr(mod))
+    if isinstance(padding, str):
+        strs["padding"] = padding
+    else:
+        ints["padding"] = L(padding)
+    t = {"input": x.detach(), "weight": mod.weight.detach().clone(), "out": out.detach(), "grad_out": g,
+         "grad.input": x.grad, "grad.weight": mod.weight.grad}
+    if bias:
+        t["bias"] = mod.bias.detach().clone()
+        t["grad.bias"] = mod.bias.grad
+    add_case(name, "conv%dd_module" % nsp, ints=ints, strs=strs, tensors=t)
+
+
+conv_module_case("conv2d_module_reflect", 2, [2, 2, 5, 6], 2, 3, 3, "reflect", padding=[2, 1], seed=36)
+conv_module_case("conv2d_module_replicate", 2, [1, 2, 4, 5], 2, 2, [2, 3], "replicate", padding=1, stride=2, seed=37)
+conv_module_case("conv2d_module_circular", 2, [2, 4, 4, 4], 4, 2, 3, "circular", padding=[1, 2], groups=2, seed=38)
+conv_module_case("conv2d_module_same_reflect", 2, [1, 2, 5, 6], 2, 2, [4, 3], "reflect", padding="same",
+                 dilation=[1, 2], bias=False, seed=39)
+conv_module_case("conv1d_module_circular", 1, [1, 2, 7], 2, 3, 3, "circular", padding=2, dilation=2, seed=29)
+conv_module_case("conv2d_module_zeros", 2, [2, 3, 5, 5], 3, 4, 3, "zeros", padding=1, seed=19)
+
 # ---------------------------------------------------------------------------------------
 # pooling
 MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d}

@@ -9,7 +9,8 @@ It writes
   tests/golden/optim_golden.inc      parameter trajectories of every optimizer config and the
                                      structure of its state_dict();
   tests/golden/scheduler_golden.inc  learning-rate (and momentum) sequences of every scheduler
-                                     config and the structure of its state_dict().
+                                     config and the structure of its state_dict();
+  tests/golden/scheduler_metrics.inc the metric sequence ReduceLROnPlateau is stepped with.
 
 The optimizer problem: float64 params p0 [3, 4], p1 [4] and p2 [2] in one group (or [p0] and
 [p1, p2] in two); at step k (1-based) p0 and p1 get grad = sin(p + 0.7 k) + 0.1 k of their

@@ -71,7 +71,7 @@ void im2col_typed(const Im2colArgs& a) {
       const int64_t c = plane % a.channels, n = plane / a.channels;
       const int64_t k2 = k % g.kernel[2], k1 = (k / g.kernel[2]) % g.kernel[1], k0 = k / (g.kernel[2] * g.kernel[1]);
       const char* img = a.image + n * a.image_batch_stride + c * a.image_channel_stride;
-      T* out = cols + r * L;
+      T* out = cols + n * a.cols_batch_stride + (c * K + k) * a.cols_row_stride;
       const int64_t off0 = k0 * g.dilation[0] - g.padding[0];
       const int64_t off1 = k1 * g.dilation[1] - g.padding[1];
       const int64_t off2 = k2 * g.dilation[2] - g.padding[2];
@@ -131,7 +131,7 @@ void col2im_typed(const Im2colArgs& a) {
       if (L == 0) continue;
       for (int64_t k = 0; k < K; ++k) {
         const int64_t k2 = k % g.kernel[2], k1 = (k / g.kernel[2]) % g.kernel[1], k0 = k / (g.kernel[2] * g.kernel[1]);
-        const T* row = cols + (p * K + k) * L;
+        const T* row = cols + n * a.cols_batch_stride + (c * K + k) * a.cols_row_stride;
         const int64_t off0 = k0 * g.dilation[0] - g.padding[0];
         const int64_t off1 = k1 * g.dilation[1] - g.padding[1];
         const int64_t off2 = k2 * g.dilation[2] - g.padding[2];
@@ -147,9 +147,14 @@ void col2im_typed(const Im2colArgs& a) {
             const int64_t i1 = g1 * g.stride[1] + off1;
             const T* src = row + (g0 * g.grid[1] + g1) * g.grid[2];
             char* dst = img + i0 * g.image_stride[0] + i1 * g.image_stride[1] + (lo2 * g.stride[2] + off2) * g.image_stride[2];
-            for (int64_t j = lo2; j < hi2; ++j, dst += step2) {
-              T* d = reinterpret_cast<T*>(dst);
-              *d = static_cast<T>(static_cast<M>(*d) + static_cast<M>(src[j]));
+            if (step2 == static_cast<int64_t>(sizeof(T))) {  // unit stride: a vectorisable run
+              T* d = reinterpret_cast<T*>(dst) - lo2;
+              for (int64_t j = lo2; j < hi2; ++j) d[j] = static_cast<T>(static_cast<M>(d[j]) + static_cast<M>(src[j]));
+            } else {
+              for (int64_t j = lo2; j < hi2; ++j, dst += step2) {
+                T* d = reinterpret_cast<T*>(dst);
+                *d = static_cast<T>(static_cast<M>(*d) + static_cast<M>(src[j]));
+              }
             }
           }
         }

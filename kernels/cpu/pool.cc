@@ -4,12 +4,30 @@
 // parallel; each output is written by one thread, so results do not depend on threads.
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "fulgur/kernels/cpu/cpu_kernels.h"
 #include "fulgur/kernels/cpu/loops.h"
 
 namespace fulgur::kernels::cpu {
 namespace {
+
+// Per window position g of one dim: the clipped scan [start, end) (start moved forward by
+// whole dilation steps, as PyTorch does).
+struct Span {
+  int64_t start, end;
+};
+
+std::vector<Span> spans(int64_t size, int64_t kernel, int64_t dil, int64_t pad, int64_t stride, int64_t grid) {
+  std::vector<Span> s(static_cast<size_t>(grid));
+  for (int64_t g = 0; g < grid; ++g) {
+    int64_t start = g * stride - pad;
+    const int64_t end = std::min(start + (kernel - 1) * dil + 1, size);
+    while (start < 0) start += dil;
+    s[static_cast<size_t>(g)] = {start, end};
+  }
+  return s;
+}
 
 template <typename T>
 void max_pool_typed(const MaxPoolArgs& a) {
@@ -35,38 +53,47 @@ void max_pool_typed(const MaxPoolArgs& a) {
   const int64_t planes = a.batch * a.channels;
   if (planes == 0 || L == 0) return;
   const int64_t K = kernel[0] * kernel[1] * kernel[2];
-  T* out = reinterpret_cast<T*>(a.out);
+  const std::vector<Span> s0 = spans(size[0], kernel[0], dil[0], pad[0], str[0], grid[0]);
+  const std::vector<Span> s1 = spans(size[1], kernel[1], dil[1], pad[1], str[1], grid[1]);
+  const std::vector<Span> s2 = spans(size[2], kernel[2], dil[2], pad[2], str[2], grid[2]);
   const int64_t grain = std::max<int64_t>(1, kDefaultGrain / std::max<int64_t>(1, L * K));
   parallel_for(0, planes, grain, [&](int64_t p0, int64_t p1) {
+    // Locals, so that the stores below cannot alias them.
+    const int64_t n1 = size[1], n2 = size[2], d0 = dil[0], d1 = dil[1], d2 = dil[2];
+    const int64_t st0 = istr[0], st1 = istr[1], st2 = istr[2];
+    const int64_t channels = a.channels, bs = a.image_batch_stride, cs = a.image_channel_stride;
+    const Span* sp0 = s0.data();
+    const Span* sp1 = s1.data();
+    const Span* sp2 = s2.data();
+    const int64_t g0n = grid[0], g1n = grid[1], g2n = grid[2];
+    T* out = reinterpret_cast<T*>(a.out) + p0 * L;
+    int64_t* idx = a.indices + p0 * L;
     for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p % a.channels, n = p / a.channels;
-      const char* img = a.image + n * a.image_batch_stride + c * a.image_channel_stride;
-      int64_t o = p * L;
-      for (int64_t g0 = 0; g0 < grid[0]; ++g0)
-        for (int64_t g1 = 0; g1 < grid[1]; ++g1)
-          for (int64_t g2 = 0; g2 < grid[2]; ++g2, ++o) {
-            int64_t start[3], end[3];
-            const int64_t gg[3] = {g0, g1, g2};
-            for (int d = 0; d < 3; ++d) {
-              start[d] = gg[d] * str[d] - pad[d];
-              end[d] = std::min(start[d] + (kernel[d] - 1) * dil[d] + 1, size[d]);
-              while (start[d] < 0) start[d] += dil[d];
-            }
-            int64_t best_index = (start[0] * size[1] + start[1]) * size[2] + start[2];
+      const char* img = a.image + (p / channels) * bs + (p % channels) * cs;
+      for (int64_t g0 = 0; g0 < g0n; ++g0) {
+        const Span w0 = sp0[g0];
+        for (int64_t g1 = 0; g1 < g1n; ++g1) {
+          const Span w1 = sp1[g1];
+          for (int64_t g2 = 0; g2 < g2n; ++g2) {
+            const Span w2 = sp2[g2];
+            int64_t best_index = (w0.start * n1 + w1.start) * n2 + w2.start;
             M best = -std::numeric_limits<M>::infinity();
-            for (int64_t i0 = start[0]; i0 < end[0]; i0 += dil[0])
-              for (int64_t i1 = start[1]; i1 < end[1]; i1 += dil[1])
-                for (int64_t i2 = start[2]; i2 < end[2]; i2 += dil[2]) {
-                  const M v = static_cast<M>(
-                      *reinterpret_cast<const T*>(img + i0 * istr[0] + i1 * istr[1] + i2 * istr[2]));
-                  if (v > best || v != v) {
-                    best = v;
-                    best_index = (i0 * size[1] + i1) * size[2] + i2;
-                  }
+            for (int64_t i0 = w0.start; i0 < w0.end; i0 += d0)
+              for (int64_t i1 = w1.start; i1 < w1.end; i1 += d1) {
+                const char* row = img + i0 * st0 + i1 * st1;
+                const int64_t base = (i0 * n1 + i1) * n2;
+                for (int64_t i2 = w2.start; i2 < w2.end; i2 += d2) {
+                  const M v = static_cast<M>(*reinterpret_cast<const T*>(row + i2 * st2));
+                  const bool take = (v > best) | (v != v);  // larger, or NaN: PyTorch's rule
+                  best = take ? v : best;
+                  best_index = take ? base + i2 : best_index;
                 }
-            out[o] = static_cast<T>(best);
-            a.indices[o] = best_index;
+              }
+            *out++ = static_cast<T>(best);
+            *idx++ = best_index;
           }
+        }
+      }
     }
   });
 }

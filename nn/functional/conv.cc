@@ -88,14 +88,13 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, In
   const int64_t K = numel_of(kernel), L = numel_of(grid);
   bool pointwise = true;  // 1x1 kernel, stride 1, no padding: the input is its own im2col
   for (int64_t d = 0; d < nsp; ++d) pointwise = pointwise && kernel[d] == 1 && stride[d] == 1 && padding[d] == 0;
+  // One GEMM per sample (and group): [Cout/G, Cin/G * K] @ [Cin/G * K, L], all in one batched
+  // launch (parallel over samples). Measured against one GEMM over the whole batch (cols laid
+  // out [Cin * K, N * L]): as fast forward, slightly faster backward on 1 thread, slower on 2
+  // (the output and gradient permutes cost copies), so the simple layout stays.
+  const Tensor w = weight.reshape({groups, Cout / groups, Cin / groups * K});
   const Tensor cols = pointwise ? x.reshape({N, Cin, L}) : im2col(x, kernel, dilation, padding, stride, grid);
-  Tensor out;
-  if (groups == 1) {
-    out = weight.reshape({Cout, Cin * K}).matmul(cols);  // [N, Cout, L]
-  } else {
-    const Tensor w = weight.reshape({groups, Cout / groups, Cin / groups * K});
-    out = w.matmul(cols.view({N, groups, Cin / groups * K, L})).reshape({N, Cout, L});
-  }
+  Tensor out = w.matmul(cols.view({N, groups, Cin / groups * K, L})).view({N, Cout, L});
   Shape out_shape{N, Cout};
   out_shape.insert(out_shape.end(), grid.begin(), grid.end());
   out = add_bias(out.view(out_shape), bias);

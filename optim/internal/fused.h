@@ -29,7 +29,10 @@ inline bool use_fused(std::optional<bool> foreach, std::initializer_list<const T
 }
 
 // body(begin, end) over [0, n) in parallel chunks. Each element is updated on its own, so the
-// result does not depend on the thread count.
+// result does not depend on the thread count. For GCC to vectorise the loop, capture its
+// constants by value ([=]) and put `#pragma GCC ivdep` on it: otherwise it must assume the
+// stores may change them or overlap other arrays, and past ten runtime alias checks it keeps
+// the loop scalar (Adam's and AMSGrad's did, 4x slower; checked with -fopt-info-vec).
 template <typename Fn>
 void fused_for(int64_t n, Fn&& body) {
   parallel_for(0, n, kDefaultGrain, body);
