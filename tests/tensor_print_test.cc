@@ -1,6 +1,6 @@
 // Tensor::str() and operator<< against PyTorch's repr. The expected strings come from
-// tests/golden/print_golden.inc, written by tests/golden/gen_print_golden.py (run with
-// Debian's PyTorch 1.13: /usr/bin/python3 tests/golden/gen_print_golden.py). Each case
+// tests/golden/print_golden.inc, written by tools/gen_print_golden.py (run with
+// Debian's PyTorch 1.13: /usr/bin/python3 tools/gen_print_golden.py). Each case
 // here rebuilds the generator's tensor with the same values: integers from arange,
 // float arithmetic in float64 converted afterwards (float64 -> float32 -> 16-bit float,
 // as the generator does), or the same literals.

@@ -1,7 +1,7 @@
 // Type promotion against PyTorch: promote_types, can_cast, result_type and the dtypes that
 // add / div / eq / add_ / exp / sum / mean return. The expectations come from
-// tests/golden/promotion_golden.inc, written by tests/golden/gen_promotion_golden.py
-// (Debian's PyTorch 1.13: /usr/bin/python3 tests/golden/gen_promotion_golden.py).
+// tests/golden/promotion_golden.inc, written by tools/gen_promotion_golden.py
+// (Debian's PyTorch 1.13: /usr/bin/python3 tools/gen_promotion_golden.py).
 #include <iterator>
 #include <optional>
 #include <string>

@@ -3,7 +3,7 @@
 tests/tensor_print_test.cc rebuilds with Fulgur's API and prints with Tensor::str().
 
 Run with Debian's PyTorch (1.13), from the repository root:
-    /usr/bin/python3 tests/golden/gen_print_golden.py
+    /usr/bin/python3 tools/gen_print_golden.py
 
 Every value is deterministic (no RNG): integers from arange, arithmetic done in float64
 and converted afterwards (float64 -> float32 -> float16/bfloat16, the same path the C++
@@ -172,12 +172,12 @@ def main():
     out = [
         "// GENERATED FILE, do not edit. PyTorch %s's repr of tensors, as {name, repr} pairs." % torch.__version__,
         "// Regenerate from the repository root with:",
-        "//     /usr/bin/python3 tests/golden/gen_print_golden.py",
+        "//     /usr/bin/python3 tools/gen_print_golden.py",
         "// Included by tests/tensor_print_test.cc inside an initializer list.",
     ]
     for name, t in CASES:
         out.append("{%s, %s}," % ('"' + name + '"', cpp_raw(repr(t))))
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "print_golden.inc")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden", "print_golden.inc")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
     print("wrote %d cases to %s" % (len(CASES), path), file=sys.stderr)

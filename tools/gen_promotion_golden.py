@@ -3,7 +3,7 @@
 tests/type_promotion_test.cc.
 
 Run with Debian's PyTorch (1.13), from the repository root:
-    /usr/bin/python3 tests/golden/gen_promotion_golden.py
+    /usr/bin/python3 tools/gen_promotion_golden.py
 
 The file defines, at namespace scope, arrays of string triples/quads (the test declares
 the structs before including it):
@@ -92,7 +92,7 @@ def main():
     out = [
         "// GENERATED FILE, do not edit. PyTorch %s's type promotion." % torch.__version__,
         "// Regenerate from the repository root with:",
-        "//     /usr/bin/python3 tests/golden/gen_promotion_golden.py",
+        "//     /usr/bin/python3 tools/gen_promotion_golden.py",
         "// Included by tests/type_promotion_test.cc (see the generator's docstring).",
         "",
     ]
@@ -142,7 +142,7 @@ def main():
         out.append("    {%s, %s, %s, %s, %s}," % (q(op), q(x), q(y), q(r), q(note)))
     out.append("};")
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "promotion_golden.inc")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden", "promotion_golden.inc")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
     print("wrote %s: %d result_type cases, %d op cases" % (path, len(pairs), len(cases)), file=sys.stderr)
