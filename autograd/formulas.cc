@@ -30,6 +30,7 @@ SavePlan save_plan(OpId op) {
     case OpId::Reciprocal:
       return {0, 1};
     case OpId::Mul: case OpId::Div: case OpId::Minimum: case OpId::Maximum: case OpId::Matmul:
+    case OpId::Linear:
       return {3, 0};
     case OpId::Pow: return {3, 1};
     case OpId::Where: return {1, 0};
@@ -220,6 +221,14 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
       const Tensor gy = n.next_edges[1].valid() ? x.transpose(-1, -2).matmul(g) : Tensor();
       return {gx, gy};
     }
+    case OpId::Linear: {
+      // y = x W^T + b: dx = g W, dW = g^T x (already in W's [out, in] layout), db = sum_N g.
+      std::vector<Tensor> out(n.next_edges.size());
+      if (n.next_edges[0].valid()) out[0] = g.matmul(n.input(1));
+      if (n.next_edges[1].valid()) out[1] = g.t().matmul(n.input(0));
+      if (out.size() > 2 && n.next_edges[2].valid()) out[2] = g.sum({0});
+      return out;
+    }
     case OpId::Gather: {
       const Tensor idx = n.input(1);
       return {zeros(in_sizes, {.dtype = g.dtype(), .device = g.device()}).scatter_add(a.dim, idx, g), Tensor()};
@@ -392,6 +401,7 @@ const char* op_name(OpId op) {
     case OpId::ToDevice: return "ToDevice";
     case OpId::Clone: return "Clone";
     case OpId::Matmul: return "Mm";
+    case OpId::Linear: return "Linear";
     case OpId::Gather: return "Gather";
     case OpId::Scatter: return "Scatter";
     case OpId::ScatterAdd: return "ScatterAdd";

@@ -34,8 +34,10 @@ enum class OpId : uint16_t {
   Sum, Prod, AMax, AMin, MaxDim, MinDim,
   // views and copies
   Reshape, Expand, Permute, Slice, SliceScatter, ToDtype, ToDevice, Clone,
-  // linear algebra, indexing, joining
-  Matmul, Gather, Scatter, ScatterAdd, Cat,
+  // linear algebra, indexing, joining. Linear: inputs x [N, in], weight [out, in] and
+  // optionally bias [out]; a primitive (not matmul + add) so that backward writes the weight's
+  // gradient directly in the weight's layout.
+  Matmul, Linear, Gather, Scatter, ScatterAdd, Cat,
   // sliding windows (tensor/window.cc). Im2col/Col2im: attrs.dims = kernel ++ dilation ++
   // padding ++ stride ++ grid, attrs.sizes = the image's spatial sizes. MaxPool: outputs
   // values and int64 indices.

@@ -164,14 +164,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                " (weight ", shape_str(weight.sizes()), ")");
   check_matmul_dtypes(x, weight, "linear");
   const Tensor x2 = x.reshape({-1, x.size(-1)});
-  Tensor out;
+  std::vector<Tensor> inputs = {x2, weight};
   if (bias.defined()) {
     FULGUR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear", "bias must have shape [",
                  weight.size(0), "], got ", shape_str(bias.sizes()));
-    out = addmm(bias.to(x.dtype()), x2, weight.t());
-  } else {
-    out = x2.matmul(weight.t());
+    inputs.push_back(bias.to(x.dtype()));
   }
+  const Tensor out = record_op(OpId::Linear, inputs, {}, [&] {
+    // The fused form: out = bias (broadcast) then one GEMM with beta = 1.
+    Tensor y = bias.defined() ? inputs[2].expand({x2.size(0), weight.size(0)}).clone()
+                              : make_tensor({x2.size(0), weight.size(0)}, x.dtype(), x.device());
+    batched_gemm(x2, weight.t(), y, 1.0, bias.defined() ? 1.0 : 0.0, "linear");
+    return std::vector<Tensor>{y};
+  })[0];
   Shape shape = x.sizes().vec();
   shape.back() = weight.size(0);
   return out.view(shape);
