@@ -201,7 +201,11 @@ std::string join_name(const std::string& prefix, const std::string& name) {
 }
 }  // namespace
 
-std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+// The named tensors of one kind (parameters or buffers) of this module, or of every module
+// below it: dotted names, each tensor once (PyTorch's remove_duplicate).
+template <typename Entry>
+std::vector<std::pair<std::string, Tensor>> Module::named_tensors(
+    bool recurse, std::vector<std::unique_ptr<Entry>> Module::*entries) const {
   std::vector<std::pair<std::string, const Module*>> mods;
   if (recurse) {
     std::vector<const Module*> seen;
@@ -212,12 +216,16 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurs
   std::unordered_set<const TensorImpl*> seen_tensors;
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& [prefix, m] : mods) {
-    for (const auto& p : m->params_) {
-      if (!p->tensor.defined() || !seen_tensors.insert(&p->tensor.impl()).second) continue;
-      out.emplace_back(join_name(prefix, p->name), p->tensor);
+    for (const auto& e : m->*entries) {
+      if (!e->tensor.defined() || !seen_tensors.insert(&e->tensor.impl()).second) continue;
+      out.emplace_back(join_name(prefix, e->name), e->tensor);
     }
   }
   return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+  return named_tensors(recurse, &Module::params_);
 }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
@@ -227,22 +235,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
-  std::vector<std::pair<std::string, const Module*>> mods;
-  if (recurse) {
-    std::vector<const Module*> seen;
-    collect_named_modules("", seen, mods);
-  } else {
-    mods.emplace_back("", this);
-  }
-  std::unordered_set<const TensorImpl*> seen_tensors;
-  std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& [prefix, m] : mods) {
-    for (const auto& b : m->buffers_) {
-      if (!b->tensor.defined() || !seen_tensors.insert(&b->tensor.impl()).second) continue;
-      out.emplace_back(join_name(prefix, b->name), b->tensor);
-    }
-  }
-  return out;
+  return named_tensors(recurse, &Module::buffers_);
 }
 
 std::vector<Tensor> Module::buffers(bool recurse) const {

@@ -215,6 +215,9 @@ class Module : public std::enable_shared_from_this<Module> {
 
   void register_module_impl(std::string name, std::shared_ptr<Module> m);
   void check_new_name(const std::string& name, const char* what, int kind) const;
+  template <typename Entry>
+  std::vector<std::pair<std::string, Tensor>> named_tensors(
+      bool recurse, std::vector<std::unique_ptr<Entry>> Module::*entries) const;
   void collect_named_modules(const std::string& prefix, std::vector<const Module*>& seen,
                              std::vector<std::pair<std::string, const Module*>>& out) const;
   void collect_state(const std::string& prefix, StateDict& out) const;
