@@ -65,6 +65,16 @@ namespace {
 thread_local bool tls_anomaly = false;
 bool g_anomaly = false;
 
+// Runs gradient hooks in registration order; each may replace the gradient.
+Tensor run_hooks(const GradHookList& hooks, Tensor g) {
+  for (const GradHook& hook : hooks) {
+    if (!hook) continue;
+    Tensor replaced = hook(g);
+    if (replaced.defined()) g = std::move(replaced);
+  }
+  return g;
+}
+
 // Accumulates into a leaf's .grad(), after the leaf's hooks.
 class AccumulateGrad final : public Node {
  public:
@@ -75,11 +85,7 @@ class AccumulateGrad final : public Node {
     if (!g.defined()) return {};
     Tensor leaf(leaf_);
     AutogradMeta& meta = autograd_meta(leaf);
-    for (const GradHook& hook : meta.hooks) {
-      if (!hook) continue;
-      Tensor replaced = hook(g);
-      if (replaced.defined()) g = replaced;
-    }
+    if (meta.hooks) g = run_hooks(*meta.hooks, std::move(g));
     if (!meta.grad.defined()) {
       // .grad() is laid out like a fresh tensor (optimizers' fused loops want contiguous
       // gradients; a weight used as w.t() gets its gradient transposed).
@@ -221,15 +227,14 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
     buffers.erase(node.get());
     grads.resize(std::max(grads.size(), node->outputs.size()));
 
-    // Tensor hooks and retain_grad of this node's outputs.
+    // Tensor hooks (held by the node) and retain_grad (only while the tensor lives) of this
+    // node's outputs.
+    for (size_t i = 0; i < node->output_hooks.size() && i < grads.size(); ++i) {
+      if (node->output_hooks[i] && grads[i].defined()) grads[i] = run_hooks(*node->output_hooks[i], std::move(grads[i]));
+    }
     for (size_t i = 0; i < node->output_metas.size() && i < grads.size(); ++i) {
       std::shared_ptr<AutogradMeta> meta = node->output_metas[i].lock();
       if (!meta || !grads[i].defined()) continue;
-      for (const GradHook& hook : meta->hooks) {
-        if (!hook) continue;
-        Tensor replaced = hook(grads[i]);
-        if (replaced.defined()) grads[i] = replaced;
-      }
       if (meta->retains_grad) {
         meta->grad = meta->grad.defined() ? meta->grad.add(grads[i]) : (create_graph ? grads[i] : grads[i].detach().clone());
       }
@@ -307,6 +312,12 @@ class Engine final : public AutogradEngine {
 
   void backward(const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph) override {
     run_backward({root}, {gradient}, retain_graph || create_graph, create_graph, nullptr, nullptr);
+  }
+
+  void share_hooks_with_grad_fn(const AutogradMeta& meta) override {
+    Node& node = *meta.grad_fn;
+    if (node.output_hooks.size() <= meta.output_nr) node.output_hooks.resize(meta.output_nr + 1);
+    node.output_hooks[meta.output_nr] = meta.hooks;
   }
 };
 

@@ -55,6 +55,9 @@ class Node {
   // Per output: the tensor's autograd state, for its hooks and retain_grad (weak: the node
   // must not keep its outputs alive).
   std::vector<std::weak_ptr<AutogradMeta>> output_metas;
+  // Per output (sized on first use): the output tensor's hooks, held strongly so that they
+  // outlive the tensor.
+  std::vector<std::shared_ptr<GradHookList>> output_hooks;
   // Shape, dtype and device of each output, to make zero gradients when none arrived.
   struct OutputInfo {
     Shape sizes;

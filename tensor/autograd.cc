@@ -113,15 +113,19 @@ void Tensor::retain_grad() const {
 size_t Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
   FULGUR_CHECK(requires_grad(), "register_hook", "cannot register a hook on a tensor that doesn't require "
                "gradient");
-  auto& hooks = autograd_meta(*this).hooks;
-  hooks.push_back(std::move(hook));
-  return hooks.size() - 1;
+  AutogradMeta& meta = autograd_meta(*this);
+  if (!meta.hooks) {
+    meta.hooks = std::make_shared<GradHookList>();
+    if (meta.grad_fn) autograd_engine()->share_hooks_with_grad_fn(meta);
+  }
+  meta.hooks->push_back(std::move(hook));
+  return meta.hooks->size() - 1;
 }
 
 void Tensor::remove_hook(size_t handle) const {
   AutogradMeta* meta = impl().autograd.get();
-  FULGUR_CHECK(meta && handle < meta->hooks.size(), "remove_hook", "no hook with handle ", handle);
-  meta->hooks[handle] = nullptr;
+  FULGUR_CHECK(meta && meta->hooks && handle < meta->hooks->size(), "remove_hook", "no hook with handle ", handle);
+  (*meta->hooks)[handle] = nullptr;
 }
 
 size_t Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {

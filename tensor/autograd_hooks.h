@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "fulgur/tensor/autograd_meta.h"
 #include "fulgur/tensor/tensor.h"
 
 namespace fulgur {
@@ -74,6 +75,8 @@ class AutogradEngine {
   // Tensor::backward.
   virtual void backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
                         bool create_graph) = 0;
+  // Tensor::register_hook on a non-leaf: its grad_fn takes a share of the hook list.
+  virtual void share_hooks_with_grad_fn(const AutogradMeta& meta) = 0;
 };
 
 // The installed engine (null until autograd/ installs one).

@@ -16,6 +16,10 @@ class Node;  // a graph node; defined in autograd/node.h
 using GradHook = std::function<Tensor(const Tensor&)>;
 // Runs after a leaf's .grad() was updated (e.g. to start an all-reduce).
 using PostAccumulateGradHook = std::function<void(const Tensor&)>;
+// A tensor's gradient hooks; removed hooks are left empty so handles stay valid. Shared with
+// the tensor's grad_fn (as PyTorch keeps them on the node), so the hooks of an intermediate
+// still run when the tensor itself was freed before backward.
+using GradHookList = std::vector<GradHook>;
 
 struct AutogradMeta {
   bool requires_grad = false;
@@ -25,7 +29,7 @@ struct AutogradMeta {
   std::weak_ptr<Node> grad_accumulator;  // leaves: the node that accumulates into grad
   bool is_view = false;              // produced by a view op from a tensor in the graph
   bool retains_grad = false;
-  std::vector<GradHook> hooks;       // removed hooks are left empty
+  std::shared_ptr<GradHookList> hooks;  // null until the first register_hook
   std::vector<PostAccumulateGradHook> post_accumulate_hooks;
 };
 

@@ -171,6 +171,30 @@ TEST_CASE("hooks, retain_grad and post-accumulate hooks") {
             .find("doesn't require gradient") != std::string::npos);
 }
 
+TEST_CASE("a hook on an intermediate runs after the tensor itself was freed") {
+  Tensor x = leaf({1, 2});
+  int calls = 0;
+  Tensor loss;
+  {
+    Tensor h = x.mul(3);  // freed at the end of this scope; mul saves only x and 3
+    h.register_hook([&](const Tensor& g) {
+      ++calls;
+      return g.mul(2);
+    });
+    const size_t removed = h.register_hook([&](const Tensor& g) {
+      calls += 100;
+      return g;
+    });
+    h.remove_hook(removed);
+    loss = h.sin().sum();
+  }
+  loss.backward();
+  CHECK(calls == 1);
+  // d/dx sin(3x) * 2 = 6 cos(3x)
+  CHECK(get(x.grad(), {0}) == doctest::Approx(6 * std::cos(3.0)));
+  CHECK(get(x.grad(), {1}) == doctest::Approx(6 * std::cos(6.0)));
+}
+
 TEST_CASE("anomaly mode names the forward op of a NaN gradient") {
   Tensor x = leaf({0.0, 1.0});
   Tensor y = x.sqrt().sum();  // d/dx sqrt(x) at 0 is inf

@@ -526,15 +526,12 @@ TEST_CASE("gradcheck fails when a hook corrupts a gradient, or only the second o
   CHECK(contains(msg, "Jacobian mismatch for output 0 element 0 with respect to input 0 element 0"));
 
   // A hook that detaches the incoming gradient: first derivatives stay right, their own
-  // derivatives are lost. Only the second-order check notices. (A tensor's hooks live in
-  // its autograd state, which the graph holds only while a node saves the tensor: exp saves
-  // its output, not y, so `alive` keeps y. gradcheck also calls f under NoGradGuard, to
+  // derivatives are lost. Only the second-order check notices. (y itself is freed when f
+  // returns: its hook lives on on y's grad_fn. gradcheck also calls f under NoGradGuard, to
   // size the second order's weights: no hook then.)
-  std::vector<Tensor> alive;
-  const Fn detached_gradient = [&alive](const std::vector<Tensor>& v) {
+  const Fn detached_gradient = [](const std::vector<Tensor>& v) {
     Tensor y = v[0].mul(1.0);
     if (y.requires_grad()) y.register_hook([](const Tensor& grad) { return grad.detach(); });
-    alive.push_back(y);
     return y.exp();
   };
   expect_gradcheck("first order unaffected", detached_gradient, {x}, kFirstOrder);
