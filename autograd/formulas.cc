@@ -39,6 +39,8 @@ SavePlan save_plan(OpId op) {
     case OpId::MaxDim: case OpId::MinDim: return {0, 2};
     case OpId::Gather: case OpId::Scatter: case OpId::ScatterAdd: return {2, 0};
     case OpId::MaxPool: return {0, 2};
+    case OpId::Softmax: case OpId::LogSoftmax: return {0, 1};
+    case OpId::NllLoss: return {6, 0};
     default: return {0, 0};
   }
 }
@@ -269,6 +271,25 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
                             .scatter_add(2, idx.reshape({batch, channels, windows}), g.reshape({batch, channels, windows}));
       return {gi.view(in_sizes)};
     }
+    case OpId::Softmax: {
+      // y = softmax(x): dx = y * (g - sum(g * y)).
+      const Tensor y = n.output(0);
+      return {y.mul(g.sub(g.mul(y).sum({a.dim}, true)))};
+    }
+    case OpId::LogSoftmax: {
+      // y = log_softmax(x): dx = g - exp(y) * sum(g).
+      const Tensor y = n.output(0);
+      return {g.sub(y.exp().mul(g.sum({a.dim}, true)))};
+    }
+    case OpId::NllLoss: {
+      // d loss / d in[n, t[n, d], d] = -w[n, d] (scaled by the reduction); 0 elsewhere.
+      const Tensor safe = n.input(1), w = n.input(2);
+      Tensor scale = a.dim == 2 ? w.div(w.sum()) : w;
+      scale = g.mul(scale).neg();  // g is [N, D] for "none", a scalar otherwise
+      const Tensor gi = zeros(in_sizes, {.dtype = g.dtype(), .device = g.device()})
+                            .scatter_add(1, safe.unsqueeze(1), scale.unsqueeze(1));
+      return {gi, Tensor(), Tensor()};
+    }
     case OpId::Fill: return {Tensor()};
   }
   FULGUR_FAIL("backward", "no formula for op ", static_cast<int>(n.op));
@@ -409,6 +430,9 @@ const char* op_name(OpId op) {
     case OpId::Im2col: return "Im2Col";
     case OpId::Col2im: return "Col2Im";
     case OpId::MaxPool: return "MaxPoolWithIndices";
+    case OpId::Softmax: return "Softmax";
+    case OpId::LogSoftmax: return "LogSoftmax";
+    case OpId::NllLoss: return "NllLoss";
     case OpId::Fill: return "Fill";
   }
   return "Unknown";

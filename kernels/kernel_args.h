@@ -205,4 +205,15 @@ struct MaxPoolArgs {
   int64_t* indices = nullptr;
 };
 
+// Softmax or log-softmax along the middle dim of contiguous [outer, dim, inner] buffers
+// (in and out have that layout): out = exp(x - max) / sum exp(x - max), or its log,
+// computed in opmath precision. A NaN in a slice makes the whole slice NaN (PyTorch).
+struct SoftmaxArgs {
+  DType dtype = DType::Float32;
+  bool log = false;
+  int64_t outer = 0, dim = 0, inner = 0;
+  const char* in = nullptr;
+  char* out = nullptr;
+};
+
 }  // namespace fulgur::kernels

@@ -40,6 +40,8 @@ struct KernelTable {
   void (*im2col)(const Im2colArgs& args) = nullptr;
   void (*col2im)(const Im2colArgs& args) = nullptr;
   void (*max_pool)(const MaxPoolArgs& args) = nullptr;
+  // Softmax / log-softmax along one dim (kernel_args.h: SoftmaxArgs).
+  void (*softmax)(const SoftmaxArgs& args) = nullptr;
 };
 
 // The table of a device type (entries null until a backend registers).

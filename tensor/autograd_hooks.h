@@ -43,6 +43,12 @@ enum class OpId : uint16_t {
   // padding ++ stride ++ grid, attrs.sizes = the image's spatial sizes. MaxPool: outputs
   // values and int64 indices.
   Im2col, Col2im, MaxPool,
+  // softmax / log_softmax along attrs.dim: one kernel forward, a short composed backward
+  Softmax, LogSoftmax,
+  // nll_loss (nn/functional/loss.cc): inputs scores [N, C, D], int64 targets [N, D] (ignored
+  // ones replaced by 0) and per-element weights [N, D] (0 where ignored); attrs.dim is the
+  // reduction: 0 none, 1 sum, 2 mean (divided by the sum of the weights).
+  NllLoss,
   // in place: the result replaces the destination's history (see AutogradEngine)
   Fill,
 };

@@ -1,5 +1,5 @@
 // Reductions. sum/prod/max/min/all/any are kernels; mean, var/std, norm, logsumexp,
-// softmax and log_softmax are compositions of them (numerically stable forms).
+// softmax and log_softmax run as one kernel each (kernels/cpu/softmax.cc).
 #include <cmath>
 #include <limits>
 
@@ -257,21 +257,41 @@ Tensor Tensor::any(std::optional<int64_t> dim, bool keepdim) const {
   return run_reduce(*this, ReduceOp::Any, mask, keepdim && dim, out, false, "any").values;
 }
 
-Tensor Tensor::softmax(int64_t dim) const {
-  require_floating(*this, "softmax");
-  wrap_dim(dim, this->dim(), "softmax");
-  if (numel() == 0) return clone();  // amax of an empty dim would throw; PyTorch returns empty
-  const Tensor m = detach().amax({dim}, true);  // any shift gives the same result: no gradient
-  const Tensor e = sub(m).exp();
-  return e.div(e.sum({dim}, true));
+namespace {
+
+// softmax and log_softmax: one kernel over a contiguous [outer, dim, inner] layout.
+Tensor softmax_op(const Tensor& self, int64_t dim, bool log) {
+  const char* op = log ? "log_softmax" : "softmax";
+  require_floating(self, op);
+  dim = wrap_dim(dim, self.dim(), op);
+  if (self.numel() == 0) return self.clone();  // PyTorch returns an empty result
+  OpAttrs attrs;
+  attrs.dim = dim;
+  return record_op1(log ? OpId::LogSoftmax : OpId::Softmax, {self}, attrs, [&] {
+    const Tensor x = self.contiguous();
+    Tensor out = make_tensor(self.sizes(), self.dtype(), self.device());
+    kernels::SoftmaxArgs a;
+    a.dtype = self.dtype();
+    a.log = log;
+    a.outer = 1;
+    a.inner = 1;
+    for (int64_t d = 0; d < self.dim(); ++d) {
+      if (d < dim) a.outer *= self.size(d);
+      if (d > dim) a.inner *= self.size(d);
+    }
+    a.dim = self.dim() == 0 ? 1 : self.size(dim);
+    a.in = static_cast<const char*>(x.data_ptr());
+    a.out = static_cast<char*>(out.data_ptr());
+    const auto fn = internal::table(self, op).softmax;
+    FULGUR_CHECK(fn != nullptr, op, "not available on ", self.device());
+    fn(a);
+    return std::vector<Tensor>{out};
+  });
 }
 
-Tensor Tensor::log_softmax(int64_t dim) const {
-  require_floating(*this, "log_softmax");
-  wrap_dim(dim, this->dim(), "log_softmax");
-  if (numel() == 0) return clone();
-  const Tensor shifted = sub(detach().amax({dim}, true));
-  return shifted.sub(shifted.exp().sum({dim}, true).log());
-}
+}  // namespace
+
+Tensor Tensor::softmax(int64_t dim) const { return softmax_op(*this, dim, false); }
+Tensor Tensor::log_softmax(int64_t dim) const { return softmax_op(*this, dim, true); }
 
 }  // namespace fulgur

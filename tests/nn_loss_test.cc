@@ -256,6 +256,9 @@ TEST_CASE("gradcheck: losses in float64") {
                     {r({3, 4}, 3), r({3, 4}, 4, 0, 1)}));
     CHECK(gradcheck([&](auto& in) { return F::nll_loss(in[0], y, {.weight = w, .ignore_index = 0, .reduction = red}); },
                     {r({3, 4}, 5)}));
+    // Second order through the fused log_softmax and nll_loss primitives (gradient penalties).
+    CHECK(gradcheck([&](auto& in) { return F::cross_entropy(in[0], yk, {.weight = w.narrow(0, 0, 3), .reduction = red}); },
+                    {r({2, 3, 2}, 10)}, {.check_second_order = true}));
     CHECK(gradcheck([&](auto& in) { return F::mse_loss(in[0], in[1], {red}); }, {r({3, 4}, 6), r({3, 4}, 7)}));
     CHECK(gradcheck([&](auto& in) { return F::l1_loss(in[0], in[1], {red}); }, {r({3, 4}, 8), r({3, 4}, 9)}));
     CHECK(gradcheck([&](auto& in) { return F::smooth_l1_loss(in[0], in[1], {.reduction = red, .beta = 0.7}); },

@@ -652,6 +652,30 @@ TEST_CASE("softmax and log_softmax along each dim, incl. large values and zero-s
         std::string::npos);
 }
 
+TEST_CASE("softmax with inf and NaN: -inf entries get 0, a NaN or an all -inf slice gives NaN (as PyTorch)") {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  for (DType dtype : {kFloat32, kFloat64, DType::BFloat16}) {
+    for (int64_t dim : {0, 1}) {  // dim 1: rows (inner 1); dim 0: columns (inner 4)
+      // Slices along dim: one with a -inf, one with a NaN, one all -inf, one plain.
+      const Tensor rows = from_vector(std::vector<double>{-inf, 0, nan, 1, -inf, -inf, 2, 3}, Shape{4, 2}).to(dtype);
+      const Tensor x = dim == 1 ? rows.contiguous() : rows.t().contiguous();
+      const Tensor s = x.softmax(dim).to(kFloat64), l = x.log_softmax(dim).to(kFloat64);
+      auto at = [&](const Tensor& t, int64_t slice, int64_t i) { return dim == 1 ? get(t, {slice, i}) : get(t, {i, slice}); };
+      CHECK(at(s, 0, 0) == 0.0);
+      CHECK(at(s, 0, 1) == 1.0);
+      CHECK(at(l, 0, 0) == -inf);
+      CHECK(at(l, 0, 1) == 0.0);
+      CHECK(std::isnan(at(s, 1, 0)));
+      CHECK(std::isnan(at(s, 1, 1)));
+      CHECK(std::isnan(at(l, 1, 1)));
+      CHECK(std::isnan(at(s, 2, 0)));
+      CHECK(std::isnan(at(s, 2, 1)));
+      CHECK(std::isnan(at(l, 2, 1)));
+      CHECK(at(s, 3, 1) == doctest::Approx(1 / (1 + std::exp(-1.0))).epsilon(1e-2));
+    }
+  }
+}
+
 TEST_CASE("dims lists: negative dims, duplicates, out of range, keepdim shapes") {
   const Tensor x = zeros({2, 3, 4, 5});
   CHECK(x.sum({-1}).sizes() == IntArrayRef{2, 3, 4});

@@ -24,6 +24,7 @@ int64_t nonzero(const bool* mask, int64_t n, int64_t* out);
 void im2col(const Im2colArgs& args);
 void col2im(const Im2colArgs& args);
 void max_pool(const MaxPoolArgs& args);
+void softmax(const SoftmaxArgs& args);
 
 Allocator& host_allocator();
 

@@ -38,6 +38,7 @@ void register_cpu_backend() {
     t.im2col = &im2col;
     t.col2im = &col2im;
     t.max_pool = &max_pool;
+    t.softmax = &softmax;
     register_kernels(DeviceType::CPU, t);
     register_allocator(DeviceType::CPU, &host_allocator());
   });

@@ -1,8 +1,10 @@
 #include "fulgur/nn/functional/loss.h"
 
 #include <cmath>
+#include <optional>
 
 #include "fulgur/nn/functional/activation.h"
+#include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur::nn::functional {
@@ -71,33 +73,60 @@ Tensor apply_reduction(const Tensor& loss, const std::string& reduction, const c
   return loss.mean();
 }
 
+namespace {
+
+// The first class index outside [0, C) other than ignore_index, if any. CPU targets are
+// scanned in place; others go through tensor ops (one device sync either way).
+std::optional<int64_t> first_bad_class(const Tensor& t, int64_t C, int64_t ignore_index) {
+  if (t.numel() == 0) return std::nullopt;
+  if (t.device().is_cpu()) {
+    const Tensor c = t.contiguous();
+    const int64_t* p = c.data_ptr<int64_t>();
+    for (int64_t i = 0, n = c.numel(); i < n; ++i) {
+      if (p[i] != ignore_index && (p[i] < 0 || p[i] >= C)) return p[i];
+    }
+    return std::nullopt;
+  }
+  const Tensor bad = t.ne(ignore_index).logical_and(t.lt(0).logical_or(t.ge(C)));
+  if (!bad.any().item<bool>()) return std::nullopt;
+  return t.masked_select(bad).to(kCPU).to_vector<int64_t>()[0];
+}
+
+}  // namespace
+
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
   const char* op = "nll_loss";
   check_reduction(options.reduction, op);
   check_floating(input, op, "input");
   auto [in, tg] = nd_inputs(input, target, op);
-  const int64_t C = in.size(1);
+  const int64_t N = in.size(0), C = in.size(1);
   check_weight(options.weight, C, op);
   const Tensor t = tg.to(DType::Int64);
-  const Tensor valid = t.ne(options.ignore_index);
-  const Tensor safe = where(valid, t, Scalar(int64_t{0}));
-  if (safe.numel() > 0) {
-    const Tensor bad = safe.lt(0).logical_or(safe.ge(C));
-    if (bad.any().item<bool>()) {
-      const Tensor bad_values = t.masked_select(bad);
-      FULGUR_FAIL(op, "Target ", bad_values.to_vector<int64_t>()[0], " is out of bounds (", C,
-                  " classes; ignore_index = ", options.ignore_index, ")");
-    }
+  if (const auto bad = first_bad_class(t, C, options.ignore_index)) {
+    FULGUR_FAIL(op, "Target ", *bad, " is out of bounds (", C, " classes; ignore_index = ", options.ignore_index, ")");
   }
-  const Tensor picked = in.gather(1, safe.unsqueeze(1)).squeeze(1);
-  Tensor w = options.weight.defined()
-                 ? options.weight.to(in.dtype()).index_select(0, safe.reshape({-1})).view(safe.sizes())
-                 : ones_like(picked);
-  w = w.masked_fill(valid.logical_not(), 0);
-  Tensor loss = where(valid, picked.neg().mul(w), Scalar(0.0));
-  if (options.reduction == "none") return input.dim() == 1 ? loss.view({}) : loss;
-  if (options.reduction == "sum") return loss.sum();
-  return loss.sum().div(w.sum());
+  // One primitive over [N, C, D] (D: the extra dims flattened). Its inputs besides the
+  // scores are per-element constants: `safe` (targets, ignored ones replaced by class 0) and
+  // `w` (the class weight of each element, 0 where ignored).
+  const int64_t D = N == 0 ? 0 : t.numel() / N;
+  const Tensor in3 = in.reshape({N, C, D});
+  const Tensor t2 = t.reshape({N, D});
+  const Tensor valid = t2.ne(options.ignore_index);
+  const Tensor safe = where(valid, t2, Scalar(int64_t{0}));
+  Tensor w = valid.to(in.dtype());
+  if (options.weight.defined()) {
+    w = w.mul(options.weight.to(in.dtype()).to(in.device()).index_select(0, safe.reshape({-1})).view({N, D}));
+  }
+  OpAttrs attrs;
+  attrs.dim = options.reduction == "none" ? 0 : options.reduction == "sum" ? 1 : 2;
+  const Tensor loss = record_op1(OpId::NllLoss, {in3, safe, w}, attrs, [&] {
+    const Tensor elementwise = in3.gather(1, safe.unsqueeze(1)).squeeze(1).mul(w).neg();
+    if (attrs.dim == 0) return std::vector<Tensor>{elementwise};
+    if (attrs.dim == 1) return std::vector<Tensor>{elementwise.sum()};
+    return std::vector<Tensor>{elementwise.sum().div(w.sum())};  // 0 / 0 = NaN when nothing counts
+  });
+  if (options.reduction != "none") return loss;
+  return input.dim() == 1 ? loss.view({}) : loss.view(tg.sizes());
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& options) {
