@@ -157,6 +157,49 @@ const char* input_base(const ReduceArgs& a, int64_t out_linear) {
   return p;
 }
 
+// Sums whose kept innermost dim is contiguous while the reduced dims are not (column sums
+// of a matrix: bias gradients). A tile of adjacent outputs is accumulated together, one
+// contiguous run per reduced position, instead of one strided walk per output. Each output
+// still adds its elements in row-major order of the reduced dims, starting from 0: the same
+// bits as the per-output loop. Returns false when the layout does not fit.
+template <typename T>
+bool sum_by_rows(const ReduceArgs& a, int64_t num_out, int64_t num_red) {
+  if constexpr (!is_floating_v<T>) {
+    return false;
+  } else {
+    using A = acc_t<T>;
+    if (a.op != ReduceOp::Sum || a.indices || a.nkeep == 0 || a.nred == 0) return false;
+    if (a.in_keep_strides[a.nkeep - 1] != static_cast<int64_t>(sizeof(T))) return false;
+    if (a.in_red_strides[a.nred - 1] == static_cast<int64_t>(sizeof(T))) return false;  // the simd path
+    constexpr int64_t kTile = 256;
+    const int64_t row = a.keep_sizes[a.nkeep - 1];
+    const int64_t tiles_per_row = (row + kTile - 1) / kTile;
+    const int64_t tasks = (num_out / row) * tiles_per_row;
+    const int64_t grain = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, num_red * std::min(row, kTile)));
+    parallel_for(0, tasks, grain, [&](int64_t t0, int64_t t1) {
+      A acc[kTile];
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t j0 = (t % tiles_per_row) * kTile;
+        const int64_t n = std::min(kTile, row - j0);
+        const int64_t first = (t / tiles_per_row) * row + j0;
+        const char* base = input_base(a, first);
+        for (int64_t j = 0; j < n; ++j) acc[j] = A(0);
+        int64_t idx[kMaxDims] = {};
+        for (int64_t r = 0; r < num_red; ++r) {
+          const char* p = base;
+          for (int d = 0; d < a.nred; ++d) p += idx[d] * a.in_red_strides[d];
+          const T* x = reinterpret_cast<const T*>(p);
+#pragma omp simd
+          for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<A>(x[j]);
+          for (int d = a.nred - 1; d >= 0 && ++idx[d] == a.red_sizes[d]; --d) idx[d] = 0;
+        }
+        for (int64_t j = 0; j < n; ++j) store<T>(a, first + j, Acc<T>{acc[j]});
+      }
+    });
+    return true;
+  }
+}
+
 template <typename T>
 void reduce_typed(const ReduceArgs& a) {
   int64_t num_out = 1, num_red = 1;
@@ -182,6 +225,7 @@ void reduce_typed(const ReduceArgs& a) {
     }
     return;
   }
+  if (sum_by_rows<T>(a, num_out, num_red)) return;
   const int64_t grain = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, num_red));
   parallel_for(0, num_out, grain, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
