@@ -114,6 +114,7 @@ class AccumulateGrad final : public Node {
 
 // The edge a gradient for `t` must follow: its grad_fn, or its leaf accumulator.
 Edge gradient_edge(const Tensor& t) {
+  if (t.defined() && t.impl().view_base) internal::refresh_view_history(t);
   AutogradMeta* meta = autograd_meta_if(t);
   if (!meta || !meta->requires_grad) return {};
   if (meta->grad_fn) return {meta->grad_fn, meta->output_nr};
@@ -304,6 +305,7 @@ class Engine final : public AutogradEngine {
       meta->grad_fn = node;
       meta->output_nr = static_cast<uint32_t>(i);
       meta->is_view = is_view_op(op);
+      if (meta->is_view && out.impl().view_base) meta->view_of = out.impl().view_base->autograd;
       outputs[i].impl().autograd = meta;
       node->output_metas[i] = meta;
     }

@@ -281,6 +281,21 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
       const Tensor y = n.output(0);
       return {g.sub(y.exp().mul(g.sum({a.dim}, true)))};
     }
+    case OpId::AsStrided: {
+      // The view's gradient lands on its elements of a zero base.
+      const internal::ViewGeometry geo{a.sizes, a.dims, a.start};
+      return {internal::as_strided_scatter(zeros(in_sizes, {.dtype = g.dtype(), .device = g.device()}), g, geo, false)};
+    }
+    case OpId::AsStridedScatter: {
+      // The base's gradient is g outside the replaced elements; src's is g on them.
+      const internal::ViewGeometry geo{a.sizes, a.dims, a.start};
+      const Tensor gc = g.contiguous();
+      const Tensor gb = n.next_edges[0].valid()
+                            ? internal::as_strided_scatter(gc, zeros(a.sizes, {.dtype = g.dtype(), .device = g.device()}), geo, false)
+                            : Tensor();
+      const Tensor gs = n.next_edges[1].valid() ? internal::as_strided_view(gc, geo) : Tensor();
+      return {gb, gs};
+    }
     case OpId::NllLoss: {
       // d loss / d in[n, t[n, d], d] = -w[n, d] (scaled by the reduction); 0 elsewhere.
       const Tensor safe = n.input(1), w = n.input(2);
@@ -376,7 +391,8 @@ std::shared_ptr<OpNode> make_op_node(OpId op, const std::vector<Tensor>& inputs,
 }
 
 bool is_view_op(OpId op) {
-  return op == OpId::Reshape || op == OpId::Expand || op == OpId::Permute || op == OpId::Slice;
+  return op == OpId::Reshape || op == OpId::Expand || op == OpId::Permute || op == OpId::Slice ||
+         op == OpId::AsStrided;
 }
 
 const char* op_name(OpId op) {
@@ -433,6 +449,8 @@ const char* op_name(OpId op) {
     case OpId::Softmax: return "Softmax";
     case OpId::LogSoftmax: return "LogSoftmax";
     case OpId::NllLoss: return "NllLoss";
+    case OpId::AsStrided: return "AsStrided";
+    case OpId::AsStridedScatter: return "CopySlices";
     case OpId::Fill: return "Fill";
   }
   return "Unknown";

@@ -4,6 +4,7 @@
 
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/autograd_meta.h"
+#include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur {
@@ -13,8 +14,15 @@ std::atomic<AutogradEngine*> g_engine{nullptr};
 thread_local bool tls_grad_mode = true;
 
 bool tensor_requires_grad(const Tensor* t) {
-  const AutogradMeta* meta = t && t->defined() ? t->impl().autograd.get() : nullptr;
+  if (!t || !t->defined()) return false;
+  if (t->impl().view_base) internal::refresh_view_history(*t);
+  const AutogradMeta* meta = t->impl().autograd.get();
   return meta && meta->requires_grad;
+}
+
+// Same control block: `view_of` still designates the base's current autograd state.
+bool same_owner(const std::weak_ptr<AutogradMeta>& a, const std::shared_ptr<AutogradMeta>& b) {
+  return !a.owner_before(b) && !b.owner_before(a);
 }
 
 }  // namespace
@@ -138,6 +146,21 @@ size_t Tensor::register_post_accumulate_grad_hook(std::function<void(const Tenso
 
 namespace internal {
 
+void refresh_view_history(const Tensor& t) {
+  TensorImpl& impl = t.impl();
+  if (!impl.view_base) return;
+  const std::shared_ptr<AutogradMeta>& base_meta = impl.view_base->autograd;
+  // Only a base with history can have moved on (a leaf's history never changes).
+  if (!base_meta || !base_meta->grad_fn) return;
+  if (impl.autograd && same_owner(impl.autograd->view_of, base_meta)) return;
+  if (!is_floating(impl.dtype)) return;
+  const Tensor base(impl.view_base);
+  if (!base.is_contiguous()) return;  // a geometry we cannot express: keep the old history
+  GradModeGuard on(true);  // bookkeeping, whatever the caller's grad mode
+  const Tensor fresh = as_strided_view(base, {t.sizes().vec(), t.strides().vec(), t.storage_offset() - base.storage_offset()});
+  impl.autograd = fresh.impl().autograd;
+}
+
 Tensor& apply_inplace(Tensor& self, std::initializer_list<const Tensor*> others, const char* op,
                       const std::function<Tensor(const Tensor& old)>& out_of_place,
                       const std::function<void()>& raw_inplace) {
@@ -152,18 +175,39 @@ Tensor& apply_inplace(Tensor& self, std::initializer_list<const Tensor*> others,
   FULGUR_CHECK(!(meta && meta->requires_grad && !meta->grad_fn), op,
                "a leaf Variable that requires grad is being used in an in-place operation; hint: do it "
                "under NoGradGuard (e.g. a parameter update) or use the out-of-place op");
-  FULGUR_CHECK(!(meta && meta->is_view), op,
-               "in-place operations on views of tensors that require grad are not supported; hint: use "
-               "the out-of-place op, or clone() the view first");
-  Tensor result = out_of_place(self.clone());  // recorded
-  if (result.dtype() != self.dtype()) result = result.to(self.dtype());
-  {
-    GradModeGuard off(false);
-    self.copy_(result);
+  const std::shared_ptr<TensorImpl> base_impl = self.impl().view_base;
+  if (!base_impl) {
+    Tensor result = out_of_place(self.clone());  // recorded
+    if (result.dtype() != self.dtype()) result = result.to(self.dtype());
+    {
+      GradModeGuard off(false);
+      self.copy_(result);
+    }
+    // self now holds result's value and takes its history (as its own tensor, not a view).
+    if (result.impl().autograd) result.impl().autograd->is_view = false;
+    self.impl().autograd = result.impl().autograd;
+    return self;
   }
-  // self now holds result's value and takes its history (as its own tensor, not a view).
-  if (result.impl().autograd) result.impl().autograd->is_view = false;
-  self.impl().autograd = result.impl().autograd;
+
+  // self is a view: the new values are written into the base's storage, and the base takes a
+  // new history, "base with the view's elements replaced" (PyTorch's CopySlices); self's
+  // history then views the base's new one.
+  Tensor base(base_impl);
+  const AutogradMeta* base_meta = base_impl->autograd.get();
+  FULGUR_CHECK(!(base_meta && base_meta->requires_grad && !base_meta->grad_fn), op,
+               "a view of a leaf Variable that requires grad is being used in an in-place operation; hint: "
+               "do it under NoGradGuard, or clone() the leaf first");
+  FULGUR_CHECK(base.is_contiguous(), op, "an in-place operation on a view whose base has a non-contiguous layout "
+               "(strides ", shape_str(base.strides()), ") cannot be recorded; hint: clone() the view first, or make "
+               "the base contiguous before taking the view");
+  check_no_internal_overlap(self, op);
+  const ViewGeometry g{self.sizes().vec(), self.strides().vec(), self.storage_offset() - base.storage_offset()};
+  Tensor result = out_of_place(as_strided_view(base, g).clone());  // recorded from the base's current history
+  if (result.dtype() != self.dtype()) result = result.to(self.dtype());
+  const Tensor new_base = as_strided_scatter(base, result, g, /*in_place=*/true);
+  if (new_base.impl().autograd) new_base.impl().autograd->is_view = false;
+  base_impl->autograd = new_base.impl().autograd;
+  self.impl().autograd = as_strided_view(base, g).impl().autograd;
   return self;
 }
 

@@ -45,6 +45,11 @@ enum class OpId : uint16_t {
   Im2col, Col2im, MaxPool,
   // softmax / log_softmax along attrs.dim: one kernel forward, a short composed backward
   Softmax, LogSoftmax,
+  // In-place ops on views (internal::apply_inplace). The view's geometry relative to a
+  // contiguous base: attrs.sizes, attrs.dims (strides), attrs.start (offset from the base's
+  // first element). AsStrided: inputs {base}, the view. AsStridedScatter: inputs {base, src},
+  // the base with the view's elements replaced by src.
+  AsStrided, AsStridedScatter,
   // nll_loss (nn/functional/loss.cc): inputs scores [N, C, D], int64 targets [N, D] (ignored
   // ones replaced by 0) and per-element weights [N, D] (0 where ignored); attrs.dim is the
   // reduction: 0 none, 1 sum, 2 mean (divided by the sum of the weights).
@@ -127,12 +132,28 @@ namespace internal {
 // An in-place op on self: runs raw_inplace when nothing needs recording; otherwise computes
 // out_of_place(old) (recorded) from `old`, a recorded copy of self's current value (so that
 // what the new node saves is not overwritten), writes the result into self and gives self
-// its history. Refuses,
-// like PyTorch, an in-place op on a leaf that requires grad (outside NoGradGuard), and, unlike
-// PyTorch, on a view of a recorded tensor (its base's history would not follow).
+// its history. When self is a view, the base's storage and history are rewritten instead
+// (CopySlices; docs/AUTOGRAD.md). Refuses, like PyTorch, an in-place op on a leaf that
+// requires grad (outside NoGradGuard) or on a view of one.
 Tensor& apply_inplace(Tensor& self, std::initializer_list<const Tensor*> others, const char* op,
                       const std::function<Tensor(const Tensor& old)>& out_of_place,
                       const std::function<void()>& raw_inplace);
+
+// Where a view sits in a contiguous base: sizes, strides and offset in elements from the
+// base's first element.
+struct ViewGeometry {
+  Shape sizes, strides;
+  int64_t offset = 0;
+};
+// The view of `base` (contiguous) with geometry g, recorded (OpId::AsStrided).
+Tensor as_strided_view(const Tensor& base, const ViewGeometry& g);
+// base with the elements of geometry g replaced by src (OpId::AsStridedScatter). in_place:
+// writes into base's storage and returns a new handle on it (the CopySlices path); else a
+// new tensor.
+Tensor as_strided_scatter(const Tensor& base, const Tensor& src, const ViewGeometry& g, bool in_place);
+// A view whose base took a new autograd history since the view's was built gets a fresh
+// one, viewing the base's current history (PyTorch regenerates a view's grad_fn likewise).
+void refresh_view_history(const Tensor& t);
 }  // namespace internal
 
 }  // namespace fulgur

@@ -28,6 +28,9 @@ struct AutogradMeta {
   uint32_t output_nr = 0;            // which output of grad_fn this tensor is
   std::weak_ptr<Node> grad_accumulator;  // leaves: the node that accumulates into grad
   bool is_view = false;              // produced by a view op from a tensor in the graph
+  // Views: the base's autograd state this view's history was built from. When the base
+  // takes a new history (an in-place op), the view's is rebuilt from it on next use.
+  std::weak_ptr<AutogradMeta> view_of;
   bool retains_grad = false;
   std::shared_ptr<GradHookList> hooks;  // null until the first register_hook
   std::vector<PostAccumulateGradHook> post_accumulate_hooks;

@@ -35,6 +35,10 @@ struct TensorImpl {
   int64_t storage_offset = 0;
   DType dtype = DType::Float32;
   std::shared_ptr<AutogradMeta> autograd;  // null until the tensor takes part in autograd
+  // Set on tensors made by view ops (narrow, view, t(), ...): the tensor they view, never
+  // itself a view. An in-place op on a view rewrites the base's autograd history too
+  // (internal::apply_inplace), as PyTorch's CopySlices does.
+  std::shared_ptr<TensorImpl> view_base;
 };
 
 // Options of factory functions: `zeros({2, 3}, {.dtype = kInt64, .device = kCPU})`.

@@ -65,7 +65,10 @@ std::optional<Shape> view_strides(IntArrayRef old_sizes, IntArrayRef old_strides
 }
 
 Tensor with_geometry(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  return make_view(t.storage(), sizes, strides, offset, t.dtype());
+  Tensor v = make_view(t.storage(), sizes, strides, offset, t.dtype());
+  const std::shared_ptr<TensorImpl>& base = t.impl().view_base;
+  v.impl().view_base = base ? base : t.impl_ptr();
+  return v;
 }
 
 // A view that changes only the shape: its gradient is reshaped back.
@@ -342,4 +345,33 @@ Tensor slice_scatter(const Tensor& src, IntArrayRef sizes, int64_t dim, int64_t 
   });
 }
 
+namespace internal {
+
+Tensor as_strided_view(const Tensor& base, const ViewGeometry& g) {
+  FULGUR_CHECK(base.is_contiguous(), "as_strided_view", "internal: the base must be contiguous, got strides ",
+               shape_str(base.strides()));
+  OpAttrs attrs;
+  attrs.sizes = g.sizes;
+  attrs.dims = g.strides;
+  attrs.start = g.offset;
+  return record_op1(OpId::AsStrided, {base}, attrs, [&] {
+    return std::vector<Tensor>{with_geometry(base, g.sizes, g.strides, base.storage_offset() + g.offset)};
+  });
+}
+
+Tensor as_strided_scatter(const Tensor& base, const Tensor& src, const ViewGeometry& g, bool in_place) {
+  FULGUR_CHECK(base.is_contiguous(), "as_strided_scatter", "internal: the base must be contiguous, got strides ",
+               shape_str(base.strides()));
+  OpAttrs attrs;
+  attrs.sizes = g.sizes;
+  attrs.dims = g.strides;
+  attrs.start = g.offset;
+  return record_op1(OpId::AsStridedScatter, {base, src}, attrs, [&] {
+    Tensor out = in_place ? base : base.clone();
+    make_view(out.storage(), g.sizes, g.strides, out.storage_offset() + g.offset, out.dtype()).copy_(src);
+    return std::vector<Tensor>{out};
+  });
+}
+
+}  // namespace internal
 }  // namespace fulgur

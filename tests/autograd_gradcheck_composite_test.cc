@@ -585,3 +585,62 @@ TEST_CASE("gradcheck frees every graph it builds, saved outputs included") {
   }
   CHECK(node.expired());
 }
+
+// In-place ops on views rewrite the base's history (PyTorch's CopySlices): gradients through
+// the base, the view and other views of the same base are those of the out-of-place program.
+TEST_CASE("gradcheck: in-place ops on views of recorded tensors") {
+  Generator gen(7);
+  const Tensor x = normal({4, 3}, gen);
+  const Tensor y = normal({3}, gen);
+  // Rows of a non-leaf scaled in place, then the whole base used.
+  expect_gradcheck("narrow().mul_()", [](const std::vector<Tensor>& v) {
+    Tensor base = v[0].mul(1.5);
+    base.narrow(0, 1, 2).mul_(v[0].narrow(0, 0, 2).sin());
+    return base.exp().sum();
+  }, {x}, kSecondOrder);
+  // Writing a tensor that requires grad into a buffer that does not (torch: buf[1] = y).
+  expect_gradcheck("select().copy_() into a constant buffer", [](const std::vector<Tensor>& v) {
+    Tensor buf = zeros({4, 3}, {.dtype = kFloat64});
+    buf.select(0, 1).copy_(v[1]);
+    buf.select(0, 3).copy_(v[1].mul(v[1]));
+    return buf.mul(v[0]).sum();
+  }, {x, y}, kFirstOrder);
+  // A view taken before the base changed through another view follows the new values.
+  expect_gradcheck("stale view follows its base", [](const std::vector<Tensor>& v) {
+    Tensor base = v[0].mul(2);
+    Tensor col = base.select(1, 0);  // taken first
+    base.t().narrow(0, 0, 1).add_(v[0].t().narrow(0, 2, 1));  // then column 0 changes
+    return col.square().sum().add(base.sum());
+  }, {x}, kSecondOrder);
+  // The base itself changed in place: its earlier views follow too.
+  expect_gradcheck("view of a base changed in place", [](const std::vector<Tensor>& v) {
+    Tensor base = v[0].mul(1);
+    Tensor row = base.select(0, 2);
+    base.mul_(3);
+    return row.exp().sum();
+  }, {x}, kFirstOrder);
+}
+
+TEST_CASE("in-place ops on views: values, version errors and refusals") {
+  // The base holds the written values, and backward gives the out-of-place program's numbers.
+  Tensor w = tensor<double>({1, 2, 3}).requires_grad_();
+  Tensor buf = zeros({2, 3}, {.dtype = kFloat64});
+  buf.select(0, 1).copy_(w.mul(2));
+  CHECK(values(buf) == std::vector<double>({0, 0, 0, 2, 4, 6}));
+  CHECK(buf.requires_grad());
+  buf.mul(tensor<double>({{1, 1, 1}, {1, 10, 100}})).sum().backward();
+  CHECK(values(w.grad()) == std::vector<double>({2, 20, 200}));
+  // A view of a leaf that requires grad: refused, as in PyTorch.
+  Tensor leaf_x = tensor<double>({1, 2}).requires_grad_();
+  CHECK(error_message([&] { leaf_x.narrow(0, 0, 1).mul_(2); }).find("view of a leaf Variable") != std::string::npos);
+  // An expanded view (one element behind several positions): refused.
+  Tensor e = tensor<double>({1}).requires_grad_().mul(1).expand({3});
+  CHECK(error_message([&] { e.mul_(2); }).find("single memory location") != std::string::npos);
+  // A saved input overwritten through a view is still caught at backward (sin saves b).
+  Tensor a = tensor<double>({1, 2, 3}).requires_grad_();
+  Tensor b = a.mul(1);
+  Tensor t = b.sin();
+  b.narrow(0, 0, 1).fill_(0);
+  CHECK(error_message([&] { t.sum().backward(); }).find("modified by an inplace operation") != std::string::npos);
+}
+
