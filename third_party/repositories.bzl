@@ -107,6 +107,18 @@ def fulgur_dependencies():
         path = "/usr/include/%s" % MULTIARCH,
         build_file = str(Label("//third_party:curl.BUILD")),
     )
+    _maybe(
+        native.new_local_repository,
+        name = "openssl",  # libssl-dev (libcrypto)
+        path = "/usr/include",
+        build_file = str(Label("//third_party:openssl.BUILD")),
+    )
+    _maybe(
+        native.new_local_repository,
+        name = "libtorch",  # libtorch-dev: benchmarks only (bench/, manual targets)
+        path = "/usr/include",
+        build_file = str(Label("//third_party:libtorch.BUILD")),
+    )
 
     # --- CUDA toolkit, detected at configure time (not a Debian package).
     _maybe(cuda_configure, name = "local_cuda")
