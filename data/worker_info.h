@@ -28,7 +28,8 @@ const WorkerInfo* get_worker_info();
 // outside workers.
 Generator& current_generator();
 
-// Installs a worker's info and generator on the calling thread for the scope's lifetime.
+// Installs a worker's info and generator on the calling thread for the scope's lifetime, and
+// makes the thread's kernels single-threaded meanwhile.
 class WorkerScope {
  public:
   explicit WorkerScope(const WorkerInfo& info);
@@ -43,6 +44,7 @@ class WorkerScope {
   Generator generator_;
   const WorkerInfo* previous_info_;
   Generator* previous_generator_;
+  int previous_threads_;
 };
 
 }  // namespace fulgur::data
