@@ -1,6 +1,8 @@
 // gather / scatter along one dimension. Scatter runs each line along `dim` in order on one
 // thread (lines in parallel), so duplicate indices resolve the same way every run: the last
 // write wins for Assign, and Add sums in index order.
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "fulgur/kernels/cpu/cpu_kernels.h"
@@ -44,11 +46,62 @@ void for_each_line(const IndexArgs& a, Fn&& fn) {
   });
 }
 
+// index_select's pattern: the index does not vary along the other dims (stride 0), so each
+// index is read and checked once and the whole slice it selects is copied: one memcpy per
+// index when the slice is contiguous in both tensors (rows of a dataset), instead of one
+// checked, strided element at a time. Returns false for other index layouts.
+bool gather_slices(const IndexArgs& a, int64_t element_size) {
+  if (a.ndim == 0) return false;
+  int64_t slice = 1, expect = element_size;
+  bool contiguous = true;
+  for (int d = a.ndim - 1; d >= 0; --d) {
+    if (d == a.dim) continue;
+    if (a.index_strides[d] != 0 && a.sizes[d] != 1) return false;
+    if (a.sizes[d] != 1 && (a.self_strides[d] != expect || a.other_strides[d] != expect)) contiguous = false;
+    expect *= a.sizes[d];
+    slice *= a.sizes[d];
+  }
+  const int64_t n = a.sizes[a.dim];
+  if (n == 0 || slice == 0) return true;
+  const int64_t is = a.index_strides[a.dim], os = a.other_strides[a.dim], ss = a.self_strides[a.dim];
+  // Elements of one slice: the other dims, walked in row-major order (strided fallback).
+  auto copy_slice = [&](const char* src, char* dst) {
+    if (contiguous) {
+      std::memcpy(dst, src, static_cast<size_t>(slice * element_size));
+      return;
+    }
+    int64_t idx[kMaxDims] = {};
+    for (int64_t e = 0; e < slice; ++e) {
+      const char* s = src;
+      char* o = dst;
+      for (int d = 0; d < a.ndim; ++d) {
+        if (d == a.dim) continue;
+        s += idx[d] * a.self_strides[d];
+        o += idx[d] * a.other_strides[d];
+      }
+      std::memcpy(o, s, static_cast<size_t>(element_size));
+      for (int d = a.ndim - 1; d >= 0; --d) {
+        if (d == a.dim) continue;
+        if (++idx[d] < a.sizes[d]) break;
+        idx[d] = 0;
+      }
+    }
+  };
+  parallel_for(0, n, std::max<int64_t>(1, kDefaultGrain / slice), [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t i = checked_index(a, a.index + j * is, "gather");
+      copy_slice(a.self + i * ss, a.other + j * os);
+    }
+  });
+  return true;
+}
+
 }  // namespace
 
 void gather(const IndexArgs& a) {
   visit_dtype(a.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if (gather_slices(a, static_cast<int64_t>(sizeof(T)))) return;
     const int64_t is = a.ndim ? a.index_strides[a.dim] : 0;
     const int64_t os = a.ndim ? a.other_strides[a.dim] : 0;
     const int64_t ss = a.ndim ? a.self_strides[a.dim] : 0;
