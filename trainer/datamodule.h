@@ -1,0 +1,48 @@
+// L::LightningDataModule: the data side of a Lightning program, in Lightning's hooks.
+//
+//   class MNISTData : public L::LightningDataModule {
+//    public:
+//     void prepare_data() override { data::MNIST(dir_, {.download = true}); }     // once per node
+//     void setup(const std::string& stage) override { ... }                         // every process
+//     L::Loaders train_dataloader() override { return data::DataLoader(train_, {.batch_size = 64}); }
+//   };
+//
+// The Trainer calls prepare_data (on local rank 0 of each node), setup(stage) with stage
+// "fit", "validate", "test" or "predict", the *_dataloader hooks, and teardown(stage). A hook
+// the Trainer needs but the subclass did not implement throws, naming it, as Lightning raises
+// MisconfigurationException. state_dict/load_state_dict go into the checkpoint under the
+// datamodule's class name (Lightning's key).
+#pragma once
+
+#include <string>
+
+#include "fulgur/tensor/value.h"
+#include "fulgur/trainer/loaders.h"
+
+namespace fulgur::lightning {
+
+class LightningDataModule {
+ public:
+  virtual ~LightningDataModule() = default;
+
+  // Download or write to disk; called once per node, before setup. Do not set state here
+  // (other processes will not see it), as in Lightning.
+  virtual void prepare_data() {}
+  // Build datasets for `stage` ("fit", "validate", "test", "predict"); called in every process.
+  virtual void setup(const std::string& stage) {}
+  virtual void teardown(const std::string& stage) {}
+
+  virtual Loaders train_dataloader();
+  virtual Loaders val_dataloader();
+  virtual Loaders test_dataloader();
+  virtual Loaders predict_dataloader();
+
+  // Extra state to keep in checkpoints (Lightning: {} by default).
+  virtual Value state_dict() const { return Value::dict(); }
+  virtual void load_state_dict(const Value& state) {}
+
+  // The checkpoint key and repr name (Lightning uses the class's __qualname__).
+  virtual std::string name() const { return "LightningDataModule"; }
+};
+
+}  // namespace fulgur::lightning
