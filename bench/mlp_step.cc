@@ -6,14 +6,21 @@
 //   bazel run -c opt //bench:mlp_step              readable lines
 //   bazel run -c opt //bench:mlp_step -- --hidden=128   one configuration only (profiling)
 //   bazel run -c opt //bench:mlp_step -- --phases       also the median time of each phase
+//   bazel run -c opt //bench:mlp_step_vs_libtorch -- --json   the same, LibTorch 1.13 timed in the same run
 //   bazel run -c opt //bench:mlp_step -- --json    {"bench":"mlp_step","hidden":H,"batch":B,"us_per_step":...}
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "fulgur/fulgur.h"
+
+#ifdef FULGUR_BENCH_WITH_LIBTORCH
+#include "bench/libtorch_mlp_step.h"
+#endif
 
 namespace {
 
@@ -31,28 +38,34 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Median microseconds per step over `rounds` rounds of `steps` steps each.
-double time_steps(const Config& c, int rounds) {
+// Builds the model, Adam and random data, runs 3 warm-up steps (allocator caches,
+// first-touch pages), and returns a function that runs c.steps steps and returns the
+// microseconds per step.
+std::function<double()> fulgur_round(const Config& c) {
   using namespace fulgur;
-  Generator gen(42);
-  auto model = std::make_shared<nn::Sequential>(nn::Linear(784, c.hidden), nn::ReLU(), nn::Linear(c.hidden, 10));
-  optim::Adam opt(model->parameters(), {.lr = 1e-3});
-  const Tensor x = randn({c.batch, 784}, {}, &gen);
-  const Tensor y = randint(0, 10, {c.batch}, {}, &gen);
-  auto step = [&] {
-    opt.zero_grad();
-    Tensor loss = F::cross_entropy(model->forward(x), y);
-    loss.backward();
-    opt.step();
+  struct State {
+    std::shared_ptr<nn::Sequential> model;
+    std::unique_ptr<optim::Adam> opt;
+    Tensor x, y;
   };
-  for (int i = 0; i < 3; ++i) step();  // warm-up: allocator caches, first-touch pages
-  std::vector<double> per_step;
-  for (int r = 0; r < rounds; ++r) {
+  auto s = std::make_shared<State>();
+  Generator gen(42);
+  s->model = std::make_shared<nn::Sequential>(nn::Linear(784, c.hidden), nn::ReLU(), nn::Linear(c.hidden, 10));
+  s->opt = std::make_unique<optim::Adam>(s->model->parameters(), optim::AdamOptions{.lr = 1e-3});
+  s->x = randn({c.batch, 784}, {}, &gen);
+  s->y = randint(0, 10, {c.batch}, {}, &gen);
+  auto step = [s] {
+    s->opt->zero_grad();
+    Tensor loss = F::cross_entropy(s->model->forward(s->x), s->y);
+    loss.backward();
+    s->opt->step();
+  };
+  for (int i = 0; i < 3; ++i) step();
+  return [step, steps = c.steps] {
     const auto t0 = Clock::now();
-    for (int i = 0; i < c.steps; ++i) step();
-    per_step.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / c.steps);
-  }
-  return median(per_step);
+    for (int i = 0; i < steps; ++i) step();
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / steps;
+  };
 }
 
 // Median microseconds of each phase of a step (forward, loss, backward, optimizer), each
@@ -95,14 +108,16 @@ int main(int argc, char** argv) {
   int threads = 2;
   int64_t only_hidden = 0;  // --hidden=H: run only that configuration (for profiling)
   bool phases = false;      // --phases: also time each phase of the step
+  std::string only;         // --only=fulgur|libtorch: time one implementation (diagnosis)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--json") json = true;
     else if (arg.rfind("--threads=", 0) == 0) threads = std::stoi(arg.substr(10));
     else if (arg.rfind("--hidden=", 0) == 0) only_hidden = std::stoll(arg.substr(9));
     else if (arg == "--phases") phases = true;
+    else if (arg.rfind("--only=", 0) == 0) only = arg.substr(7);
     else {
-      std::fprintf(stderr, "usage: mlp_step [--json] [--threads=N] [--hidden=128|1024] [--phases]\n");
+      std::fprintf(stderr, "usage: mlp_step [--json] [--threads=N] [--hidden=128|1024] [--phases] [--only=fulgur|libtorch]\n");
       return 2;
     }
   }
@@ -111,13 +126,38 @@ int main(int argc, char** argv) {
   for (const Config& c : configs) {
     if (only_hidden != 0 && c.hidden != only_hidden) continue;
     if (phases) print_phases(c, 11);
-    const double us = time_steps(c, 11);
+    // Rounds of the implementations alternate, so that both see the same machine load.
+    std::vector<std::function<double()>> rounds;
+    std::vector<std::string> names;
+    if (only.empty() || only == "fulgur") {
+      rounds.push_back(fulgur_round(c));
+      names.push_back("us_per_step");
+    }
+#ifdef FULGUR_BENCH_WITH_LIBTORCH
+    if (only.empty() || only == "libtorch") {
+      rounds.push_back(fulgur::bench::libtorch_mlp_round(c.hidden, c.batch, c.steps, threads));
+      names.push_back("libtorch_us_per_step");
+      fulgur::set_num_threads(threads);
+    }
+#endif
+    std::vector<std::vector<double>> per_step(rounds.size());
+    for (int r = 0; r < 11; ++r) {
+      for (size_t i = 0; i < rounds.size(); ++i) per_step[i].push_back(rounds[i]());
+    }
+    std::string fields, text;
+    for (size_t i = 0; i < rounds.size(); ++i) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ",\"%s\":%.1f", names[i].c_str(), median(per_step[i]));
+      fields += buf;
+      std::snprintf(buf, sizeof buf, "%s %.1f us/step", i == 0 ? "" : ",", median(per_step[i]));
+      text += (names[i] == "us_per_step" ? std::string(" fulgur") : std::string(" LibTorch")) + buf;
+    }
     if (json) {
-      std::printf("{\"bench\":\"mlp_step\",\"hidden\":%lld,\"batch\":%lld,\"threads\":%d,\"us_per_step\":%.1f}\n",
-                  static_cast<long long>(c.hidden), static_cast<long long>(c.batch), threads, us);
+      std::printf("{\"bench\":\"mlp_step\",\"hidden\":%lld,\"batch\":%lld,\"threads\":%d%s}\n",
+                  static_cast<long long>(c.hidden), static_cast<long long>(c.batch), threads, fields.c_str());
     } else {
-      std::printf("mlp_step 784-%lld-10 batch %lld: %.1f us/step (%d threads, median of 11 rounds)\n",
-                  static_cast<long long>(c.hidden), static_cast<long long>(c.batch), us, threads);
+      std::printf("mlp_step 784-%lld-10 batch %lld:%s (%d threads, median of 11 rounds)\n",
+                  static_cast<long long>(c.hidden), static_cast<long long>(c.batch), text.c_str(), threads);
     }
   }
   return 0;

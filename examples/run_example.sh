@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs an example binary and fails if it fails or prints nothing.
+# Runs an example binary with the given arguments and fails if it fails or prints nothing.
 set -euo pipefail
-output="$("$1")"
+output="$("$@")"
 echo "$output"
 [ -n "$output" ]
