@@ -10,22 +10,6 @@
 namespace fulgur::data {
 namespace {
 
-std::string printable(std::string_view s, size_t max = 60) {
-  std::string out;
-  for (const char c : s.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
 // Splits one line into cells: quoted cells may contain the delimiter ("" is a quote); spaces
 // around a cell are dropped. Returns false (and the offending column) on an unclosed quote.
 bool split_line(std::string_view line, char delim, std::vector<std::string>& cells) {

@@ -20,22 +20,6 @@ constexpr size_t kMagicLen = 6;
   FULGUR_FAIL("npy", "'", src.name(), "': ", problem);
 }
 
-std::string printable(std::string_view s, size_t max = 120) {
-  std::string out;
-  for (const char c : s.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
 // A strict parser of the header's dict literal: string keys; values are strings, True/False,
 // or tuples of non-negative integers.
 struct HeaderValue {
@@ -80,7 +64,7 @@ class HeaderParser {
 
  private:
   [[noreturn]] void error(const std::string& what) const {
-    fail(src_, "cannot parse the header " + printable(s_) + ": " + what + " at character " +
+    fail(src_, "cannot parse the header " + printable(s_, 120) + ": " + what + " at character " +
                    std::to_string(i_));
   }
   char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
@@ -159,7 +143,7 @@ class HeaderParser {
 
 DType parse_descr(const std::string& descr, const ByteSource& src) {
   auto bad = [&](const std::string& why) -> DType {
-    fail(src, "dtype '" + printable(descr) + "' is not supported: " + why);
+    fail(src, "dtype '" + printable(descr, 120) + "' is not supported: " + why);
   };
   if (descr.size() < 2) return bad("expected a byte-order character and a type code, like '<f4'");
   const char order = descr[0];
@@ -233,7 +217,7 @@ Tensor load_npy(const serialize::ByteSource& src) {
     if (key == "descr") descr = &v;
     else if (key == "fortran_order") fortran = &v;
     else if (key == "shape") shape = &v;
-    else fail(src, "unexpected key '" + printable(key) + "' in the header (expected descr, fortran_order, shape)");
+    else fail(src, "unexpected key '" + printable(key, 120) + "' in the header (expected descr, fortran_order, shape)");
   }
   if (!descr || !fortran || !shape) fail(src, "the header lacks one of the keys descr, fortran_order, shape");
   if (descr->kind != HeaderValue::String) fail(src, "'descr' must be a string");
@@ -306,7 +290,7 @@ NpzArrays load_npz(std::shared_ptr<const serialize::ByteSource> source) {
   const serialize::ZipReader zip(std::move(source));
   NpzArrays out;
   for (const serialize::ZipEntry& e : zip.entries()) {
-    const std::string shown = printable(e.name);
+    const std::string shown = printable(e.name, 120);
     FULGUR_CHECK(e.name.size() > 4 && e.name.ends_with(".npy"), "npz", "'", file, "': entry '", shown,
                  "' is not a .npy array (an .npz file holds <name>.npy entries)");
     std::vector<uint8_t> bytes = zip.read(e);

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace fulgur {
 
@@ -27,6 +28,11 @@ std::string str_cat(const Args&... args) {
 [[noreturn]] void throw_error(const char* op, const std::string& message);
 
 }  // namespace detail
+
+// Untrusted bytes (names and header text read from files) made safe for an error message:
+// printable ASCII kept, other bytes as \xNN, at most max_bytes shown ("..." after).
+// escape_quotes also escapes ' and \, for text shown between quotes.
+std::string printable(std::string_view bytes, size_t max_bytes = 60, bool escape_quotes = false);
 }  // namespace fulgur
 
 // FULGUR_CHECK(cond, "op", parts...): throws fulgur::Error("op: parts...") when cond is false.

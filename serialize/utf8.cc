@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "fulgur/kernels/error.h"
+
 namespace fulgur::serialize {
 
 bool is_valid_utf8(std::string_view s) {
@@ -42,20 +44,7 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 std::string printable_prefix(std::string_view s, size_t max_bytes) {
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < max_bytes; ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u < 0x7f && u != '\'' && u != '\\') {
-      out += static_cast<char>(u);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  out += "'";
-  if (s.size() > max_bytes) out += "...";
-  return out;
+  return "'" + printable(s, max_bytes, /*escape_quotes=*/true) + "'";
 }
 
 }  // namespace fulgur::serialize

@@ -36,23 +36,6 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-// Printable version of an untrusted name for error messages.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (const char c : s.substr(0, 200)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > 200) out += "...";
-  return out;
-}
-
 }  // namespace
 
 ZipReader::ZipReader(const std::string& path) : source_(open_file(path, "zip")) { index(); }
@@ -67,7 +50,7 @@ void ZipReader::fail(const std::string& problem) const {
 }
 
 void ZipReader::fail_entry(const ZipEntry& e, const std::string& problem) const {
-  FULGUR_FAIL("zip", "'", source_->name(), "': entry '", printable(e.name), "': ", problem);
+  FULGUR_FAIL("zip", "'", source_->name(), "': entry '", printable(e.name, 200), "': ", problem);
 }
 
 void ZipReader::index() {
@@ -218,9 +201,9 @@ const ZipEntry& ZipReader::at(std::string_view entry_name) const {
   if (const ZipEntry* e = find(entry_name)) return *e;
   std::string names;
   for (size_t i = 0; i < entries_.size() && i < 10; ++i)
-    names += (i ? ", '" : "'") + printable(entries_[i].name) + "'";
+    names += (i ? ", '" : "'") + printable(entries_[i].name, 200) + "'";
   if (entries_.size() > 10) names += ", ...";
-  fail("no entry named '" + printable(entry_name) + "'; the archive has " +
+  fail("no entry named '" + printable(entry_name, 200) + "'; the archive has " +
        std::to_string(entries_.size()) + " entries: " + names);
 }
 
@@ -239,7 +222,7 @@ uint64_t ZipReader::data_offset(const ZipEntry& e) const {
   std::string local_name(name_len, '\0');
   source_->read(e.local_header_offset + kLocalSize, local_name.data(), name_len);
   if (local_name != e.name)
-    fail_entry(e, "local header names '" + printable(local_name) + "' instead");
+    fail_entry(e, "local header names '" + printable(local_name, 200) + "' instead");
   return start;
 }
 
@@ -252,7 +235,7 @@ void ZipReader::read_into(const ZipEntry& e, void* out, uint64_t size) const {
     source_->read(start, out, static_cast<size_t>(size));
   } else {
     InflateStream s(*source_, start, e.compressed_size, InflateStream::Format::Raw, "zip",
-                    "entry '" + printable(e.name) + "'");
+                    "entry '" + printable(e.name, 200) + "'");
     s.read_exact(out, static_cast<size_t>(size));
     s.expect_end();
   }

@@ -3,61 +3,12 @@
 // behaviour, reset, and sync/unsync across processes with a fake two-rank Reducer defined
 // here (two metric instances stand for two processes; the MPI/NCCL one comes with the
 // distributed layer). The synced result must equal one metric that saw all the data.
-#include <cmath>
-#include <functional>
-#include <limits>
-#include <memory>
-#include <string>
-#include <vector>
-
-#include "tests/test_util.h"
-
-#include "tests/golden/metrics_golden.inc"
+#include "tests/metrics_test_util.h"
 
 using namespace fulgur;
+using namespace fulgur::metrics_testing;
 
 namespace {
-
-// Collects metric warnings for the lifetime of the object.
-struct WarningCapture {
-  std::vector<std::string> messages;
-  metrics::WarningHandler previous;
-  WarningCapture() {
-    previous = metrics::set_warning_handler([this](const std::string& m) { messages.push_back(m); });
-  }
-  ~WarningCapture() { metrics::set_warning_handler(previous); }
-};
-
-void check_value(const Tensor& got, const metrics_golden::Tensorish& want, const std::string& what) {
-  INFO(what);
-  REQUIRE(got.defined());
-  CHECK(got.dtype() == want.dtype);
-  REQUIRE(got.sizes() == IntArrayRef(want.shape));
-  const std::vector<double> v = got.to_vector<double>();
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double w = want.values[i];
-    INFO("element ", i, ": got ", v[i], ", want ", w);
-    if (std::isnan(w)) {
-      CHECK(std::isnan(v[i]));
-    } else if (std::isinf(w)) {
-      CHECK(v[i] == w);
-    } else {
-      CHECK(std::abs(v[i] - w) <= 1e-6 + 1e-5 * std::abs(w));
-    }
-  }
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-Tensor i64(std::vector<int64_t> v) { return from_vector(v); }
-Tensor f32(std::vector<float> v) { return from_vector(v); }
 
 // Rank `rank` of a two-process world whose other process holds `peer`'s states. Metric::sync
 // issues one collective per state in the order the states were added, which is the order of
