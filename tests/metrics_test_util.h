@@ -12,7 +12,7 @@
 
 #include "tests/test_util.h"
 
-#include "tests/golden/metrics_golden.inc"
+#include "tests/golden/metrics_golden.h"
 
 namespace fulgur::metrics_testing {
 

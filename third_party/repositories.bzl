@@ -115,6 +115,18 @@ def fulgur_dependencies():
     )
     _maybe(
         native.new_local_repository,
+        name = "protobuf",  # libprotobuf-dev
+        path = "/usr/include",
+        build_file = str(Label("//third_party:protobuf.BUILD")),
+    )
+    _maybe(
+        native.new_local_repository,
+        name = "onnx",  # libonnx-dev (ONNX 1.12's protobuf classes: ONNX runtime)
+        path = "/usr/include",
+        build_file = str(Label("//third_party:onnx.BUILD")),
+    )
+    _maybe(
+        native.new_local_repository,
         name = "libtorch",  # libtorch-dev: benchmarks only (bench/, manual targets)
         path = "/usr/include",
         build_file = str(Label("//third_party:libtorch.BUILD")),

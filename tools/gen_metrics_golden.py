@@ -320,11 +320,24 @@ for name, cls, kwargs in [
 # ---- output ---------------------------------------------------------------------------------------
 def main():
     input_index = {name: i for i, name in enumerate(INPUTS)}
-    lines = [
-        "// GENERATED FILE, do not edit. torchmetrics %s on PyTorch %s." % (torchmetrics.__version__,
-                                                                             torch.__version__),
-        "// Regenerate from the repository root with /tmp/tmvenv/bin/python tools/gen_metrics_golden.py",
-        "// (the venv: see the script's header). Included by tests/metrics_*_test.cc.",
+    stamp = "// GENERATED FILE, do not edit. torchmetrics %s on PyTorch %s." % (torchmetrics.__version__,
+                                                                             torch.__version__)
+    regen = "// Regenerate from the repository root with /tmp/tmvenv/bin/python tools/gen_metrics_golden.py"
+    # The declarations (a header) and the data (compiled once, in tests/metrics_golden.cc, without
+    # optimisation or sanitizers: GCC takes minutes over 472 cases of nested initializer lists
+    # under ASan when every test compiles them).
+    header = [
+        stamp, regen,
+        "// (the venv: see the script's header). The data: metrics_golden.inc (tests/metrics_golden.cc).",
+        "#pragma once",
+        "",
+        "#include <functional>",
+        "#include <limits>",
+        "#include <memory>",
+        "#include <vector>",
+        "",
+        '#include "fulgur/fulgur.h"',
+        "",
         "namespace metrics_golden {",
         "using namespace fulgur;  // kFloat32, metrics::...",
         "constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();",
@@ -347,7 +360,16 @@ def main():
         "  Tensorish compute;              // compute() after every batch",
         "  bool compute_warns;             // torchmetrics warned during that compute()",
         "};",
-        "inline const std::vector<Input>& inputs() {",
+        "const std::vector<Input>& inputs();",
+        "const std::vector<Case>& cases();",
+        "}  // namespace metrics_golden",
+        "",
+    ]
+    lines = [
+        stamp, regen,
+        "// Included once, by tests/metrics_golden.cc, after tests/golden/metrics_golden.h.",
+        "namespace metrics_golden {",
+        "const std::vector<Input>& inputs() {",
         "  static const std::vector<Input> v = {",
     ]
     for name, batches in INPUTS.items():
@@ -355,7 +377,7 @@ def main():
         for b in batches:
             lines.append("          {%s}," % ", ".join(gt(t) for t in b))
         lines.append("      }},")
-    lines += ["  };", "  return v;", "}", "inline const std::vector<Case>& cases() {",
+    lines += ["  };", "  return v;", "}", "const std::vector<Case>& cases() {",
               "  static const std::vector<Case> v = {"]
     for name, factory, inp, fwd, value, warned in CASES:
         idx = input_index[inp] if inp else -1
@@ -367,6 +389,8 @@ def main():
     lines += ["  };", "  return v;", "}", "}  // namespace metrics_golden", ""]
     with open(OUT, "w") as f:
         f.write("\n".join(lines))
+    with open(OUT[:-len(".inc")] + ".h", "w") as f:
+        f.write("\n".join(header))
     print("wrote %s: %d inputs, %d cases" % (OUT, len(INPUTS), len(CASES)))
 
 
