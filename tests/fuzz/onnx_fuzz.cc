@@ -1,0 +1,30 @@
+// InferenceSession on arbitrary bytes: protobuf parsing (libonnx's classes), the model checks
+// (opsets, dims, initializers, graph wiring, unknown ops), then, when a model loads and all
+// its input shapes are known and small, one run on zero inputs (shape inference and kernels
+// on hostile attributes).
+#include <string>
+#include <vector>
+
+#include "fulgur/nn/onnx/session.h"
+#include "fulgur/tensor/ops.h"
+#include "fulgur/tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fulgur::fuzz::expect_only_errors([&] {
+    const auto session =
+        fulgur::onnx::InferenceSession::from_bytes(std::string(reinterpret_cast<const char*>(data), size));
+    std::vector<fulgur::Tensor> inputs;
+    for (const fulgur::onnx::ValueInfo& in : session.inputs()) {
+      if (!in.shape_known) return;
+      int64_t numel = 1;
+      for (int64_t d : in.shape) {
+        if (d < 0 || d > 64) return;
+        numel *= d;
+      }
+      if (numel > 4096) return;
+      inputs.push_back(fulgur::zeros(in.shape, {.dtype = in.has_dtype ? in.dtype : fulgur::kFloat32}));
+    }
+    (void)session.run(inputs);
+  });
+  return 0;
+}
