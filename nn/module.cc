@@ -346,7 +346,9 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
     }
     copies.emplace_back(dst, *src);
   }
-  for (const auto& [key, value] : state_dict) {
+  for (const auto& entry : state_dict) {
+    // (not a structured binding: clang 14, used for fuzz builds, cannot capture one)
+    const std::string& key = entry.first;
     if (std::none_of(targets.begin(), targets.end(), [&](const auto& t) { return t.first == key; }))
       result.unexpected_keys.push_back(key);
   }
