@@ -7,6 +7,14 @@
 namespace fulgur {
 
 void* Allocator::allocate(size_t nbytes, Device device) {
+  const int64_t limit = limit_.load();
+  if (limit > 0) {
+    const int64_t in_use = current_.load();
+    FULGUR_CHECK(nbytes <= static_cast<size_t>(limit) && in_use <= limit - static_cast<int64_t>(nbytes), "allocate",
+                 "out of memory on ", device, ": tried to allocate ", nbytes, " bytes with ", in_use,
+                 " bytes in use; the memory limit is ", limit, " bytes (set_memory_limit); hint: use smaller "
+                 "batches or shapes, or raise the limit");
+  }
   void* ptr = raw_allocate(nbytes, device);
   const int64_t now = current_.fetch_add(static_cast<int64_t>(nbytes)) + static_cast<int64_t>(nbytes);
   int64_t peak = peak_.load();
@@ -26,6 +34,11 @@ AllocatorStats Allocator::stats() const {
 }
 
 void Allocator::reset_peak() { peak_.store(current_.load()); }
+
+void Allocator::set_memory_limit(int64_t bytes) {
+  FULGUR_CHECK(bytes >= 0, "set_memory_limit", "expected a byte count >= 0 (0: no limit), got ", bytes);
+  limit_.store(bytes);
+}
 
 namespace {
 std::array<std::atomic<Allocator*>, kNumDeviceTypes>& registry() {

@@ -25,6 +25,12 @@ class Allocator {
   void deallocate(void* ptr, size_t nbytes, Device device);
   AllocatorStats stats() const;
   void reset_peak();
+  // A budget for the bytes in use (0: none, the default). An allocation that would exceed it
+  // throws fulgur::Error saying how much was asked, in use and allowed, instead of asking
+  // the system: for programs that embed fulgur beside their own memory, and for running
+  // untrusted models whose shapes come from data (the ONNX fuzz target).
+  void set_memory_limit(int64_t bytes);
+  int64_t memory_limit() const { return limit_.load(); }
   // Releases memory kept for reuse (if the allocator caches); bytes currently kept.
   virtual void empty_cache() {}
   virtual size_t cached_bytes() const { return 0; }
@@ -37,6 +43,7 @@ class Allocator {
   std::atomic<int64_t> current_{0};
   std::atomic<int64_t> peak_{0};
   std::atomic<int64_t> count_{0};
+  std::atomic<int64_t> limit_{0};
 };
 
 // The allocator registered for a device type; throws fulgur::Error if none is (e.g. CUDA in

@@ -88,6 +88,21 @@ TEST_CASE("from_vector copies, from_blob borrows") {
   CHECK(error_message([] { (void)tensor({{1, 2}, {3}}); }).find("equal lengths") != std::string::npos);
 }
 
+TEST_CASE("a memory limit turns an oversized allocation into an error, before asking the system") {
+  Allocator& host = allocator_for(DeviceType::CPU);
+  const int64_t in_use = host.stats().current_bytes;
+  host.set_memory_limit(in_use + (int64_t{1} << 20));  // 1 MiB more than now
+  Tensor fits = zeros({1 << 17});  // 512 KiB
+  const std::string msg = error_message([] { (void)zeros({1 << 18}); });  // 1 MiB more
+  CHECK(msg.find("allocate: out of memory on cpu: tried to allocate 1048576 bytes") != std::string::npos);
+  CHECK(msg.find("the memory limit is") != std::string::npos);
+  CHECK(error_message([] { (void)zeros({int64_t{1} << 40}); }).find("out of memory") != std::string::npos);
+  CHECK(values(fits.sum()) == std::vector<double>({0}));
+  host.set_memory_limit(0);
+  CHECK(zeros({1 << 18}).numel() == (1 << 18));
+  CHECK(error_message([&] { host.set_memory_limit(-1); }).find("expected a byte count >= 0") != std::string::npos);
+}
+
 TEST_CASE("the host allocator is aligned and counts bytes") {
   Allocator& host = allocator_for(DeviceType::CPU);
   const AllocatorStats before = host.stats();

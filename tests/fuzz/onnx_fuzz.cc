@@ -1,15 +1,24 @@
 // InferenceSession on arbitrary bytes: protobuf parsing (libonnx's classes), the model checks
 // (opsets, dims, initializers, graph wiring, unknown ops), then, when a model loads and all
 // its input shapes are known and small, one run on zero inputs (shape inference and kernels
-// on hostile attributes).
+// on hostile attributes). Shapes computed from data (Tile repeats, Expand) can ask for
+// gigabytes legitimately; a 256 MiB memory limit makes that a fulgur::Error, not an OOM.
 #include <string>
 #include <vector>
 
+#include "fulgur/kernels/allocator.h"
+#include "fulgur/kernels/backends.h"
 #include "fulgur/nn/onnx/session.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const bool limited = [] {
+    fulgur::kernels::ensure_backends_registered();
+    fulgur::allocator_for(fulgur::DeviceType::CPU).set_memory_limit(int64_t{256} << 20);
+    return true;
+  }();
+  (void)limited;
   fulgur::fuzz::expect_only_errors([&] {
     const auto session =
         fulgur::onnx::InferenceSession::from_bytes(std::string(reinterpret_cast<const char*>(data), size));
