@@ -41,19 +41,27 @@ double median(std::vector<double> v) {
 // Builds the model, Adam and random data, runs 3 warm-up steps (allocator caches,
 // first-touch pages), and returns a function that runs c.steps steps and returns the
 // microseconds per step.
-std::function<double()> fulgur_round(const Config& c) {
+// The workload: the 784-H-10 MLP, Adam and random data (seed 42).
+struct Workload {
+  std::shared_ptr<fulgur::nn::Sequential> model;
+  std::unique_ptr<fulgur::optim::Adam> opt;
+  fulgur::Tensor x, y;
+};
+
+std::shared_ptr<Workload> make_workload(const Config& c) {
   using namespace fulgur;
-  struct State {
-    std::shared_ptr<nn::Sequential> model;
-    std::unique_ptr<optim::Adam> opt;
-    Tensor x, y;
-  };
-  auto s = std::make_shared<State>();
+  auto s = std::make_shared<Workload>();
   Generator gen(42);
   s->model = std::make_shared<nn::Sequential>(nn::Linear(784, c.hidden), nn::ReLU(), nn::Linear(c.hidden, 10));
   s->opt = std::make_unique<optim::Adam>(s->model->parameters(), optim::AdamOptions{.lr = 1e-3});
   s->x = randn({c.batch, 784}, {}, &gen);
   s->y = randint(0, 10, {c.batch}, {}, &gen);
+  return s;
+}
+
+std::function<double()> fulgur_round(const Config& c) {
+  using namespace fulgur;
+  const std::shared_ptr<Workload> s = make_workload(c);
   auto step = [s] {
     s->opt->zero_grad();
     Tensor loss = F::cross_entropy(s->model->forward(s->x), s->y);
@@ -72,17 +80,16 @@ std::function<double()> fulgur_round(const Config& c) {
 // timed on its own: where the time goes, for docs/PERFORMANCE.md.
 void print_phases(const Config& c, int rounds) {
   using namespace fulgur;
-  Generator gen(42);
-  auto model = std::make_shared<nn::Sequential>(nn::Linear(784, c.hidden), nn::ReLU(), nn::Linear(c.hidden, 10));
-  optim::Adam opt(model->parameters(), {.lr = 1e-3});
-  const Tensor x = randn({c.batch, 784}, {}, &gen);
-  const Tensor y = randint(0, 10, {c.batch}, {}, &gen);
+  const std::shared_ptr<Workload> w = make_workload(c);
+  nn::Sequential& model = *w->model;
+  optim::Adam& opt = *w->opt;
+  const Tensor &x = w->x, &y = w->y;
   std::vector<double> t[5];
   for (int r = 0; r < rounds * c.steps + 3; ++r) {
     const auto t0 = Clock::now();
     opt.zero_grad();
     const auto t1 = Clock::now();
-    Tensor logits = model->forward(x);
+    Tensor logits = model.forward(x);
     const auto t2 = Clock::now();
     Tensor loss = F::cross_entropy(logits, y);
     const auto t3 = Clock::now();
