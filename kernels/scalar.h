@@ -22,7 +22,7 @@ class Scalar {
             std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
   Scalar(T v) : kind_(Kind::Int), i_(static_cast<int64_t>(v)), d_(static_cast<double>(v)) {}  // NOLINT
   template <typename T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
-  Scalar(T v) : kind_(Kind::Float), i_(static_cast<int64_t>(v)), d_(static_cast<double>(v)) {}  // NOLINT
+  Scalar(T v) : kind_(Kind::Float), i_(saturating_int64(static_cast<double>(v))), d_(static_cast<double>(v)) {}  // NOLINT
   Scalar(Half v) : Scalar(static_cast<float>(v)) {}  // NOLINT
   Scalar(BFloat16 v) : Scalar(static_cast<float>(v)) {}  // NOLINT
 
@@ -31,7 +31,9 @@ class Scalar {
   bool is_integral() const { return kind_ == Kind::Int; }
   bool is_bool() const { return kind_ == Kind::Bool; }
   double to_double() const { return d_; }
-  int64_t to_int64() const { return kind_ == Kind::Float ? static_cast<int64_t>(d_) : i_; }
+  // A float truncates toward zero, saturating at int64's limits, NaN -> 0 (a plain cast is
+  // undefined behaviour out of range; a fuzzer fed BatchNorm an epsilon of 1e24).
+  int64_t to_int64() const { return i_; }
   bool to_bool() const { return kind_ == Kind::Float ? d_ != 0.0 : i_ != 0; }
 
   // The value converted to T the way a tensor assignment would convert it.
@@ -52,6 +54,15 @@ class Scalar {
   }
 
  private:
+  static int64_t saturating_int64(double v) {
+    if (v != v) return 0;
+    // 2^63 is exact in double; every double below it converts without overflow.
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (v >= kTwo63) return INT64_MAX;
+    if (v < -kTwo63) return INT64_MIN;
+    return static_cast<int64_t>(v);
+  }
+
   Kind kind_;
   int64_t i_;
   double d_;

@@ -2,7 +2,9 @@
 // add / div / eq / add_ / exp / sum / mean return. The expectations come from
 // tests/golden/promotion_golden.inc, written by tools/gen_promotion_golden.py
 // (Debian's PyTorch 1.13: /usr/bin/python3 tools/gen_promotion_golden.py).
+#include <cmath>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -213,4 +215,22 @@ TEST_CASE("promotion: in-place ops keep the tensor's dtype or throw") {
     CHECK(t.dtype() == kFloat32);
     CHECK(testing::values(t) == std::vector<double>{1.5, 1.5});
   }
+}
+
+TEST_CASE("Scalar: a float's integer view saturates and maps NaN to 0 (no undefined cast)") {
+  using fulgur::Scalar;
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK(Scalar(1e300).to_int64() == INT64_MAX);
+  CHECK(Scalar(-1e300).to_int64() == INT64_MIN);
+  CHECK(Scalar(inf).to_int64() == INT64_MAX);
+  CHECK(Scalar(-inf).to_int64() == INT64_MIN);
+  CHECK(Scalar(std::nan("")).to_int64() == 0);
+  CHECK(Scalar(1.1e24f).to_int64() == INT64_MAX);
+  // In range it truncates toward zero, as a C++ cast and torch's int() do.
+  CHECK(Scalar(-2.7).to_int64() == -2);
+  CHECK(Scalar(9.2e18).to_int64() == static_cast<int64_t>(9.2e18));
+  CHECK(Scalar(-9223372036854775808.0).to_int64() == INT64_MIN);
+  // The double value itself is kept exactly.
+  CHECK(Scalar(1e300).to_double() == 1e300);
+  CHECK(std::isnan(Scalar(std::nan("")).to_double()));
 }
