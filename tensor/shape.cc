@@ -6,9 +6,18 @@
 
 namespace fulgur {
 
+// Sizes come from files and models too (an ONNX Tile's repeats, a reader's header): the
+// products are checked, since a wrapped count would pass every later bounds check.
 int64_t numel_of(IntArrayRef sizes) {
+  if (std::find(sizes.begin(), sizes.end(), int64_t{0}) != sizes.end()) return 0;
   int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
+  for (int64_t s : sizes) {
+    if (__builtin_mul_overflow(n, s, &n)) {
+      throw Error(detail::str_cat("shape ", shape_str(sizes),
+                          ": the number of elements overflows int64; hint: the sizes are too large (corrupt "
+                          "input or a runaway computation)"));
+    }
+  }
   return n;
 }
 
@@ -17,7 +26,11 @@ Shape contiguous_strides(IntArrayRef sizes) {
   int64_t acc = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     strides[i] = acc;
-    acc *= std::max<int64_t>(sizes[i], 1);
+    // Zero-size dimensions count as 1, as PyTorch's strides do; the outermost product is unused.
+    if (i > 0 && __builtin_mul_overflow(acc, std::max<int64_t>(sizes[i], 1), &acc)) {
+      throw Error(detail::str_cat("shape ", shape_str(sizes),
+                          ": contiguous strides overflow int64; hint: the sizes are too large"));
+    }
   }
   return strides;
 }

@@ -247,3 +247,16 @@ TEST_CASE("randperm is a permutation") {
   CHECK(fixed_points < 10);  // expected 1 for a uniform permutation
   CHECK(randperm(0).numel() == 0);
 }
+
+TEST_CASE("sizes whose element count or strides overflow int64 are errors, not wrapped counts") {
+  using fulgur::testing::contains;
+  using fulgur::testing::error_message;
+  const int64_t big = int64_t{1} << 40;
+  CHECK(contains(error_message([&] { fulgur::zeros({big, big}); }), "overflows int64"));
+  CHECK(contains(error_message([&] { fulgur::numel_of({2889516557795364, 21491613700}); }), "overflows int64"));
+  // A zero anywhere makes an empty tensor, however large the other sizes.
+  CHECK(fulgur::numel_of({big, big, 0}) == 0);
+  CHECK(fulgur::contiguous_strides({int64_t{1} << 62, 4, 0}) == fulgur::Shape{4, 1, 1});
+  CHECK(contains(error_message([&] { fulgur::contiguous_strides({2, big, 0, big}); }), "strides overflow"));
+  CHECK(fulgur::numel_of({3, 4, 5}) == 60);
+}

@@ -1,0 +1,2 @@
+// The dropout kernels built for the GPU (see dropout.cuh).
+#include "kernels/cuda/dropout.cuh"

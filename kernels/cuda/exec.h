@@ -1,0 +1,11 @@
+// Where a kernel launcher runs its kernel: on the GPU (the nvcc build of the kernel source)
+// or on the CPU through the SIMT emulator (the host-compiler build of the same source). Every
+// launcher in kernels/cuda is declared as a template on Exec and specialised once per build,
+// so tests name both explicitly: softmax_forward<Exec::Emulated>(...).
+#pragma once
+
+namespace fulgur::cuda {
+
+enum class Exec { Gpu, Emulated };
+
+}  // namespace fulgur::cuda

@@ -1,0 +1,69 @@
+// Batched tensor-core GEMM with a fused epilogue (kernels in gemm.cuh):
+//   D[b] = act(alpha * op(A[b]) @ op(B[b]) + bias) + residual[b]
+// A, B: bf16 or fp16 (16-bit patterns in memory), accumulated in fp32; D and residual: fp32,
+// bf16 or fp16. Row-major with leading dimensions: op(A) is M x K, stored as M x K (lda >= K)
+// or, with trans_a, as K x M (lda >= M); op(B) is K x N, stored as K x N (ldb >= N) or, with
+// trans_b, as N x K (ldb >= K). A leading dimension of 0 means packed. Batch b starts at
+// pointer + b * stride (in elements; a stride of 0 broadcasts A, B, bias-free operands).
+//
+// Plain C++: the same declaration serves the nvcc build (Exec::Gpu, the kernel runs on the
+// current device and `stream`, a cudaStream_t or nullptr) and the emulated build
+// (Exec::Emulated, the kernel runs on the CPU through the SIMT emulator; `stream` ignored).
+// Invalid arguments throw fulgur::Error before anything is launched.
+#pragma once
+
+#include <cstdint>
+
+#include "fulgur/kernels/cuda/exec.h"
+
+namespace fulgur::cuda {
+
+enum class GemmDtype { BFloat16, Float16, Float32 };
+enum class GemmActivation { None, Relu, Gelu };  // Gelu: the erf form, PyTorch's default
+// Block tile of D: Auto takes Large (128x128, 8 warps) when that gives every SM a block, else
+// Small (64x64, 4 warps); tests force each.
+enum class GemmTiles { Auto, Small, Large };
+
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  int64_t batch = 1;
+  GemmDtype input_dtype = GemmDtype::BFloat16;  // A and B (bf16 or fp16)
+
+  const void* a = nullptr;
+  int64_t lda = 0;
+  int64_t stride_a = 0;
+  bool trans_a = false;
+
+  const void* b = nullptr;
+  int64_t ldb = 0;
+  int64_t stride_b = 0;
+  bool trans_b = false;
+
+  void* d = nullptr;
+  GemmDtype out_dtype = GemmDtype::Float32;
+  int64_t ldd = 0;
+  int64_t stride_d = 0;
+
+  float alpha = 1.0f;
+  const float* bias = nullptr;  // n floats, added per column (same for every batch)
+  GemmActivation activation = GemmActivation::None;
+  const void* residual = nullptr;  // out_dtype, M x N per batch
+  int64_t ld_residual = 0;
+  int64_t stride_residual = 0;
+
+  GemmTiles tiles = GemmTiles::Auto;
+};
+
+// Launches the GEMM (nothing for an empty M, N or batch; K = 0 gives D = epilogue(0)).
+// Alignment is never required: operands whose rows are 16-byte aligned (pointer, leading
+// dimension and batch stride multiples of 8 elements) take the cp.async path, others a
+// slower element-wise load path.
+template <Exec E>
+void gemm(const GemmArgs& args, void* stream = nullptr);
+
+template <>
+void gemm<Exec::Gpu>(const GemmArgs& args, void* stream);
+template <>
+void gemm<Exec::Emulated>(const GemmArgs& args, void* stream);
+
+}  // namespace fulgur::cuda

@@ -1,0 +1,368 @@
+// Softmax and log-softmax over the last dimension of a contiguous rows x cols float matrix,
+// forward and backward.
+//
+// Short rows (cols <= 1024): one warp per row, 4 rows per 128-thread block. Each lane keeps
+// its ceil(cols/32) values in registers (the row is read once, as float4 when cols % 4 == 0
+// and the pointers are 16-byte aligned): max, then sum of exp(x - max) with warp shuffles,
+// then the outputs. Backward keeps y and dy in registers the same way.
+// Rows up to 16384 (aligned, cols % 4 == 0): one 512-thread block per row holding the row in
+// registers (up to 8 float4 per thread): one read, one write, one exp per element.
+// Longer rows: a 512-thread block per row, one pass with an online (max, sum) per thread
+// (updated once per batch of 16 values, so about one exp per value) merged across the block,
+// then a second pass that writes; the second read of a row mostly hits L2. Backward makes
+// one pass for the dot product and one that writes.
+// Fused: max, exp, sum, normalisation (and the log) in one kernel; nothing is materialised.
+// Semantics as the CPU kernel (kernels/cpu/softmax.cc): a NaN makes its row NaN, a row of all
+// -inf gives NaN (exp(-inf - -inf)), as PyTorch.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/cuda/row_reduce.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
+#include "fulgur/kernels/cuda/softmax.h"
+#include "fulgur/kernels/error.h"
+
+namespace fulgur::FULGUR_KERNEL_NS {
+namespace {
+
+constexpr int kWarpRowsPerBlock = 4;
+constexpr int kLongRowThreads = 512;
+
+template <int kPerLane, bool kLog>
+__global__ void __launch_bounds__(128) softmax_forward_warp(const float* __restrict__ x, float* __restrict__ y,
+                                                            int64_t rows, int cols) {
+  const int lane = static_cast<int>(threadIdx.x) % warpSize;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRowsPerBlock + threadIdx.x / warpSize;
+  if (row >= rows) return;  // the whole warp leaves together
+  const float* in = x + row * cols;
+  float v[kPerLane];
+  float m = -INFINITY;
+FULGUR_UNROLL
+  for (int i = 0; i < kPerLane; ++i) {
+    const int c = lane + i * warpSize;
+    v[i] = c < cols ? in[c] : -INFINITY;
+    m = fmaxf(m, v[i]);
+  }
+  // A NaN anywhere must reach every output of the row; fmaxf skips NaN, the sum keeps it.
+  m = warp_max(m);
+  float s = 0.0f;
+FULGUR_UNROLL
+  for (int i = 0; i < kPerLane; ++i) {
+    const int c = lane + i * warpSize;
+    if (c < cols) s += expf(v[i] - m);
+  }
+  s = warp_sum(s);
+  float* out = y + row * cols;
+  const float log_s = logf(s);
+FULGUR_UNROLL
+  for (int i = 0; i < kPerLane; ++i) {
+    const int c = lane + i * warpSize;
+    if (c < cols) out[c] = kLog ? (v[i] - m) - log_s : expf(v[i] - m) / s;
+  }
+}
+
+template <int kPerLane, bool kLog>
+__global__ void __launch_bounds__(128) softmax_backward_warp(const float* __restrict__ y, const float* __restrict__ dy,
+                                                             float* __restrict__ dx, int64_t rows, int cols) {
+  const int lane = static_cast<int>(threadIdx.x) % warpSize;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRowsPerBlock + threadIdx.x / warpSize;
+  if (row >= rows) return;
+  const int64_t base = row * cols;
+  float yv[kPerLane], gv[kPerLane];
+  float dot = 0.0f;
+FULGUR_UNROLL
+  for (int i = 0; i < kPerLane; ++i) {
+    const int c = lane + i * warpSize;
+    yv[i] = c < cols ? y[base + c] : 0.0f;
+    gv[i] = c < cols ? dy[base + c] : 0.0f;
+    dot += kLog ? gv[i] : gv[i] * yv[i];
+  }
+  dot = warp_sum(dot);
+FULGUR_UNROLL
+  for (int i = 0; i < kPerLane; ++i) {
+    const int c = lane + i * warpSize;
+    if (c < cols) dx[base + c] = kLog ? gv[i] - expf(yv[i]) * dot : yv[i] * (gv[i] - dot);
+  }
+}
+
+// The warp kernel with float4 access: lane l holds float4s l, l + 32, ... of the row.
+template <int kVecPerLane, bool kLog>
+__global__ void __launch_bounds__(128) softmax_forward_warp_vec4(const float* __restrict__ x, float* __restrict__ y,
+                                                                 int64_t rows, int cols) {
+  const int lane = static_cast<int>(threadIdx.x) % warpSize;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRowsPerBlock + threadIdx.x / warpSize;
+  if (row >= rows) return;
+  const int quads = cols / 4;
+  const float4* in = reinterpret_cast<const float4*>(x + row * cols);
+  float v[4 * kVecPerLane];
+  FULGUR_UNROLL
+  for (int i = 0; i < kVecPerLane; ++i) {
+    const int q = lane + i * warpSize;
+    const float4 f = q < quads ? in[q] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+    v[4 * i] = f.x, v[4 * i + 1] = f.y, v[4 * i + 2] = f.z, v[4 * i + 3] = f.w;
+  }
+  float m = -INFINITY;
+  FULGUR_UNROLL
+  for (int k = 0; k < 4 * kVecPerLane; ++k) m = fmaxf(m, v[k]);
+  m = warp_max(m);
+  float s = 0.0f;
+  FULGUR_UNROLL
+  for (int k = 0; k < 4 * kVecPerLane; ++k) {
+    const float e = expf(v[k] - m);  // padding: exp(-inf) = 0
+    s += e;
+    if (!kLog) v[k] = e;  // log keeps x: log(exp(x - m)) would lose what underflows
+  }
+  s = warp_sum(s);
+  const float log_s = logf(s), inv_s = 1.0f / s;
+  float4* out = reinterpret_cast<float4*>(y + row * cols);
+  FULGUR_UNROLL
+  for (int i = 0; i < kVecPerLane; ++i) {
+    const int q = lane + i * warpSize;
+    if (q >= quads) continue;
+    out[q] = kLog ? make_float4((v[4 * i] - m) - log_s, (v[4 * i + 1] - m) - log_s, (v[4 * i + 2] - m) - log_s,
+                                (v[4 * i + 3] - m) - log_s)
+                  : make_float4(v[4 * i] * inv_s, v[4 * i + 1] * inv_s, v[4 * i + 2] * inv_s, v[4 * i + 3] * inv_s);
+  }
+}
+
+// A block per row with the row in registers: thread t holds float4s t, t + 512, ...
+template <int kVecPerThread, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block_cached(const float* __restrict__ x,
+                                                                                float* __restrict__ y, int64_t cols) {
+  FULGUR_SHARED(float, scratch, [32]);
+  const int64_t quads = cols / 4;
+  const float4* in = reinterpret_cast<const float4*>(x + static_cast<int64_t>(blockIdx.x) * cols);
+  float v[4 * kVecPerThread];
+  FULGUR_UNROLL
+  for (int i = 0; i < kVecPerThread; ++i) {
+    const int64_t q = threadIdx.x + static_cast<int64_t>(i) * kLongRowThreads;
+    const float4 f = q < quads ? in[q] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+    v[4 * i] = f.x, v[4 * i + 1] = f.y, v[4 * i + 2] = f.z, v[4 * i + 3] = f.w;
+  }
+  float m = -INFINITY;
+  FULGUR_UNROLL
+  for (int k = 0; k < 4 * kVecPerThread; ++k) m = fmaxf(m, v[k]);
+  m = warp_max(m);
+  {
+    const int lane = static_cast<int>(threadIdx.x) % warpSize, warp = static_cast<int>(threadIdx.x) / warpSize;
+    if (lane == 0) scratch[warp] = m;
+    __syncthreads();
+    m = warp_max(lane < kLongRowThreads / 32 ? scratch[lane] : -INFINITY);
+  }
+  float s = 0.0f;
+  FULGUR_UNROLL
+  for (int k = 0; k < 4 * kVecPerThread; ++k) {
+    const float e = expf(v[k] - m);  // padding: exp(-inf) = 0
+    s += e;
+    if (!kLog) v[k] = e;  // log keeps x: log(exp(x - m)) would lose what underflows
+  }
+  s = block_sum(s, scratch);
+  const float log_s = logf(s), inv_s = 1.0f / s;
+  float4* out = reinterpret_cast<float4*>(y + static_cast<int64_t>(blockIdx.x) * cols);
+  FULGUR_UNROLL
+  for (int i = 0; i < kVecPerThread; ++i) {
+    const int64_t q = threadIdx.x + static_cast<int64_t>(i) * kLongRowThreads;
+    if (q >= quads) continue;
+    out[q] = kLog ? make_float4((v[4 * i] - m) - log_s, (v[4 * i + 1] - m) - log_s, (v[4 * i + 2] - m) - log_s,
+                                (v[4 * i + 3] - m) - log_s)
+                  : make_float4(v[4 * i] * inv_s, v[4 * i + 1] * inv_s, v[4 * i + 2] * inv_s, v[4 * i + 3] * inv_s);
+  }
+}
+
+// Element j of the row, 4 at a time when kVec4.
+template <bool kVec4, typename Fn>
+__device__ __forceinline__ void for_each_in_row(int64_t cols, Fn&& fn) {
+  if (kVec4) {
+    for (int64_t q = threadIdx.x; q < cols / 4; q += blockDim.x) fn(q * 4, 4);
+  } else {
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) fn(j, 1);
+  }
+}
+
+template <bool kVec4>
+__device__ __forceinline__ void load(const float* p, int n, float* v) {
+  if (kVec4 && n == 4) {
+    const float4 q = *reinterpret_cast<const float4*>(p);
+    v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+  } else {
+    v[0] = *p;
+  }
+}
+
+template <bool kVec4>
+__device__ __forceinline__ void store(float* p, int n, const float* v) {
+  if (kVec4 && n == 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+    *p = v[0];
+  }
+}
+
+template <bool kVec4, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block(const float* __restrict__ x,
+                                                                         float* __restrict__ y, int64_t cols) {
+  FULGUR_SHARED(MaxSum, scratch, [32]);
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  MaxSum acc = maxsum_identity();
+  // Batches of 16 (4 independent 16-byte loads in flight, one rescale) or 4 scalars.
+  constexpr int kWidth = kVec4 ? 4 : 1, kBatch = 4;
+  const int64_t units = cols / kWidth;
+  for (int64_t u0 = threadIdx.x; u0 < units; u0 += kBatch * static_cast<int64_t>(blockDim.x)) {
+    float v[kWidth * kBatch];
+    FULGUR_UNROLL
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t u = u0 + static_cast<int64_t>(b) * blockDim.x;
+      if constexpr (kVec4) {
+        const float4 f = u < units ? reinterpret_cast<const float4*>(x + base)[u]
+                                   : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+        v[4 * b] = f.x, v[4 * b + 1] = f.y, v[4 * b + 2] = f.z, v[4 * b + 3] = f.w;
+      } else {
+        v[b] = u < units ? x[base + u] : -INFINITY;
+      }
+    }
+    acc = maxsum_add_batch<kWidth * kBatch>(acc, v);
+  }
+  const MaxSum total = block_maxsum(acc, scratch);
+  const float log_s = logf(total.sum);
+  for_each_in_row<kVec4>(cols, [&](int64_t j, int n) {
+    float v[4];
+    load<kVec4>(x + base + j, n, v);
+    for (int k = 0; k < n; ++k) v[k] = kLog ? (v[k] - total.max) - log_s : expf(v[k] - total.max) / total.sum;
+    store<kVec4>(y + base + j, n, v);
+  });
+}
+
+template <bool kVec4, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_backward_block(const float* __restrict__ y,
+                                                                          const float* __restrict__ dy,
+                                                                          float* __restrict__ dx, int64_t cols) {
+  FULGUR_SHARED(float, scratch, [32]);
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  float dot = 0.0f;
+  for_each_in_row<kVec4>(cols, [&](int64_t j, int n) {
+    float yv[4], gv[4];
+    load<kVec4>(y + base + j, n, yv);
+    load<kVec4>(dy + base + j, n, gv);
+    for (int k = 0; k < n; ++k) dot += kLog ? gv[k] : gv[k] * yv[k];
+  });
+  dot = block_sum(dot, scratch);
+  for_each_in_row<kVec4>(cols, [&](int64_t j, int n) {
+    float yv[4], gv[4];
+    load<kVec4>(y + base + j, n, yv);
+    load<kVec4>(dy + base + j, n, gv);
+    for (int k = 0; k < n; ++k) gv[k] = kLog ? gv[k] - expf(yv[k]) * dot : yv[k] * (gv[k] - dot);
+    store<kVec4>(dx + base + j, n, gv);
+  });
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+void check_shape(const char* op, int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 0 || rows > INT32_MAX || cols > INT32_MAX) {
+    throw Error(std::string(op) + ": rows " + std::to_string(rows) + " x cols " + std::to_string(cols) +
+                " out of range; hint: both must be in [0, 2^31)");
+  }
+}
+
+// Picks kPerLane (a power of two covering cols / 32) for the warp kernels.
+template <template <int, bool> class Launch, bool kLog, typename... Args>
+void dispatch_per_lane(int cols, Args... args) {
+  if (cols <= 32) return Launch<1, kLog>::run(args...);
+  if (cols <= 64) return Launch<2, kLog>::run(args...);
+  if (cols <= 128) return Launch<4, kLog>::run(args...);
+  if (cols <= 256) return Launch<8, kLog>::run(args...);
+  if (cols <= 512) return Launch<16, kLog>::run(args...);
+  return Launch<32, kLog>::run(args...);
+}
+
+template <int kPerLane, bool kLog>
+struct ForwardWarp {
+  static void run(const float* x, float* y, int64_t rows, int cols, void* stream) {
+    const dim3 grid(static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock));
+    FULGUR_LAUNCH((softmax_forward_warp<kPerLane, kLog>), grid, dim3(kWarpRowsPerBlock * 32), 0, stream, x, y, rows,
+                  cols);
+  }
+};
+
+template <int kPerLane, bool kLog>
+struct BackwardWarp {
+  static void run(const float* y, const float* dy, float* dx, int64_t rows, int cols, void* stream) {
+    const dim3 grid(static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock));
+    FULGUR_LAUNCH((softmax_backward_warp<kPerLane, kLog>), grid, dim3(kWarpRowsPerBlock * 32), 0, stream, y, dy, dx,
+                  rows, cols);
+  }
+};
+
+template <bool kLog>
+void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream) {
+  const bool vec = cols % 4 == 0 && aligned16(x) && aligned16(y);
+  const dim3 row_blocks(static_cast<unsigned>(rows)), warp_blocks(static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) /
+                                                                                         kWarpRowsPerBlock));
+  const int c = static_cast<int>(cols);
+  if (cols <= cuda::kSoftmaxWarpMaxCols && vec) {
+    if (cols <= 128) {
+      FULGUR_LAUNCH((softmax_forward_warp_vec4<1, kLog>), warp_blocks, dim3(128), 0, stream, x, y, rows, c);
+    } else if (cols <= 256) {
+      FULGUR_LAUNCH((softmax_forward_warp_vec4<2, kLog>), warp_blocks, dim3(128), 0, stream, x, y, rows, c);
+    } else if (cols <= 512) {
+      FULGUR_LAUNCH((softmax_forward_warp_vec4<4, kLog>), warp_blocks, dim3(128), 0, stream, x, y, rows, c);
+    } else {
+      FULGUR_LAUNCH((softmax_forward_warp_vec4<8, kLog>), warp_blocks, dim3(128), 0, stream, x, y, rows, c);
+    }
+  } else if (cols <= cuda::kSoftmaxWarpMaxCols) {
+    dispatch_per_lane<ForwardWarp, kLog>(c, x, y, rows, c, stream);
+  } else if (vec && cols <= 4 * 4 * kLongRowThreads) {
+    FULGUR_LAUNCH((softmax_forward_block_cached<4, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
+  } else if (vec && cols <= 4 * 8 * kLongRowThreads) {
+    FULGUR_LAUNCH((softmax_forward_block_cached<8, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
+  } else if (vec) {
+    FULGUR_LAUNCH((softmax_forward_block<true, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
+  } else {
+    FULGUR_LAUNCH((softmax_forward_block<false, kLog>), dim3(static_cast<unsigned>(rows)), dim3(kLongRowThreads), 0,
+                  stream, x, y, cols);
+  }
+}
+
+template <bool kLog>
+void backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, void* stream) {
+  if (cols <= cuda::kSoftmaxWarpMaxCols) {
+    dispatch_per_lane<BackwardWarp, kLog>(static_cast<int>(cols), y, dy, dx, rows, static_cast<int>(cols), stream);
+  } else if (cols % 4 == 0 && aligned16(y) && aligned16(dy) && aligned16(dx)) {
+    FULGUR_LAUNCH((softmax_backward_block<true, kLog>), dim3(static_cast<unsigned>(rows)), dim3(kLongRowThreads), 0,
+                  stream, y, dy, dx, cols);
+  } else {
+    FULGUR_LAUNCH((softmax_backward_block<false, kLog>), dim3(static_cast<unsigned>(rows)), dim3(kLongRowThreads), 0,
+                  stream, y, dy, dx, cols);
+  }
+}
+
+}  // namespace
+}  // namespace fulgur::FULGUR_KERNEL_NS
+
+namespace fulgur::cuda {
+
+template <>
+void softmax_forward<FULGUR_EXEC>(const float* x, float* y, int64_t rows, int64_t cols, bool log, void* stream) {
+  FULGUR_KERNEL_NS::check_shape(log ? "log_softmax (cuda)" : "softmax (cuda)", rows, cols);
+  if (rows == 0 || cols == 0) return;
+  if (log) {
+    FULGUR_KERNEL_NS::forward<true>(x, y, rows, cols, stream);
+  } else {
+    FULGUR_KERNEL_NS::forward<false>(x, y, rows, cols, stream);
+  }
+}
+
+template <>
+void softmax_backward<FULGUR_EXEC>(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log,
+                                   void* stream) {
+  FULGUR_KERNEL_NS::check_shape(log ? "log_softmax backward (cuda)" : "softmax backward (cuda)", rows, cols);
+  if (rows == 0 || cols == 0) return;
+  if (log) {
+    FULGUR_KERNEL_NS::backward<true>(y, dy, dx, rows, cols, stream);
+  } else {
+    FULGUR_KERNEL_NS::backward<false>(y, dy, dx, rows, cols, stream);
+  }
+}
+
+}  // namespace fulgur::cuda
