@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "fulgur/bench/gpu_bench_util.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #if FULGUR_WITH_CUDA
 #include <cublas_v2.h>
@@ -31,36 +32,13 @@
 #if FULGUR_WITH_CUDA
 namespace {
 
+using fulgur::bench::median_ms;
 using fulgur::cuda::DeviceBuffer;
 using fulgur::cuda::Exec;
 using fulgur::cuda::GemmActivation;
 using fulgur::cuda::GemmArgs;
 using fulgur::cuda::GemmDtype;
 
-constexpr int kWarmup = 3, kRuns = 20;
-
-double median_ms(const std::function<void()>& launch) {
-  cudaEvent_t start, stop;
-  fulgur::cuda::check(cudaEventCreate(&start), "cudaEventCreate");
-  fulgur::cuda::check(cudaEventCreate(&stop), "cudaEventCreate");
-  for (int i = 0; i < kWarmup; ++i) launch();
-  fulgur::cuda::synchronize("warm-up");
-  std::vector<float> ms;
-  for (int i = 0; i < kRuns; ++i) {
-    cudaEventRecord(start);
-    launch();
-    cudaEventRecord(stop);
-    fulgur::cuda::check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float t = 0;
-    cudaEventElapsedTime(&t, start, stop);
-    ms.push_back(t);
-  }
-  fulgur::cuda::synchronize("timed runs");
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
-}
 
 void check_cublas(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + " failed: status " + std::to_string(s));
@@ -186,27 +164,9 @@ void run(bool json) {
 #endif
 
 int main(int argc, char** argv) {
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) {
-      json = true;
-    } else {
-      std::fprintf(stderr, "usage: gpu_gemm [--json]\n");
-      return 2;
-    }
-  }
-  if (!fulgur::cuda::is_available()) {
-    std::printf(json ? "{\"bench\":\"gpu_gemm\",\"skipped\":\"%s\"}\n" : "gpu_gemm: skipped (no GPU): %s\n",
-                fulgur::cuda::unavailable_reason().c_str());
-    return 0;
-  }
 #if FULGUR_WITH_CUDA
-  try {
-    run(json);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpu_gemm: %s\n", e.what());
-    return 1;
-  }
+  return fulgur::bench::gpu_bench_main(argc, argv, "gpu_gemm", run);
+#else
+  return fulgur::bench::gpu_bench_main(argc, argv, "gpu_gemm", [](bool) {});
 #endif
-  return 0;
 }

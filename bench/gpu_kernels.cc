@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "fulgur/bench/gpu_bench_util.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #if FULGUR_WITH_CUDA
 #include <cuda_runtime.h>
@@ -29,33 +30,10 @@
 #if FULGUR_WITH_CUDA
 namespace {
 
+using fulgur::bench::median_ms;
 using fulgur::cuda::DeviceBuffer;
 using fulgur::cuda::Exec;
 
-constexpr int kWarmup = 3, kRuns = 25;
-
-double median_ms(const std::function<void()>& launch) {
-  cudaEvent_t start, stop;
-  fulgur::cuda::check(cudaEventCreate(&start), "cudaEventCreate");
-  fulgur::cuda::check(cudaEventCreate(&stop), "cudaEventCreate");
-  for (int i = 0; i < kWarmup; ++i) launch();
-  fulgur::cuda::synchronize("warm-up");
-  std::vector<float> ms;
-  for (int i = 0; i < kRuns; ++i) {
-    cudaEventRecord(start);
-    launch();
-    cudaEventRecord(stop);
-    fulgur::cuda::check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float t = 0;
-    cudaEventElapsedTime(&t, start, stop);
-    ms.push_back(t);
-  }
-  fulgur::cuda::synchronize("timed runs");
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
-}
 
 // Fills a device buffer with uniform random floats in [lo, hi) by repeating a random host tile.
 void fill_random(DeviceBuffer& b, std::mt19937& rng, float lo, float hi) {
@@ -209,27 +187,9 @@ void run(bool json) {
 #endif
 
 int main(int argc, char** argv) {
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) {
-      json = true;
-    } else {
-      std::fprintf(stderr, "usage: gpu_kernels [--json]\n");
-      return 2;
-    }
-  }
-  if (!fulgur::cuda::is_available()) {
-    std::printf(json ? "{\"bench\":\"gpu_kernels\",\"skipped\":\"%s\"}\n" : "gpu_kernels: skipped (no GPU): %s\n",
-                fulgur::cuda::unavailable_reason().c_str());
-    return 0;
-  }
 #if FULGUR_WITH_CUDA
-  try {
-    run(json);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpu_kernels: %s\n", e.what());
-    return 1;
-  }
+  return fulgur::bench::gpu_bench_main(argc, argv, "gpu_kernels", run);
+#else
+  return fulgur::bench::gpu_bench_main(argc, argv, "gpu_kernels", [](bool) {});
 #endif
-  return 0;
 }

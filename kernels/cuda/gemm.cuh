@@ -29,15 +29,6 @@
 #include "fulgur/kernels/cuda/simt_ptx.h"
 #include "fulgur/kernels/error.h"
 
-// nvcc's `#pragma unroll`; GCC warns on it (-Werror), and the emulator does not need it.
-#ifndef FULGUR_UNROLL
-#if FULGUR_SIMT_EMULATED
-#define FULGUR_UNROLL
-#else
-#define FULGUR_UNROLL _Pragma("unroll")
-#endif
-#endif
-
 namespace fulgur::cuda {
 namespace FULGUR_KERNEL_NS {
 namespace gemm_detail {

@@ -159,7 +159,8 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     // Uninitialised shared memory reads as NaN / 0xFF.. so that a kernel relying on it fails.
     std::memset(block.static_arena.data(), 0xFF, block.static_bytes);
     block.static_bytes = 0;
-    std::memset(block.dynamic_arena.data(), 0xFF, block.dynamic_arena.size());
+    // (memset on an empty vector's null data() is undefined, even for 0 bytes)
+    if (!block.dynamic_arena.empty()) std::memset(block.dynamic_arena.data(), 0xFF, block.dynamic_arena.size());
   };
 
   auto thread_main = [&](int tid) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fulgur/kernels/cuda/runtime.h"
+#include "tests/gpu/skip_without_gpu.h"
 #include "fulgur/kernels/half.h"
 #include "tests/cuda_reference.h"
 #if FULGUR_WITH_CUDA
@@ -17,12 +18,6 @@
 #include "fulgur/kernels/cuda/device_buffer.h"
 #endif
 
-#define SKIP_WITHOUT_GPU()                                               \
-  if (!fulgur::cuda::is_available()) {                                   \
-    MESSAGE("SKIPPED (no GPU): " << fulgur::cuda::unavailable_reason()); \
-    return;                                                              \
-  }
-
 #if FULGUR_WITH_CUDA
 using fulgur::cuda::DeviceBuffer;
 using fulgur::cuda::Exec;
@@ -30,7 +25,7 @@ using fulgur::cuda::HalfFormat;
 #endif
 
 TEST_CASE("gpu casts: fp32 <-> bf16 / fp16 bit for bit as the CPU conversions") {
-  SKIP_WITHOUT_GPU();
+  FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(31);
   for (int64_t n : {1, 9, 4099, 1 << 22}) {
@@ -69,7 +64,7 @@ TEST_CASE("gpu casts: fp32 <-> bf16 / fp16 bit for bit as the CPU conversions") 
 }
 
 TEST_CASE("gpu unscale_and_check_finite and adam_step agree with the emulated kernels") {
-  SKIP_WITHOUT_GPU();
+  FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(37);
   const std::vector<int64_t> sizes = {3, 16, 20000, 1, 4097, 1 << 20};

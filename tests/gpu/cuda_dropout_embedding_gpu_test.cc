@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fulgur/kernels/cuda/runtime.h"
+#include "tests/gpu/skip_without_gpu.h"
 #include "tests/cuda_reference.h"
 #if FULGUR_WITH_CUDA
 #include "fulgur/kernels/cuda/device_buffer.h"
@@ -14,14 +15,8 @@
 #include "fulgur/kernels/cuda/embedding.h"
 #endif
 
-#define SKIP_WITHOUT_GPU()                                               \
-  if (!fulgur::cuda::is_available()) {                                   \
-    MESSAGE("SKIPPED (no GPU): " << fulgur::cuda::unavailable_reason()); \
-    return;                                                              \
-  }
-
 TEST_CASE("gpu dropout and embedding equal the emulated kernels bit for bit") {
-  SKIP_WITHOUT_GPU();
+  FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   using fulgur::cuda::DeviceBuffer;
   using fulgur::cuda::Exec;

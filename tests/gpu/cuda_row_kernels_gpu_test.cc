@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fulgur/kernels/cuda/runtime.h"
+#include "tests/gpu/skip_without_gpu.h"
 #include "tests/cuda_reference.h"
 #if FULGUR_WITH_CUDA
 #include "fulgur/kernels/cuda/cross_entropy.h"
@@ -16,12 +17,6 @@
 #include "fulgur/kernels/cuda/softmax.h"
 #endif
 
-#define SKIP_WITHOUT_GPU()                                                      \
-  if (!fulgur::cuda::is_available()) {                                          \
-    MESSAGE("SKIPPED (no GPU): " << fulgur::cuda::unavailable_reason());        \
-    return;                                                                     \
-  }
-
 #if FULGUR_WITH_CUDA
 using fulgur::cuda::DeviceBuffer;
 using fulgur::cuda::Exec;
@@ -29,7 +24,7 @@ using fulgur::testing::compare;
 #endif
 
 TEST_CASE("gpu softmax: forward and backward against the reference") {
-  SKIP_WITHOUT_GPU();
+  FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(21);
   const std::pair<int64_t, int64_t> shapes[] = {{1, 1},    {3, 5},     {5, 32},   {4, 33},    {7, 1000},
@@ -62,7 +57,7 @@ TEST_CASE("gpu softmax: forward and backward against the reference") {
 }
 
 TEST_CASE("gpu cross_entropy: loss, lse, gradient and the deterministic sum against the reference") {
-  SKIP_WITHOUT_GPU();
+  FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(23);
   struct Case {
@@ -116,7 +111,7 @@ TEST_CASE("gpu cross_entropy: loss, lse, gradient and the deterministic sum agai
 }
 
 TEST_CASE("gpu layer_norm: forward and backward agree with the emulated kernels") {
-  SKIP_WITHOUT_GPU();
+  FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(29);
   const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {33, 40}, {70, 64}, {3, 1500}, {512, 1024}, {64, 8192}};
