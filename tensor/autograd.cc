@@ -6,6 +6,7 @@
 #include "fulgur/tensor/autograd_meta.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur {
 namespace {
@@ -49,9 +50,18 @@ bool any_recording_input(const Tensor* begin, const Tensor* end) {
   return false;
 }
 
+bool tracing_active() { return trace_recorder() != nullptr; }
+
 std::vector<Tensor> record_op(OpId op, const std::vector<Tensor>& inputs, OpAttrs attrs, const RawOp& compute) {
-  if (!any_recording_input(inputs.data(), inputs.data() + inputs.size())) return compute();
-  return autograd_engine()->record(op, inputs, std::move(attrs), compute);
+  const bool grad = any_recording_input(inputs.data(), inputs.data() + inputs.size());
+  TraceRecorder* recorder = trace_recorder();
+  if (!recorder) return grad ? autograd_engine()->record(op, inputs, std::move(attrs), compute) : compute();
+  // Traced: the op is reported once, after it ran; the ops its computation calls are not.
+  std::vector<Tensor> outputs;
+  TraceRecorderGuard suspend(nullptr);
+  outputs = grad ? autograd_engine()->record(op, inputs, attrs, compute) : compute();
+  recorder->on_op(op, inputs, attrs, outputs);
+  return outputs;
 }
 
 AutogradMeta& autograd_meta(const Tensor& t) {
@@ -167,8 +177,21 @@ Tensor& apply_inplace(Tensor& self, std::initializer_list<const Tensor*> others,
   std::initializer_list<const Tensor*> all = others;
   bool record = should_record({&self});
   for (const Tensor* t : all) record = record || should_record({t});
-  if (!record) {
+  bool traced = trace_involves({&self});
+  for (const Tensor* t : all) traced = traced || trace_involves({t});
+  if (!record && !traced) {
     raw_inplace();
+    return self;
+  }
+  if (!record) {
+    // Tracing without autograd: the op is traced out of place and self takes the result's place
+    // in the trace (the recorder invalidates other views of self's storage).
+    Tensor result = out_of_place(self.clone());
+    if (result.dtype() != self.dtype()) result = result.to(self.dtype());
+    TraceRecorder* recorder = trace_recorder();
+    TraceRecorderGuard suspend(nullptr);
+    self.copy_(result);
+    recorder->on_inplace(self, result);
     return self;
   }
   const AutogradMeta* meta = self.impl().autograd.get();

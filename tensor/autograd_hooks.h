@@ -118,9 +118,11 @@ std::vector<Tensor> record_op(OpId op, const std::vector<Tensor>& inputs, OpAttr
                               const RawOp& compute);
 // Whether any of these tensors makes an op record (grad mode on, an engine, requires_grad).
 bool any_recording_input(const Tensor* begin, const Tensor* end);
+// Whether a trace recorder (tensor/trace.h) is installed on this thread.
+bool tracing_active();
 inline std::vector<Tensor> record_op(OpId op, std::initializer_list<Tensor> inputs, OpAttrs attrs,
                                      const RawOp& compute) {
-  if (!any_recording_input(inputs.begin(), inputs.end())) return compute();
+  if (!tracing_active() && !any_recording_input(inputs.begin(), inputs.end())) return compute();
   return record_op(op, std::vector<Tensor>(inputs), std::move(attrs), compute);
 }
 inline Tensor record_op1(OpId op, std::initializer_list<Tensor> inputs, OpAttrs attrs,

@@ -2,6 +2,7 @@
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur {
 
@@ -32,7 +33,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   FULGUR_CHECK(IntArrayRef(shape) == sizes(), "copy_", "source of shape ", shape_str(src.sizes()),
                " cannot be broadcast to destination shape ", shape_str(sizes()));
   if (numel() == 0) return *this;
-  if (should_record({this, &src})) {
+  if (should_record({this, &src}) || trace_involves({this, &src})) {
     // The destination's old values are overwritten: its new history is src's alone.
     return internal::apply_inplace(*this, {&src}, "copy_",
                                    [&](const Tensor&) { return src.to(device(), dtype()).expand(sizes()); }, [] {});

@@ -6,6 +6,7 @@
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 #include "fulgur/tensor/type_promotion.h"
 
 namespace fulgur {
@@ -170,7 +171,11 @@ Tensor binary(BinaryOp op, const TensorOrScalar& a, const TensorOrScalar& b, con
     launch_binary(op, out, ta, tb, name);
     return std::vector<Tensor>{out};
   };
-  if (produces_bool(op)) return compute_out()[0];
+  if (produces_bool(op)) {  // not differentiable: only a tracer sees it
+    Tensor out = compute_out()[0];
+    trace_named_op(name, {ta, tb}, {}, {out});
+    return out;
+  }
   return record_op1(op_id(op), {ta, tb}, {}, compute_out);
 }
 
@@ -250,7 +255,11 @@ Tensor unary(UnaryOp op, const Tensor& x, const char* name, Tensor* inplace = nu
     }
     return std::vector<Tensor>{out};
   };
-  if (op == UnaryOp::LogicalNot) return compute_out()[0];
+  if (op == UnaryOp::LogicalNot) {
+    Tensor out = compute_out()[0];
+    trace_named_op(name, {input}, {}, {out});
+    return out;
+  }
   OpAttrs attrs;
   attrs.scalar = op == UnaryOp::GeluTanh ? 1 : 0;
   return record_op1(op_id(op), {input}, attrs, compute_out);

@@ -6,6 +6,7 @@
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur {
 namespace {
@@ -120,13 +121,16 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
 
 Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
   check_index_vector(index, "index_select");
+  TracedComposite trace;  // one "index_select" (ONNX Gather), not a gather over a broadcast view
   const Tensor self1 = this->dim() == 0 ? unsqueeze(0) : *this;
   dim = wrap_dim(dim, self1.dim(), "index_select");
   const Tensor idx = index.reshape({-1});
   Shape shape = self1.sizes().vec();
   shape[dim] = idx.size(0);
   Tensor out = self1.gather(dim, spread_index(idx, dim, shape));
-  return this->dim() == 0 ? out.view({}) : out;
+  if (this->dim() == 0) out = out.view({});
+  if (trace.active()) trace.record("index_select", {*this, index}, {{"axis", dim}}, {out});
+  return out;
 }
 
 Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src) {

@@ -2,10 +2,12 @@
 // otherwise strided operands are passed to the kernel as they are whenever one of their
 // two strides is 1 (x.t() costs no copy); batch dims broadcast through per-batch offsets.
 #include <numeric>
+#include <optional>
 
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur {
 namespace {
@@ -163,6 +165,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                shape_str(x.sizes()), " does not end in in_features = ", weight.size(1),
                " (weight ", shape_str(weight.sizes()), ")");
   check_matmul_dtypes(x, weight, "linear");
+  // A 2-D input is traced as the Linear primitive itself; another rank as one "linear" (an
+  // exporter's MatMul), so that no reshape merges the leading (maybe dynamic) dims.
+  std::optional<TracedComposite> trace;
+  if (x.dim() != 2 && tracing_active()) trace.emplace();
   const Tensor x2 = x.reshape({-1, x.size(-1)});
   std::vector<Tensor> inputs = {x2, weight};
   if (bias.defined()) {
@@ -179,7 +185,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   })[0];
   Shape shape = x.sizes().vec();
   shape.back() = weight.size(0);
-  return out.view(shape);
+  Tensor y = out.view(shape);
+  if (trace) trace->record("linear", {x, weight, bias}, {}, {y});
+  return y;
 }
 
 }  // namespace fulgur

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur::nn::functional {
 namespace {
@@ -59,6 +60,7 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, In
                " elements, but got bias of size ", shape_str(bias.sizes()), " instead");
   const Shape kernel(weight.sizes().begin() + 2, weight.sizes().end());
   const Shape image(x.sizes().begin() + 2, x.sizes().end());
+  TracedComposite trace;  // an exporter sees one "conv", not the im2col and matmul below
 
   Shape padding(static_cast<size_t>(nsp), 0), grid(static_cast<size_t>(nsp), 0);
   if (padding_arg.mode() == ConvPadding::Mode::Same) {
@@ -98,6 +100,19 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, In
   Shape out_shape{N, Cout};
   out_shape.insert(out_shape.end(), grid.begin(), grid.end());
   out = add_bias(out.view(out_shape), bias);
+  if (trace.active()) {
+    // pads: begins then ends ("same" puts the odd one at the end).
+    Shape pads = padding;
+    for (int64_t d = 0; d < nsp; ++d) {
+      const bool same = padding_arg.mode() == ConvPadding::Mode::Same;
+      const int64_t total = same ? dilation[d] * (kernel[d] - 1) : 2 * padding[d];
+      pads.push_back(total - padding[d]);
+    }
+    trace.record("conv", {x, weight, bias},
+                 {{"kernel_shape", kernel}, {"strides", stride}, {"pads", pads}, {"dilations", dilation},
+                  {"group", groups}},
+                 {out});
+  }
   return batched ? out : out.squeeze(0);
 }
 
@@ -145,10 +160,19 @@ Tensor conv_transpose_nd(const Tensor& input, const Tensor& weight, const Tensor
                  ". Calculated output size per channel: ", x_list(image), ". Output size is too small");
   }
   const int64_t K = numel_of(kernel), L = numel_of(grid);
+  TracedComposite trace;  // an exporter sees one "conv_transpose"
   // cols[n, g] = weight[g]^T @ x[n, g]: [N, G, Cout/G * K, L], then summed into the image.
   const Tensor w = weight.reshape({groups, Cin / groups, Cout / groups * K}).transpose(1, 2);
   const Tensor cols = w.matmul(x.reshape({N, groups, Cin / groups, L})).reshape({N, Cout * K, L});
   Tensor out = add_bias(col2im(cols, image, kernel, dilation, padding, stride, grid), bias);
+  if (trace.active()) {
+    Shape pads = padding;
+    pads.insert(pads.end(), padding.begin(), padding.end());
+    trace.record("conv_transpose", {x, weight, bias},
+                 {{"kernel_shape", kernel}, {"strides", stride}, {"pads", pads}, {"output_padding", output_padding},
+                  {"dilations", dilation}, {"group", groups}},
+                 {out});
+  }
   return batched ? out : out.squeeze(0);
 }
 

@@ -2,6 +2,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur::nn::functional {
 
@@ -12,6 +13,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncO
                "expected indices of dtype int64 or int32, got ", input.dtype(),
                "; hint: convert with .to(kInt64)");
   const int64_t num = weight.size(0);
+  TracedComposite trace;  // an exporter sees one lookup (ONNX Gather on the indices as given)
   const Tensor idx = input.to(DType::Int64).reshape({-1});
   if (idx.numel() > 0) {
     const int64_t lo = idx.min().item<int64_t>(), hi = idx.max().item<int64_t>();
@@ -36,7 +38,9 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncO
     w.mul_(scale.to(weight.dtype()));
   }
   Tensor out = weight.index_select(0, idx);
-  if (pad || options.scale_grad_by_freq) {
+  // Only the gradient changes, so only when one will be computed (and an exporter's trace,
+  // which runs without grad, sees the plain lookup).
+  if ((pad || options.scale_grad_by_freq) && grad_mode_enabled() && weight.requires_grad()) {
     // Scale the gradient per looked-up row without changing the value:
     // out.detach() + (out - out.detach()) * s is out exactly, and its gradient is s.
     Tensor s = ones({idx.numel()}, {.dtype = weight.dtype(), .device = weight.device()});
@@ -51,7 +55,13 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncO
   }
   Shape shape = input.sizes().vec();
   shape.push_back(weight.size(1));
-  return out.view(shape);
+  out = out.view(shape);
+  if (trace.active()) {
+    TraceAttrs attrs;
+    if (options.max_norm) attrs.push_back({"max_norm", *options.max_norm});
+    trace.record("embedding", {weight, input}, attrs, {out});
+  }
+  return out;
 }
 
 }  // namespace fulgur::nn::functional

@@ -1,6 +1,7 @@
 #include "fulgur/nn/functional/layer_norm.h"
 
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur::nn::functional {
 
@@ -19,6 +20,7 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
   if (bias.defined())
     FULGUR_CHECK(bias.sizes() == normalized_shape, "layer_norm", "bias of shape ", shape_str(bias.sizes()),
                  " does not match normalized_shape ", shape_str(normalized_shape));
+  TracedComposite trace;  // an exporter sees one "layer_norm" (LayerNormalization)
   Shape dims;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
   const Tensor mean = x.mean(dims, true);
@@ -27,6 +29,7 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
   Tensor y = centered.mul(var.add(eps).rsqrt());
   if (weight.defined()) y = y.mul(weight);
   if (bias.defined()) y = y.add(bias);
+  if (trace.active()) trace.record("layer_norm", {x, weight, bias}, {{"axis", x.dim() - k}, {"epsilon", eps}}, {y});
   return y;
 }
 

@@ -2,6 +2,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur::nn::functional {
 namespace {
@@ -35,6 +36,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   Shape dims{0};
   for (int64_t d = 2; d < nd; ++d) dims.push_back(d);
   const int64_t count = C > 0 ? input.numel() / C : 0;
+  TracedComposite trace;  // an exporter sees one "batch_norm" (BatchNormalization)
   Tensor out;
   if (training) {
     FULGUR_CHECK(count > 1, op, "Expected more than 1 value per channel when training, got input size ",
@@ -66,6 +68,10 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   }
   if (weight.defined()) out = out.mul(per_channel(weight, nd));
   if (bias.defined()) out = out.add(per_channel(bias, nd));
+  if (trace.active()) {
+    trace.record("batch_norm", {input, weight, bias, running_mean, running_var},
+                 {{"epsilon", eps}, {"training", int64_t{training}}}, {out});
+  }
   return out;
 }
 

@@ -1,9 +1,11 @@
 #include "fulgur/nn/functional/pooling.h"
 
+#include <algorithm>
 #include <string>
 
 #include "fulgur/nn/window_options.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur::nn::functional {
 namespace {
@@ -64,11 +66,25 @@ Pool setup_pool(const Tensor& input, IntArrayRef kernel_size, IntArrayRef stride
   return p;
 }
 
+// What an exporter needs of a pooling window: kernel, strides, dilations, and the pads that
+// give exactly p.grid windows without ceil mode (begins, then ends; an end pad beyond the
+// padding is where a ceil-mode window runs past the input), plus the padding itself.
+TraceAttrs window_trace_attrs(const Pool& p, const Shape& dilation) {
+  Shape pads = p.padding;
+  for (size_t d = 0; d < p.grid.size(); ++d)
+    pads.push_back(std::max(p.padding[d], (p.grid[d] - 1) * p.stride[d] + dilation[d] * (p.kernel[d] - 1) + 1 -
+                                              p.image[d] - p.padding[d]));
+  return {{"kernel_shape", p.kernel}, {"strides", p.stride}, {"pads", pads}, {"dilations", dilation},
+          {"padding", p.padding}};
+}
+
 std::tuple<Tensor, Tensor> max_pool_nd(const Tensor& input, IntArrayRef kernel_size, IntArrayRef stride,
                                        IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, int64_t nsp,
                                        const char* op) {
   const Pool p = setup_pool(input, kernel_size, stride, padding, dilation, ceil_mode, nsp, op);
+  TracedComposite trace;
   auto [values, indices] = max_pool_with_indices(p.x, p.kernel, p.stride, p.padding, p.dilation, p.grid);
+  if (trace.active()) trace.record("max_pool", {p.x}, window_trace_attrs(p, p.dilation), {values, indices});
   if (!p.batched) return {values.squeeze(0), indices.squeeze(0)};
   return {values, indices};
 }
@@ -98,12 +114,19 @@ Tensor avg_pool_nd(const Tensor& input, IntArrayRef kernel_size, IntArrayRef str
     const int64_t div = divisor_override ? *divisor_override : count_include_pad ? with_pad : inside;
     divisor[static_cast<size_t>(l)] = inside == 0 ? 1.0 : static_cast<double>(div);
   }
+  TracedComposite trace;
   const Tensor cols = im2col(p.x, p.kernel, {1}, p.padding, p.stride, p.grid);  // [N, C * K, L]
   const Tensor sums = cols.view({N, C, K, L}).sum({2});
   const Tensor div = from_vector(divisor).to(p.x.device(), p.x.dtype());
   Shape out_shape{N, C};
   out_shape.insert(out_shape.end(), p.grid.begin(), p.grid.end());
   const Tensor out = sums.div(div).view(out_shape);
+  if (trace.active()) {
+    TraceAttrs attrs = window_trace_attrs(p, Shape(static_cast<size_t>(nsp), 1));
+    attrs.push_back({"count_include_pad", int64_t{count_include_pad}});
+    if (divisor_override) attrs.push_back({"divisor_override", *divisor_override});
+    trace.record("avg_pool", {p.x}, attrs, {out});
+  }
   return p.batched ? out : out.squeeze(0);
 }
 

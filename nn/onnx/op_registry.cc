@@ -155,6 +155,7 @@ const OpRegistry& op_registry() {
     register_shape_ops(r);
     register_reduce_ops(r);
     register_linalg_ops(r);
+    register_export_support_ops(r);
     return r;
   }();
   return registry;

@@ -67,6 +67,7 @@ void register_normalization_ops(OpRegistry& r);
 void register_shape_ops(OpRegistry& r);
 void register_reduce_ops(OpRegistry& r);
 void register_linalg_ops(OpRegistry& r);
+void register_export_support_ops(OpRegistry& r);
 
 // Helpers shared by kernels.
 // Normalises an axis in [-rank, rank) to [0, rank).

@@ -1,4 +1,6 @@
-// BatchNormalization (inference: running statistics) and InstanceNormalization.
+// BatchNormalization (inference: running statistics), LayerNormalization and
+// InstanceNormalization.
+#include "fulgur/nn/functional/layer_norm.h"
 #include "fulgur/nn/functional/normalization.h"
 #include "fulgur/nn/onnx/op_registry.h"
 #include "fulgur/tensor/ops.h"
@@ -13,6 +15,17 @@ Tensor per_channel(const Tensor& v, int64_t rank) {
   Shape s{v.numel()};
   for (int64_t i = 2; i < rank; ++i) s.push_back(1);
   return v.reshape(s);
+}
+
+// LayerNormalization (opset 17): normalised over the dims from `axis` on; Y only.
+std::vector<Tensor> layer_norm(const OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  ctx.check(ctx.num_outputs() <= 1, "the Mean and InvStdDev outputs are not supported");
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", -1), x.dim());
+  const Shape normalized(x.sizes().begin() + axis, x.sizes().end());
+  const Tensor scale = ctx.input(1).expand(normalized);
+  const Tensor bias = ctx.has_input(2) ? ctx.input(2).expand(normalized) : Tensor();
+  return {F::layer_norm(x, normalized, scale, bias, ctx.attr_float("epsilon", 1e-5f))};
 }
 
 std::vector<Tensor> batch_norm(const OpContext& ctx) {
@@ -59,6 +72,7 @@ std::vector<Tensor> instance_norm(const OpContext& ctx) {
 
 void register_normalization_ops(OpRegistry& r) {
   r["BatchNormalization"] = batch_norm;
+  r["LayerNormalization"] = layer_norm;
   r["InstanceNormalization"] = instance_norm;
 }
 

@@ -92,16 +92,27 @@ std::vector<Tensor> avg_pool(const OpContext& ctx) {
   const size_t n = w.kernel.size();
   bool include_pad = ctx.opset() >= 7 && ctx.attr_int("count_include_pad", 0) != 0;
   std::vector<int64_t> padding(w.pads.begin(), w.pads.begin() + static_cast<int64_t>(n));
+  auto pool = [&](const Tensor& t, bool include) -> Tensor {
+    switch (n) {
+      case 1: return F::avg_pool1d(t, w.kernel, w.strides, padding, w.ceil, include);
+      case 2: return F::avg_pool2d(t, w.kernel, w.strides, padding, w.ceil, include);
+      default: return F::avg_pool3d(t, w.kernel, w.strides, padding, w.ceil, include);
+    }
+  };
   if (!symmetric(w)) {
-    ctx.check(include_pad && !w.ceil, "asymmetric pads need count_include_pad=1 and ceil_mode=0");
-    x = explicit_pad(ctx, x, w, 0.0);
+    ctx.check(!w.ceil, "ceil_mode with asymmetric pads is not supported");
     padding.assign(n, 0);
+    const Tensor sums = pool(explicit_pad(ctx, x, w, 0.0), true);
+    if (include_pad) return {sums};
+    // Pads not counted: the windows' averages over the padded input, divided by the share of
+    // real elements in each (the same pooling over ones).
+    Shape ones_shape(static_cast<size_t>(x.dim()), 1);
+    for (int64_t d = x.dim() - static_cast<int64_t>(n); d < x.dim(); ++d)
+      ones_shape[static_cast<size_t>(d)] = x.size(d);
+    const Tensor share = pool(explicit_pad(ctx, ones(ones_shape, {.dtype = x.dtype()}), w, 0.0), true);
+    return {sums.div(share)};
   }
-  switch (n) {
-    case 1: return {F::avg_pool1d(x, w.kernel, w.strides, padding, w.ceil, include_pad)};
-    case 2: return {F::avg_pool2d(x, w.kernel, w.strides, padding, w.ceil, include_pad)};
-    default: return {F::avg_pool3d(x, w.kernel, w.strides, padding, w.ceil, include_pad)};
-  }
+  return {pool(x, include_pad)};
 }
 
 }  // namespace
