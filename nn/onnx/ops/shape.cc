@@ -237,7 +237,11 @@ std::vector<Tensor> tile(const OpContext& ctx) {
     unsq.push_back(x.size(i));
     expanded.push_back(repeats[static_cast<size_t>(i)]);
     expanded.push_back(x.size(i));
-    out.push_back(repeats[static_cast<size_t>(i)] * x.size(i));
+    int64_t tiled = 0;
+    ctx.check(!__builtin_mul_overflow(repeats[static_cast<size_t>(i)], x.size(i), &tiled),
+              "repeats[" + std::to_string(i) + "] = " + std::to_string(repeats[static_cast<size_t>(i)]) +
+                  " times a dim of size " + std::to_string(x.size(i)) + " overflows int64");
+    out.push_back(tiled);
   }
   if (x.dim() == 0) return {x.clone()};
   return {x.reshape(unsq).expand(expanded).contiguous().reshape(out)};
