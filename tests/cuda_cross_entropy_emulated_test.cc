@@ -38,7 +38,8 @@ std::vector<int64_t> random_targets(int64_t rows, int64_t classes, std::mt19937&
 TEST_CASE("cuda cross_entropy (emulated): per-row loss, lse and gradient against the reference") {
   std::mt19937 rng(5);
   const Case cases[] = {{1, 1, false, 0.0},   {5, 3, false, 0.0},  {6, 10, true, 0.1},  {9, 33, false, 0.2},
-                        {4, 1000, true, 0.0}, {3, 1024, true, 0.3}, {2, 1025, false, 0.0}, {3, 3000, true, 0.15}};
+                        {4, 1000, true, 0.0}, {3, 1024, true, 0.3}, {2, 1025, false, 0.0}, {3, 3000, true, 0.15},
+                        {2, 5000, true, 0.1},  {3, 4099, false, 0.05}};
   for (const Case& k : cases) {
     CAPTURE(k.rows);
     CAPTURE(k.classes);

@@ -26,7 +26,7 @@ struct Shape {
 
 const Shape kShapes[] = {{1, 1},  {3, 5},    {5, 32},   {4, 33},   {9, 64},  {2, 100}, {5, 256},
                          {3, 511}, {2, 1000}, {2, 1024}, {2, 1025}, {3, 4096}, {2, 4099}, {1, 5000},
-                         {2, 12000}, {1, 20000}, {1, 20002}};
+                         {2, 12000}, {1, 20000}, {1, 20002}, {1, 40000}};
 
 }  // namespace
 
@@ -55,7 +55,7 @@ TEST_CASE("cuda softmax (emulated): forward and backward against a double refere
 TEST_CASE("cuda softmax (emulated): agrees with the CPU backend, NaN and -inf rows included") {
   std::mt19937 rng(11);
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
-  for (int64_t cols : {7, 300, 2048, 3001, 12000, 20000}) {
+  for (int64_t cols : {7, 300, 2048, 3001, 12000, 20000, 40000}) {
     const int64_t rows = 4;
     auto x = fulgur::testing::random_floats(static_cast<size_t>(rows * cols), rng);
     x[static_cast<size_t>(cols + 2)] = nan;                                               // row 1: a NaN

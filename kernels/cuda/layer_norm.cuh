@@ -1,5 +1,5 @@
 // LayerNorm forward and backward.
-// Forward: a team (a warp for rows of <= 1024 columns, 4 rows per block; a 512-thread block
+// Forward: a team (a warp for rows of <= 4096 columns, 4 rows per block; a 512-thread block
 // otherwise) owns a row. Each thread runs Welford over its elements; teams merge (count, mean,
 // M2) with Chan's formula through the xor butterfly (same bits on every lane), then one more
 // read of the row writes y. Fused: statistics, normalisation and the affine transform.
@@ -23,6 +23,8 @@ namespace {
 
 constexpr int kLnRowsPerWarpBlock = 4;
 constexpr int kLnBlockThreads = 512;
+// Forward rows up to this long get a warp each: more rows in flight than a block per row.
+constexpr int64_t kLnForwardWarpMaxCols = 4096;
 
 struct Welford {
   float count, mean, m2;
@@ -231,10 +233,10 @@ void layer_norm_forward<FULGUR_EXEC>(const float* x, const float* gamma, const f
   const bool vec = cols % 4 == 0 && aligned16(x) && aligned16(y);
   const dim3 warp_grid(static_cast<unsigned>((rows + kLnRowsPerWarpBlock - 1) / kLnRowsPerWarpBlock));
   const dim3 warp_block(kLnRowsPerWarpBlock * 32), row_grid(static_cast<unsigned>(rows)), row_block(kLnBlockThreads);
-  if (cols <= 1024 && vec) {
+  if (cols <= kLnForwardWarpMaxCols && vec) {
     FULGUR_LAUNCH((layer_norm_forward_kernel<true, true>), warp_grid, warp_block, 0, stream, x, gamma, beta, y, mean,
                   rstd, rows, cols, eps);
-  } else if (cols <= 1024) {
+  } else if (cols <= kLnForwardWarpMaxCols) {
     FULGUR_LAUNCH((layer_norm_forward_kernel<true, false>), warp_grid, warp_block, 0, stream, x, gamma, beta, y, mean,
                   rstd, rows, cols, eps);
   } else if (vec) {

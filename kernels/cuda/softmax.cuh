@@ -7,6 +7,8 @@
 // then the outputs. Backward keeps y and dy in registers the same way.
 // Rows up to 16384 (aligned, cols % 4 == 0): one 512-thread block per row holding the row in
 // registers (up to 8 float4 per thread): one read, one write, one exp per element.
+// Up to 32768 aligned columns: a 1024-thread block per row stages the row in shared memory
+// during the statistics pass (one read of device memory).
 // Longer rows: a 512-thread block per row, one pass with an online (max, sum) per thread
 // (updated once per batch of 16 values, so about one exp per value) merged across the block,
 // then a second pass that writes; the second read of a row mostly hits L2. Backward makes
@@ -170,6 +172,45 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block_cached(
   }
 }
 
+// Rows of up to kSmemRowMaxCols aligned columns: a 1024-thread block per row stages the row in
+// dynamic shared memory during the statistics pass, so the write pass reads it from there:
+// one read of device memory instead of two.
+constexpr int kSmemRowThreads = 1024;
+constexpr int64_t kSmemRowMaxCols = 32768;  // 128 KiB of shared memory
+
+template <bool kLog>
+__global__ void __launch_bounds__(kSmemRowThreads) softmax_forward_block_smem(const float* __restrict__ x,
+                                                                              float* __restrict__ y, int64_t cols) {
+  FULGUR_SHARED(MaxSum, scratch, [32]);
+  FULGUR_DYNAMIC_SHARED(float4, row);
+  const int64_t quads = cols / 4;
+  const float4* in = reinterpret_cast<const float4*>(x + static_cast<int64_t>(blockIdx.x) * cols);
+  MaxSum acc = maxsum_identity();
+  constexpr int kBatch = 4;
+  for (int64_t q0 = threadIdx.x; q0 < quads; q0 += kBatch * kSmemRowThreads) {
+    float v[4 * kBatch];
+    FULGUR_UNROLL
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t q = q0 + static_cast<int64_t>(b) * kSmemRowThreads;
+      const float4 f = q < quads ? in[q] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+      if (q < quads) row[q] = f;
+      v[4 * b] = f.x, v[4 * b + 1] = f.y, v[4 * b + 2] = f.z, v[4 * b + 3] = f.w;
+    }
+    acc = maxsum_add_batch<4 * kBatch>(acc, v);
+  }
+  // block_maxsum's barriers also make every thread's row[] stores visible to the others.
+  const MaxSum total = block_maxsum(acc, scratch);
+  const float log_s = logf(total.sum), inv_s = 1.0f / total.sum;
+  float4* out = reinterpret_cast<float4*>(y + static_cast<int64_t>(blockIdx.x) * cols);
+  for (int64_t q = threadIdx.x; q < quads; q += kSmemRowThreads) {
+    const float4 f = row[q];
+    out[q] = kLog ? make_float4((f.x - total.max) - log_s, (f.y - total.max) - log_s, (f.z - total.max) - log_s,
+                                (f.w - total.max) - log_s)
+                  : make_float4(expf(f.x - total.max) * inv_s, expf(f.y - total.max) * inv_s,
+                                expf(f.z - total.max) * inv_s, expf(f.w - total.max) * inv_s);
+  }
+}
+
 // Element j of the row, 4 at a time when kVec4.
 template <bool kVec4, typename Fn>
 __device__ __forceinline__ void for_each_in_row(int64_t cols, Fn&& fn) {
@@ -316,6 +357,19 @@ void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream)
     FULGUR_LAUNCH((softmax_forward_block_cached<4, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
   } else if (vec && cols <= 4 * 8 * kLongRowThreads) {
     FULGUR_LAUNCH((softmax_forward_block_cached<8, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
+  } else if (vec && cols <= kSmemRowMaxCols) {
+    const size_t bytes = static_cast<size_t>(cols) * sizeof(float);
+#if !FULGUR_SIMT_EMULATED
+    // Above 48 KiB of dynamic shared memory a kernel must opt in; once per kernel is enough.
+    static const cudaError_t opt_in = cudaFuncSetAttribute(
+        softmax_forward_block_smem<kLog>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        static_cast<int>(kSmemRowMaxCols * sizeof(float)));
+    if (opt_in != cudaSuccess) {
+      throw Error(std::string("softmax (cuda): cannot reserve 128 KiB of shared memory: ") +
+                  cudaGetErrorString(opt_in) + "; hint: needs an sm_80 or newer GPU");
+    }
+#endif
+    FULGUR_LAUNCH((softmax_forward_block_smem<kLog>), row_blocks, dim3(kSmemRowThreads), bytes, stream, x, y, cols);
   } else if (vec) {
     FULGUR_LAUNCH((softmax_forward_block<true, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
   } else {

@@ -114,7 +114,7 @@ TEST_CASE("gpu layer_norm: forward and backward agree with the emulated kernels"
   FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(29);
-  const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {33, 40}, {70, 64}, {3, 1500}, {512, 1024}, {64, 8192}};
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {33, 40}, {70, 64}, {3, 1500}, {512, 1024}, {256, 4096}, {64, 8192}};
   for (const auto& [rows, cols] : shapes) {
     CAPTURE(rows);
     CAPTURE(cols);
