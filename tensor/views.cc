@@ -13,6 +13,7 @@ namespace {
 Shape infer_size(IntArrayRef sizes, int64_t numel, const char* op) {
   Shape out = sizes.vec();
   int64_t known = 1;
+  bool overflow = false;  // a product past int64 cannot equal any tensor's numel
   std::optional<size_t> infer;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
@@ -20,9 +21,15 @@ Shape infer_size(IntArrayRef sizes, int64_t numel, const char* op) {
       infer = i;
     } else {
       FULGUR_CHECK(out[i] >= 0, op, "invalid shape dimension ", out[i], " in ", shape_str(sizes));
-      known *= out[i];
+      overflow |= __builtin_mul_overflow(known, out[i], &known);
     }
   }
+  if (std::find(out.begin(), out.end(), int64_t{0}) != out.end()) {
+    known = 0;
+    overflow = false;
+  }
+  FULGUR_CHECK(!overflow, op, "shape ", shape_str(sizes), " is invalid for input of size ", numel,
+               " (its product overflows int64)");
   if (infer) {
     FULGUR_CHECK(known != 0 && numel % known == 0, op, "shape ", shape_str(sizes),
                  " is invalid for input of size ", numel);

@@ -222,3 +222,12 @@ TEST_CASE("zero-size and 0-dim tensors are legal everywhere") {
   CHECK(error_message([&] { (void)zeros({2}).item(); }).find("2 elements") != std::string::npos);
   CHECK(error_message([&] { (void)Tensor().dim(); }).find("undefined") != std::string::npos);
 }
+
+TEST_CASE("reshape to sizes whose product overflows int64 is an error, not a wrapped count") {
+  const int64_t big = int64_t{1} << 40;
+  const Tensor x = zeros({4});
+  CHECK(contains(error_message([&] { (void)x.reshape({big, big}); }), "overflows int64"));
+  CHECK(contains(error_message([&] { (void)x.reshape({big, -1, big}); }), "overflows int64"));
+  // An empty tensor takes any shape with a zero in it, however large the other sizes.
+  CHECK(zeros({0}).reshape({big, big, 0}).sizes() == Shape{big, big, 0});
+}
