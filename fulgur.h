@@ -79,8 +79,14 @@
 #include "fulgur/tensor/tensor.h"
 #include "fulgur/tensor/type_promotion.h"
 #include "fulgur/tensor/value.h"
+#include "fulgur/trainer/batch.h"
+#include "fulgur/trainer/callback.h"
 #include "fulgur/trainer/datamodule.h"
+#include "fulgur/trainer/hparams.h"
+#include "fulgur/trainer/lightning_module.h"
+#include "fulgur/trainer/load_from_checkpoint.h"
 #include "fulgur/trainer/loaders.h"
+#include "fulgur/trainer/log_options.h"
 #include "fulgur/trainer/metrics/aggregation/aggregation.h"
 #include "fulgur/trainer/metrics/classification/accuracy.h"
 #include "fulgur/trainer/metrics/classification/auroc.h"
@@ -94,6 +100,9 @@
 #include "fulgur/trainer/metrics/regression/mean_squared_error.h"
 #include "fulgur/trainer/metrics/regression/r2_score.h"
 #include "fulgur/trainer/metrics/warnings.h"
+#include "fulgur/trainer/optimizer_config.h"
+#include "fulgur/trainer/seed.h"
+#include "fulgur/trainer/trainer.h"
 
 namespace fulgur {
 // `using namespace fulgur;` then `F::relu(x)`, `F::cross_entropy(logits, y)` (PyTorch's

@@ -48,6 +48,9 @@ class Optimizer {
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
+  // Movable so that `return optim::Adam(...)` can hand an optimizer over by value (Lightning's
+  // configure_optimizers); a scheduler built on the old object must not be used after a move.
+  Optimizer(Optimizer&&) = default;
 
   // "SGD", "Adam", ...: the op name in error messages.
   const std::string& name() const { return name_; }

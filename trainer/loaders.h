@@ -19,7 +19,11 @@ namespace fulgur::lightning {
 class Loaders {
  public:
   Loaders() = default;  // none
-  Loaders(data::DataLoader loader) { add(std::move(loader)); }                           // NOLINT
+  Loaders(data::DataLoader&& loader) { add(std::move(loader)); }                         // NOLINT
+  // A loader the caller keeps (trainer.fit(model, train_dl, val_dl)): borrowed, so it must
+  // outlive the Trainer call it is given to.
+  Loaders(data::DataLoader& loader)  // NOLINT
+      : loaders_{std::shared_ptr<data::DataLoader>(&loader, [](data::DataLoader*) {})} {}
   Loaders(std::shared_ptr<data::DataLoader> loader) { loaders_.push_back(std::move(loader)); }  // NOLINT
   Loaders(std::vector<std::shared_ptr<data::DataLoader>> loaders) : loaders_(std::move(loaders)) {}  // NOLINT
   // {loader_a, loader_b}: DataLoader is move-only, so an initializer list cannot hold it; the

@@ -1,0 +1,215 @@
+// Trainer checkpoints: Lightning's keys, readable back through fulgur::load; resuming with
+// fit(..., {.ckpt_path}) at an epoch end and mid-epoch gives the parameters and optimizer state
+// of the uninterrupted run, bit for bit; L::load_from_checkpoint with overrides.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/test_util.h"
+
+using namespace fulgur;
+namespace L = fulgur::lightning;
+
+namespace {
+
+std::shared_ptr<data::TensorDataset> dataset() {
+  manual_seed(0);
+  Tensor x = randn({16, 3});
+  Tensor y = x.matmul(tensor<float>({1.0f, -2.0f, 0.5f}).reshape({3, 1})) + 0.3;
+  return std::make_shared<data::TensorDataset>(x, y);
+}
+
+class Model : public L::LightningModule {
+ public:
+  explicit Model(L::HParams hp = {}) : L::LightningModule(hp.with_defaults({{"lr", 0.05}, {"hidden", 4}})) {
+    save_hyperparameters();
+    net = register_module("net", nn::Sequential(nn::Linear(3, hparam<int>("hidden")), nn::ReLU(),
+                                                nn::Linear(hparam<int>("hidden"), 1)));
+  }
+  Tensor forward(const Tensor& x) override { return (*net)(x); }
+  L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+    auto [x, y] = batch.unpack<2>();
+    return F::mse_loss(forward(x), y);
+  }
+  L::OptimizerConfig configure_optimizers() override {
+    auto opt = std::make_shared<optim::Adam>(parameters(), optim::AdamOptions{.lr = hparam<double>("lr")});
+    return {opt,
+            {.scheduler = std::make_shared<optim::StepLR>(*opt, optim::StepLROptions{.step_size = 1, .gamma = 0.9})}};
+  }
+  void on_save_checkpoint(Value& ck) override { ck.set("model_extra", 42); }
+  std::shared_ptr<nn::Sequential> net;
+};
+
+// Saves a checkpoint when global_step reaches `at` (in on_train_batch_end: mid-epoch).
+struct SaveAt : L::Callback {
+  SaveAt(int64_t at, std::string path) : at(at), path(std::move(path)) {}
+  void on_train_batch_end(L::Trainer& t, L::LightningModule&, const Value&, const L::Batch&, int64_t) override {
+    if (t.global_step() == at) t.save_checkpoint(path);
+  }
+  std::string state_key() const override { return "SaveAt"; }
+  Value state_dict() const override { return Value::dict({{"at", at}}); }
+  void load_state_dict(const Value& s) override { loaded = s.at("at").as_int(); }
+  int64_t at;
+  std::string path;
+  int64_t loaded = -1;
+};
+
+std::vector<float> flat_params(L::LightningModule& m) {
+  std::vector<float> out;
+  for (const Tensor& p : m.parameters()) {
+    for (float v : p.to_vector<float>()) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<float> flat_adam_state(L::Trainer& t) {
+  std::vector<float> out;
+  const Value state = t.optimizers()[0]->state_dict();  // kept alive: the loop reads into it
+  for (const Value::Item& item : state.at("state").items()) {
+    for (const char* key : {"exp_avg", "exp_avg_sq"}) {
+      for (float v : item.second.at(key).as_tensor().to_vector<float>()) out.push_back(v);
+    }
+  }
+  return out;
+}
+
+// Bazel's per-test directory when there is one, so concurrent runs do not share files.
+std::string temp_path(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::filesystem::path base = dir != nullptr ? std::filesystem::path(dir) : std::filesystem::temp_directory_path();
+  return (base / ("fulgur_trainer_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: Lightning's keys, hooks and values") {
+  auto ds = dataset();
+  Model model;
+  auto cb = std::make_shared<SaveAt>(-1, "");
+  L::Trainer trainer({.callbacks = {cb}, .max_epochs = 2, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}));
+  const std::string path = temp_path("keys.ckpt");
+  trainer.save_checkpoint(path);
+  const Value ck = fulgur::load(path);
+  for (const char* key : {"epoch", "global_step", "pytorch-lightning_version", "fulgur_version", "state_dict", "loops",
+                          "callbacks", "optimizer_states", "lr_schedulers", "hparams_name", "hyper_parameters"}) {
+    CAPTURE(key);
+    CHECK(ck.contains(key));
+  }
+  CHECK(ck.at("epoch").as_int() == 2);
+  CHECK(ck.at("global_step").as_int() == 8);
+  CHECK(ck.at("model_extra").as_int() == 42);  // on_save_checkpoint
+  CHECK(ck.at("hyper_parameters").at("hidden").as_int() == 4);
+  CHECK(ck.at("callbacks").at("SaveAt").at("at").as_int() == -1);
+  CHECK(ck.at("optimizer_states").size() == 1);
+  CHECK(ck.at("lr_schedulers")[0].at("last_epoch").as_int() == 2);
+  CHECK(ck.at("state_dict").keys().size() == 4);
+  CHECK(ck.at("state_dict").at("net.0.weight").as_tensor().size(0) == 4);
+
+  // Weights only: no training state.
+  const std::string weights = temp_path("weights.ckpt");
+  trainer.save_checkpoint(weights, true);
+  CHECK_FALSE(fulgur::load(weights).contains("optimizer_states"));
+
+  // load_from_checkpoint rebuilds from the saved hparams, with overrides.
+  auto loaded = L::load_from_checkpoint<Model>(path, {{"lr", 1e-4}});
+  CHECK(loaded->hparam<double>("lr") == 1e-4);
+  CHECK(loaded->hparam<int>("hidden") == 4);
+  CHECK(flat_params(*loaded) == flat_params(model));
+  std::filesystem::remove(path);
+  std::filesystem::remove(weights);
+}
+
+TEST_CASE("checkpoint: resume at an epoch end and mid-epoch equals the uninterrupted run bit for bit") {
+  auto ds = dataset();
+  for (const bool shuffle : {false, true}) {
+    CAPTURE(shuffle);
+    manual_seed(7);
+    Model straight;
+    data::DataLoader straight_dl(ds, {.batch_size = 4, .shuffle = shuffle});
+    L::Trainer full({.max_epochs = 4, .enable_progress_bar = false});
+    full.fit(straight, straight_dl);
+    CHECK(full.global_step() == 16);
+
+    for (const int64_t at : {8, 6}) {  // the last batch of epoch 1, and mid-epoch 1
+      CAPTURE(at);
+      const std::string path = temp_path("resume_" + std::to_string(at) + ".ckpt");
+      manual_seed(7);
+      Model first;
+      data::DataLoader first_dl(ds, {.batch_size = 4, .shuffle = shuffle});
+      L::Trainer part({.callbacks = {std::make_shared<SaveAt>(at, path)}, .max_epochs = 4,
+                       .enable_progress_bar = false});
+      part.fit(first, first_dl);
+
+      manual_seed(123);  // a different start: everything must come from the checkpoint
+      Model resumed;
+      data::DataLoader resumed_dl(ds, {.batch_size = 4, .shuffle = shuffle});
+      auto cb = std::make_shared<SaveAt>(-1, "");
+      L::Trainer rest({.callbacks = {cb}, .max_epochs = 4, .enable_progress_bar = false});
+      rest.fit(resumed, resumed_dl, {}, {.ckpt_path = path});
+      CHECK(cb->loaded == at);  // the callback state came back
+      CHECK(rest.global_step() == 16);
+      CHECK(rest.current_epoch() == 4);
+      // Both saves happen in on_train_batch_end, so they carry the loader's state (its
+      // generators too): the shuffled order of later epochs comes back as well.
+      CHECK(flat_params(resumed) == flat_params(straight));
+      CHECK(flat_adam_state(rest) == flat_adam_state(full));
+      std::filesystem::remove(path);
+    }
+  }
+}
+
+namespace {
+// Saves in on_train_epoch_end of `epoch`, where ModelCheckpoint saves by default.
+struct SaveAtEpochEnd : L::Callback {
+  SaveAtEpochEnd(int64_t epoch, std::string path) : epoch(epoch), path(std::move(path)) {}
+  void on_train_epoch_end(L::Trainer& t, L::LightningModule&) override {
+    if (t.current_epoch() == epoch) t.save_checkpoint(path);
+  }
+  int64_t epoch;
+  std::string path;
+};
+}  // namespace
+
+TEST_CASE("checkpoint: resume from on_train_epoch_end and from after fit (no shuffling)") {
+  auto ds = dataset();
+  manual_seed(7);
+  Model straight;
+  L::Trainer full({.max_epochs = 4, .enable_progress_bar = false});
+  full.fit(straight, data::DataLoader(ds, {.batch_size = 4}));
+  for (const bool after_fit : {false, true}) {
+    CAPTURE(after_fit);
+    const std::string path = temp_path("epoch_end.ckpt");
+    manual_seed(7);
+    Model first;
+    if (after_fit) {
+      L::Trainer part({.max_epochs = 2, .enable_progress_bar = false});
+      part.fit(first, data::DataLoader(ds, {.batch_size = 4}));
+      part.save_checkpoint(path);
+    } else {
+      L::Trainer part({.callbacks = {std::make_shared<SaveAtEpochEnd>(1, path)}, .max_epochs = 4,
+                       .enable_progress_bar = false});
+      part.fit(first, data::DataLoader(ds, {.batch_size = 4}));
+    }
+    const Value ck = fulgur::load(path);
+    CHECK(ck.at("epoch").as_int() == (after_fit ? 2 : 1));  // Lightning: the epoch being ended
+    Model resumed;
+    L::Trainer rest({.max_epochs = 4, .enable_progress_bar = false});
+    rest.fit(resumed, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = path});
+    CHECK(rest.global_step() == 16);
+    CHECK(flat_params(resumed) == flat_params(straight));
+    CHECK(flat_adam_state(rest) == flat_adam_state(full));
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("checkpoint: ckpt_path errors") {
+  auto ds = dataset();
+  Model model;
+  L::Trainer trainer({.max_epochs = 1, .enable_progress_bar = false});
+  CHECK_THROWS_WITH_AS(trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "last"}),
+                       doctest::Contains("needs ModelCheckpoint"), Error);
+  CHECK_THROWS_AS(trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "/nonexistent.ckpt"}),
+                  Error);
+}

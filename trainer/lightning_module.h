@@ -1,0 +1,235 @@
+// L::LightningModule: an nn::Module that also says how it is trained (lightning.pytorch's
+// LightningModule). Override the steps and configure_optimizers; every other hook is a
+// no-op (or Lightning's default behaviour) until overridden. api.md shows a complete module.
+//
+// Steps and hooks run inside a Trainer; log()/log_dict() record values into the Trainer's
+// results with Lightning's semantics (docs/TRAINER.md). Outside a Trainer they are ignored
+// with a warning, as in Lightning.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fulgur/kernels/device.h"
+#include "fulgur/kernels/error.h"
+#include "fulgur/nn/module.h"
+#include "fulgur/nn/onnx/export_options.h"
+#include "fulgur/optim/optimizer.h"
+#include "fulgur/trainer/batch.h"
+#include "fulgur/trainer/hparams.h"
+#include "fulgur/trainer/loaders.h"
+#include "fulgur/trainer/log_options.h"
+#include "fulgur/trainer/optimizer_config.h"
+
+namespace fulgur::lightning {
+
+class Callback;
+class Trainer;
+class LightningModule;
+
+// What optimizers() returns in manual optimization: the optimizer, with step() and
+// zero_grad() running the Trainer's hooks (on_before_optimizer_step) and counting
+// global_step, as Lightning's LightningOptimizer does.
+class LightningOptimizer {
+ public:
+  LightningOptimizer(LightningModule& module, optim::Optimizer& optimizer) : module_(&module), opt_(&optimizer) {}
+  void step(const std::function<Tensor()>& closure = nullptr);
+  void zero_grad(bool set_to_none = true) { opt_->zero_grad(set_to_none); }
+  optim::Optimizer& optimizer() const { return *opt_; }
+  optim::Optimizer* operator->() const { return opt_; }
+
+ private:
+  LightningModule* module_;
+  optim::Optimizer* opt_;
+};
+
+namespace detail {
+// Thrown by the default step and dataloader hooks, so the Trainer can tell "not overridden"
+// apart (C++ cannot ask); a fulgur::Error, so one that escapes still reads well.
+struct HookNotOverridden : Error {
+  explicit HookNotOverridden(const char* hook_name)
+      : Error(std::string(hook_name) + ": `" + hook_name + "` is not implemented by this LightningModule"),
+        hook(hook_name) {}
+  const char* hook;
+};
+}  // namespace detail
+
+class LightningModule : public nn::Module {
+ public:
+  explicit LightningModule(HParams hparams = {}) : hparams_(std::move(hparams)) {}
+  ~LightningModule() override = default;
+
+  // ---- hyperparameters -----------------------------------------------------------------
+  const HParams& hparams() const { return hparams_; }
+  HParams& hparams() { return hparams_; }
+  // Marks hparams() to go into every checkpoint ("hyper_parameters"), so
+  // L::load_from_checkpoint can rebuild the module.
+  void save_hyperparameters() { hparams_saved_ = true; }
+  bool hyperparameters_saved() const { return hparams_saved_; }
+  template <typename T>
+  T hparam(const std::string& name) const {
+    return hparams_.get<T>(name);
+  }
+
+  // ---- steps -----------------------------------------------------------------------------
+  using nn::Module::forward;
+  // Required for fit. Return the loss (or {{"loss", l}, ...}); an empty StepOutput skips
+  // the optimization of this batch.
+  virtual StepOutput training_step(const Batch& batch, int64_t batch_idx);
+  // With several eval/predict loaders the Trainer calls the dataloader_idx overloads; by
+  // default they forward to the two-argument ones.
+  virtual void validation_step(const Batch& batch, int64_t batch_idx);
+  virtual void validation_step(const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {
+    validation_step(batch, batch_idx);
+  }
+  virtual void test_step(const Batch& batch, int64_t batch_idx);
+  virtual void test_step(const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {
+    test_step(batch, batch_idx);
+  }
+  // Default: forward() of the batch's first tensor (Lightning: self(batch)).
+  virtual Tensor predict_step(const Batch& batch, int64_t batch_idx);
+  virtual Tensor predict_step(const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {
+    return predict_step(batch, batch_idx);
+  }
+  // Required for fit.
+  virtual OptimizerConfig configure_optimizers();
+  virtual std::vector<std::shared_ptr<Callback>> configure_callbacks() { return {}; }
+
+  // ---- data (used when the Trainer gets neither loaders nor a datamodule) ------------------
+  virtual void prepare_data() {}
+  virtual Loaders train_dataloader();
+  virtual Loaders val_dataloader();
+  virtual Loaders test_dataloader();
+  virtual Loaders predict_dataloader();
+  virtual Batch on_before_batch_transfer(Batch batch, int64_t dataloader_idx) { return batch; }
+  // Moves every tensor of the batch to `device`.
+  virtual Batch transfer_batch_to_device(Batch batch, Device device, int64_t dataloader_idx);
+  virtual Batch on_after_batch_transfer(Batch batch, int64_t dataloader_idx) { return batch; }
+
+  // ---- hooks (no-ops unless said otherwise) -----------------------------------------------
+  virtual void setup(const std::string& stage) {}
+  virtual void teardown(const std::string& stage) {}
+  virtual void configure_model() {}
+  virtual void on_fit_start() {}
+  virtual void on_fit_end() {}
+  virtual void on_train_start() {}
+  virtual void on_train_end() {}
+  virtual void on_train_epoch_start() {}
+  virtual void on_train_epoch_end() {}
+  // Return -1 to skip the rest of the epoch (Lightning's contract).
+  virtual int on_train_batch_start(const Batch& batch, int64_t batch_idx) { return 0; }
+  virtual void on_train_batch_end(const Value& outputs, const Batch& batch, int64_t batch_idx) {}
+  virtual void on_validation_start() {}
+  virtual void on_validation_end() {}
+  virtual void on_validation_epoch_start() {}
+  virtual void on_validation_epoch_end() {}
+  virtual void on_validation_batch_start(const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {}
+  virtual void on_validation_batch_end(const Value& outputs, const Batch& batch, int64_t batch_idx,
+                                       int64_t dataloader_idx) {}
+  virtual void on_test_start() {}
+  virtual void on_test_end() {}
+  virtual void on_test_epoch_start() {}
+  virtual void on_test_epoch_end() {}
+  virtual void on_test_batch_start(const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {}
+  virtual void on_test_batch_end(const Value& outputs, const Batch& batch, int64_t batch_idx,
+                                 int64_t dataloader_idx) {}
+  virtual void on_predict_start() {}
+  virtual void on_predict_end() {}
+  virtual void on_predict_epoch_start() {}
+  virtual void on_predict_epoch_end() {}
+  virtual void on_predict_batch_start(const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {}
+  virtual void on_predict_batch_end(const Value& outputs, const Batch& batch, int64_t batch_idx,
+                                    int64_t dataloader_idx) {}
+  // Mode switches around evaluation (defaults: zero_grad(), eval(), train()).
+  virtual void on_validation_model_zero_grad() { zero_grad(); }
+  virtual void on_validation_model_eval() { eval(); }
+  virtual void on_validation_model_train() { train(); }
+  virtual void on_test_model_eval() { eval(); }
+  virtual void on_test_model_train() { train(); }
+  virtual void on_predict_model_eval() { eval(); }
+
+  // ---- optimization hooks (automatic optimization, in the order the Trainer calls them) ----
+  virtual void on_before_zero_grad(optim::Optimizer& optimizer) {}
+  virtual void optimizer_zero_grad(int64_t epoch, int64_t batch_idx, optim::Optimizer& optimizer) {
+    optimizer.zero_grad();
+  }
+  virtual void on_before_backward(const Tensor& loss) {}
+  virtual void backward(const Tensor& loss) { loss.backward(); }
+  virtual void on_after_backward() {}
+  virtual void on_before_optimizer_step(optim::Optimizer& optimizer) {}
+  // Default: clip_gradients with the Trainer's gradient_clip_val/algorithm.
+  virtual void configure_gradient_clipping(optim::Optimizer& optimizer, std::optional<double> gradient_clip_val,
+                                           std::optional<std::string> gradient_clip_algorithm) {
+    clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm);
+  }
+  // The closure runs training_step, zero_grad (first micro-batch of a window) and backward;
+  // then the Trainer's on_before_optimizer_step hooks and clipping. Default:
+  // optimizer.step(closure).
+  virtual void optimizer_step(int64_t epoch, int64_t batch_idx, optim::Optimizer& optimizer,
+                              const std::function<Tensor()>& closure) {
+    optimizer.step(closure);
+  }
+  // Default: scheduler.step() (ReduceLROnPlateau: step(metric)).
+  virtual void lr_scheduler_step(Scheduler& scheduler, std::optional<double> metric) { scheduler.step(metric); }
+  virtual void on_save_checkpoint(Value& checkpoint) {}
+  virtual void on_load_checkpoint(const Value& checkpoint) {}
+
+  // ---- logging -----------------------------------------------------------------------------
+  void log(const std::string& name, const LogValue& value, const LogOptions& options = {});
+  void log_dict(const std::vector<std::pair<std::string, LogValue>>& values, const LogOptions& options = {});
+
+  // ---- manual optimization -----------------------------------------------------------------
+  void automatic_optimization(bool on) { automatic_optimization_ = on; }
+  bool automatic_optimization() const { return automatic_optimization_; }
+  // The optimizers configure_optimizers returned (inside a Trainer run).
+  std::vector<LightningOptimizer> optimizers();
+  LightningOptimizer optimizer(size_t i = 0);
+  std::vector<Scheduler> lr_schedulers();
+  // Only `optimizer`'s parameters keep requires_grad (the others are switched off, their
+  // previous state remembered) until untoggle_optimizer; for alternating optimizers (GANs).
+  void toggle_optimizer(optim::Optimizer& optimizer);
+  void untoggle_optimizer(optim::Optimizer& optimizer);
+  // Runs on_before_backward, backward, on_after_backward (callbacks first) like Lightning.
+  void manual_backward(const Tensor& loss);
+  // Clips the gradients of the optimizer's parameters: "norm" (default) or "value"; nothing
+  // when the value is unset or 0.
+  virtual void clip_gradients(optim::Optimizer& optimizer, std::optional<double> gradient_clip_val = std::nullopt,
+                              std::optional<std::string> gradient_clip_algorithm = std::nullopt);
+
+  // ---- misc --------------------------------------------------------------------------------
+  // Lightning's `model.to_onnx(path, sample)`: onnx::export_model on this module (forward of
+  // one input; opset 17, batch axis dynamic by default; docs/FORMATS.md "ONNX export").
+  void to_onnx(const std::string& path, const Tensor& sample_input, const onnx::ExportOptions& options = {});
+  // No gradients for any parameter, and eval mode (Lightning's freeze); unfreeze undoes it.
+  void freeze();
+  void unfreeze();
+  // Prints on rank 0 only (one process: always), a line per call.
+  template <typename... Args>
+  void print(const Args&... args) const {
+    print_line(::fulgur::detail::str_cat(args...));
+  }
+  // The Trainer running this module; throws when there is none.
+  Trainer& trainer() const;
+  bool has_trainer() const { return trainer_ != nullptr; }
+  int64_t current_epoch() const;
+  int64_t global_step() const;
+  Device device() const { return kCPU; }
+
+ private:
+  friend class Trainer;
+  friend class LightningOptimizer;
+  void print_line(const std::string& line) const;
+
+  HParams hparams_;
+  bool hparams_saved_ = false;
+  bool automatic_optimization_ = true;
+  Trainer* trainer_ = nullptr;
+  std::vector<std::pair<Tensor, bool>> toggled_;  // parameters and their requires_grad before toggling
+};
+
+}  // namespace fulgur::lightning

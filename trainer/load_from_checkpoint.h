@@ -1,0 +1,37 @@
+// L::load_from_checkpoint<Model>(path, overrides): Lightning's Model.load_from_checkpoint.
+// Rebuilds the module from the checkpoint's "hyper_parameters" (save_hyperparameters()),
+// with `overrides` replacing saved values, then loads "state_dict" (strict) and calls
+// on_load_checkpoint. Model must be constructible from an L::HParams.
+//
+//   auto model = L::load_from_checkpoint<LitClassifier>("best.ckpt", {{"lr", 1e-4}});
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "fulgur/kernels/error.h"
+#include "fulgur/serialize/checkpoint.h"
+#include "fulgur/trainer/hparams.h"
+#include "fulgur/trainer/lightning_module.h"
+
+namespace fulgur::lightning {
+
+template <typename Model>
+  requires std::derived_from<Model, LightningModule> && std::constructible_from<Model, HParams>
+std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HParams& overrides = {}) {
+  const Value checkpoint = fulgur::load(path);
+  FULGUR_CHECK(checkpoint.is_dict() && checkpoint.contains("state_dict"), "load_from_checkpoint", path,
+               " is not a Lightning checkpoint (no \"state_dict\")");
+  HParams hp;
+  if (const Value* saved = checkpoint.find("hyper_parameters")) hp = HParams::from_value(*saved);
+  auto model = std::make_shared<Model>(hp.merged(overrides));
+  model->on_load_checkpoint(checkpoint);
+  nn::StateDict sd;
+  for (const Value::Item& item : checkpoint.at("state_dict").items()) {
+    sd.insert(item.first.as_string(), item.second.as_tensor());
+  }
+  model->load_state_dict(sd);
+  return model;
+}
+
+}  // namespace fulgur::lightning

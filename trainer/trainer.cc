@@ -1,0 +1,330 @@
+// The Trainer's construction, run scaffolding (setup, teardown, callbacks, loaders) and
+// logging. The loops are in fit_loop.cc and evaluation_loop.cc.
+#include "fulgur/trainer/trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "fulgur/autograd/autograd.h"
+#include "fulgur/kernels/error.h"
+
+namespace fulgur::lightning {
+
+int64_t BatchLimit::apply(int64_t n, const char* option) const {
+  if (is_count_) return std::min(n, count_);
+  const auto limited = static_cast<int64_t>(static_cast<double>(n) * fraction_);
+  FULGUR_CHECK(fraction_ == 0 || n == 0 || limited >= 1, "Trainer", "You requested to check ", fraction_,
+               " of the dataloader but ", fraction_, " * ", n, " < 1. Please increase the `", option,
+               "` argument. Try at least `", option, "=", 1.0 / static_cast<double>(n), "`");
+  return limited;
+}
+
+namespace {
+void check_limit(const BatchLimit& l, const char* name) {
+  if (l.is_count()) {
+    FULGUR_CHECK(l.count() >= 0, "Trainer", "`", name, "` must be a non-negative int or a float in [0.0, 1.0], got ",
+                 l.count());
+  } else {
+    FULGUR_CHECK(l.fraction() >= 0 && l.fraction() <= 1, "Trainer", "`", name,
+                 "` must be an int or a float between 0.0 and 1.0, got ", l.fraction(),
+                 "; hint: an integer counts batches, a float is a fraction of the loader");
+  }
+}
+}  // namespace
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+  FULGUR_CHECK(options_.fast_dev_run >= 0, "Trainer", "fast_dev_run=", options_.fast_dev_run,
+               " is not a valid configuration. It should be >= 0");
+  if (options_.fast_dev_run > 0) {
+    // Lightning's _init_debugging_flags.
+    const int64_t n = options_.fast_dev_run;
+    options_.limit_train_batches = n;
+    options_.limit_val_batches = n;
+    options_.limit_test_batches = n;
+    options_.limit_predict_batches = n;
+    options_.max_steps = n;
+    options_.num_sanity_val_steps = 0;
+    options_.max_epochs = 1;
+    options_.val_check_interval = 1.0;
+    options_.check_val_every_n_epoch = 1;
+    options_.enable_checkpointing = false;
+    std::fprintf(stderr, "Running in `fast_dev_run` mode: will run the requested loop using %lld batch(es). Logging "
+                         "and checkpointing is suppressed.\n", static_cast<long long>(n));
+  }
+  const TrainerOptions& o = options_;
+  FULGUR_CHECK(o.accelerator == "auto" || o.accelerator == "cpu", "Trainer", "accelerator=\"", o.accelerator,
+               "\" is not available yet (the CUDA backend is not wired into the Trainer); hint: use \"auto\" or "
+               "\"cpu\"");
+  FULGUR_CHECK(o.strategy == "auto" || o.strategy == "single_device", "Trainer", "strategy=\"", o.strategy,
+               "\" is not available yet (\"ddp\" arrives with the distributed layer); hint: use \"auto\"");
+  FULGUR_CHECK(o.devices == "auto" || o.devices == "1" || o.devices == "-1", "Trainer", "devices=\"", o.devices,
+               "\": only one device is supported yet");
+  FULGUR_CHECK(o.num_nodes == 1, "Trainer", "num_nodes=", o.num_nodes, ": only one node is supported yet");
+  FULGUR_CHECK(o.precision == "32-true" || o.precision == "32" || o.precision == "64-true" || o.precision == "64",
+               "Trainer", "precision=\"", o.precision,
+               "\" is not supported yet (\"bf16-*\" is to come; \"16-*\" needs CUDA); hint: use \"32-true\" or "
+               "\"64-true\"");
+  FULGUR_CHECK(o.accumulate_grad_batches >= 1, "Trainer", "`Trainer(accumulate_grad_batches=",
+               o.accumulate_grad_batches, ")` must be a positive integer");
+  FULGUR_CHECK(o.max_steps >= -1, "Trainer", "`max_steps` must be -1 (no limit) or >= 0, got ", o.max_steps);
+  FULGUR_CHECK(!o.max_epochs || *o.max_epochs >= -1, "Trainer", "`max_epochs` must be -1 or >= 0, got ",
+               *o.max_epochs);
+  FULGUR_CHECK(o.num_sanity_val_steps >= -1, "Trainer", "`num_sanity_val_steps` must be -1 or >= 0, got ",
+               o.num_sanity_val_steps);
+  FULGUR_CHECK(o.log_every_n_steps >= 1, "Trainer", "`log_every_n_steps` must be >= 1, got ", o.log_every_n_steps);
+  FULGUR_CHECK(!o.check_val_every_n_epoch || *o.check_val_every_n_epoch > 0, "Trainer",
+               "`check_val_every_n_epoch` should be an integer > 0 or None, got ", *o.check_val_every_n_epoch);
+  FULGUR_CHECK(!o.gradient_clip_algorithm || *o.gradient_clip_algorithm == "norm" ||
+                   *o.gradient_clip_algorithm == "value",
+               "Trainer", "`gradient_clip_algorithm` ", *o.gradient_clip_algorithm,
+               " is invalid. Allowed algorithms: ['value', 'norm']");
+  FULGUR_CHECK(!o.gradient_clip_val || *o.gradient_clip_val >= 0, "Trainer",
+               "`gradient_clip_val` must be >= 0, got ", *o.gradient_clip_val);
+  check_limit(o.limit_train_batches, "limit_train_batches");
+  check_limit(o.limit_val_batches, "limit_val_batches");
+  check_limit(o.limit_test_batches, "limit_test_batches");
+  check_limit(o.limit_predict_batches, "limit_predict_batches");
+  if (o.val_check_interval.is_count()) {
+    FULGUR_CHECK(o.val_check_interval.count() >= 1, "Trainer", "`val_check_interval` must be >= 1 batch, got ",
+                 o.val_check_interval.count());
+  } else {
+    FULGUR_CHECK(o.val_check_interval.fraction() > 0 && o.val_check_interval.fraction() <= 1, "Trainer",
+                 "`val_check_interval` should be in (0.0, 1.0] but got ", o.val_check_interval.fraction());
+  }
+  root_dir_ = o.default_root_dir.empty() ? std::filesystem::current_path().string() : o.default_root_dir;
+}
+
+int64_t Trainer::max_epochs() const {
+  return options_.max_epochs.value_or(options_.max_steps == -1 ? 1000 : -1);
+}
+
+LightningModule& Trainer::lightning_module() const {
+  FULGUR_CHECK(model_ != nullptr, "Trainer.lightning_module",
+               "no module is attached (outside fit/validate/test/predict)");
+  return *model_;
+}
+
+void Trainer::begin_run(LightningModule& model, LightningDataModule* dm, const std::string& fn) {
+  model_ = &model;
+  datamodule_ = dm;
+  model.trainer_ = this;
+  state_ = TrainerState{fn, "running", ""};
+  should_stop_ = false;
+  callbacks_ = options_.callbacks;
+  train_results_ = std::make_unique<detail::ResultCollection>(true);
+  eval_results_ = std::make_unique<detail::ResultCollection>(false);
+  results_ = nullptr;
+  current_fx_.clear();
+}
+
+void Trainer::end_run() {
+  if (model_ != nullptr) model_->trainer_ = nullptr;
+  // Loaders given as lvalues are borrowed: hold none past the call.
+  train_loaders_ = {};
+  val_loaders_ = {};
+  val_loaders_ready_ = false;
+  results_ = nullptr;
+  current_fx_.clear();
+}
+
+void Trainer::run_guarded(const std::function<void()>& body) {
+  try {
+    body();
+    state_.status = "finished";
+    state_.stage.clear();
+  } catch (const std::exception& e) {
+    state_.status = "interrupted";
+    const std::string fx = current_fx_;
+    for (const auto& c : callbacks_) {
+      try {
+        c->on_exception(*this, *model_, e);
+      } catch (...) {  // the original error is the one to report
+      }
+    }
+    end_run();
+    if (dynamic_cast<const Error*>(&e) != nullptr && !fx.empty()) {
+      throw Error(std::string(e.what()) + " [raised in `" + fx + "`]");
+    }
+    throw;
+  }
+  end_run();
+}
+
+void Trainer::setup_callbacks() {
+  set_fx("configure_callbacks");
+  for (auto& c : model_->configure_callbacks()) {
+    // Lightning: a callback of the same type from configure_callbacks replaces the Trainer's.
+    bool replaced = false;
+    for (auto& existing : callbacks_) {
+      if (typeid(*existing) == typeid(*c)) {
+        existing = c;
+        replaced = true;
+      }
+    }
+    if (!replaced) callbacks_.push_back(c);
+  }
+  set_fx("prepare_data");
+  if (datamodule_ != nullptr) datamodule_->prepare_data();
+  model_->prepare_data();
+}
+
+void Trainer::call_setup(const std::string& stage) {
+  if (datamodule_ != nullptr) datamodule_->setup(stage);
+  set_fx("setup");
+  callbacks_do([&](Callback& c) { c.setup(*this, *model_, stage); });
+  model_->setup(stage);
+}
+
+void Trainer::call_configure_model() {
+  set_fx("configure_model");
+  model_->configure_model();
+  // Lightning's "64-true" precision plugin: the module in float64 (inputs follow in transfer).
+  if (double_precision()) model_->to(DType::Float64);
+}
+
+bool Trainer::double_precision() const { return options_.precision == "64-true" || options_.precision == "64"; }
+
+namespace {
+Value to_double(const Value& v) {
+  if (v.is_tensor()) return v.as_tensor().is_floating_point() ? Value(v.as_tensor().to(DType::Float64)) : v;
+  if (v.is_list() || v.is_tuple()) {
+    std::vector<Value> items;
+    for (const Value& e : v.elements()) items.push_back(to_double(e));
+    return v.is_list() ? Value::list(std::move(items)) : Value::tuple(std::move(items));
+  }
+  if (v.is_dict()) {
+    Value out = Value::dict();
+    for (const Value::Item& item : v.items()) out.set(item.first, to_double(item.second));
+    return out;
+  }
+  return v;
+}
+}  // namespace
+
+void Trainer::call_teardown(const std::string& stage) {
+  set_fx("teardown");
+  if (datamodule_ != nullptr) datamodule_->teardown(stage);
+  callbacks_do([&](Callback& c) { c.teardown(*this, *model_, stage); });
+  model_->teardown(stage);
+  set_fx("");
+}
+
+void Trainer::configure_optimizers() {
+  set_fx("configure_optimizers");
+  OptimizerConfig config = model_->configure_optimizers();
+  config.validate();
+  optimizers_ = config.optimizers();
+  schedulers_ = config.lr_schedulers();
+  if (optimizers_.empty()) {
+    std::fprintf(stderr, "warning: `LightningModule.configure_optimizers` returned `None`, this fit will run with no "
+                         "optimizer\n");
+  }
+  FULGUR_CHECK(model_->automatic_optimization() || options_.accumulate_grad_batches == 1, "Trainer.fit",
+               "Automatic gradient accumulation is not supported for manual optimization. Remove "
+               "`Trainer(accumulate_grad_batches=", options_.accumulate_grad_batches,
+               ")` or switch to automatic optimization");
+  FULGUR_CHECK(!model_->automatic_optimization() || optimizers_.size() <= 1, "configure_optimizers",
+               "Training with multiple optimizers is only supported with manual optimization. Remove the extra "
+               "optimizers or call `automatic_optimization(false)` and step them in `training_step`");
+}
+
+Loaders Trainer::request_loaders(const std::string& which, bool required) {
+  const std::string hook = which + "_dataloader";
+  set_fx(hook);
+  try {
+    if (datamodule_ != nullptr) {
+      if (which == "train") return datamodule_->train_dataloader();
+      if (which == "val") return datamodule_->val_dataloader();
+      if (which == "test") return datamodule_->test_dataloader();
+      return datamodule_->predict_dataloader();
+    }
+    if (which == "train") return model_->train_dataloader();
+    if (which == "val") return model_->val_dataloader();
+    if (which == "test") return model_->test_dataloader();
+    return model_->predict_dataloader();
+  } catch (const detail::HookNotOverridden&) {
+    FULGUR_CHECK(!required, hook.c_str(), "`", hook, "` must be implemented to be used with the Lightning Trainer; "
+                 "hint: pass the dataloaders to the Trainer call, or override ", hook, "() in your module or "
+                 "datamodule");
+    return {};
+  } catch (const Error& e) {
+    // The datamodule's default raises this message; an optional loader just goes missing.
+    if (!required && std::string(e.what()).find("must be implemented to be used with the Lightning Trainer") !=
+                         std::string::npos) {
+      return {};
+    }
+    throw;
+  }
+}
+
+Batch Trainer::transfer(const Value& raw, int64_t dataloader_idx) {
+  const std::string fx = current_fx_;
+  set_fx("on_before_batch_transfer");
+  Batch b = model_->on_before_batch_transfer(Batch(raw), dataloader_idx);
+  set_fx("transfer_batch_to_device");
+  b = model_->transfer_batch_to_device(std::move(b), model_->device(), dataloader_idx);
+  set_fx("on_after_batch_transfer");
+  b = model_->on_after_batch_transfer(std::move(b), dataloader_idx);
+  set_fx(fx);
+  if (double_precision()) b = Batch(to_double(b.value()));
+  return b;
+}
+
+void Trainer::module_log(const std::string& name, const LogValue& value, const LogOptions& options) {
+  const std::string& fx = current_fx_;
+  const std::optional<detail::FxLogRules> rules = detail::fx_log_rules(fx);
+  FULGUR_CHECK(rules.has_value() && results_ != nullptr, "log", "You can't `self.log(\"", name, "\")` inside `",
+               fx.empty() ? std::string("this hook") : fx, "`; hint: log from the step hooks or the *_epoch_* hooks");
+  const bool on_step = options.on_step.value_or(rules->default_on_step);
+  const bool on_epoch = options.on_epoch.value_or(rules->default_on_epoch);
+  FULGUR_CHECK(!on_step || rules->step_allowed, "log", "You can't `self.log(\"", name, "\", on_step=True)` inside `",
+               fx, "`, use one of: on_step=False");
+  FULGUR_CHECK(!on_epoch || rules->epoch_allowed, "log", "You can't `self.log(\"", name, "\", on_epoch=True)` inside `",
+               fx, "`, use one of: on_epoch=False");
+  const std::string& r = options.reduce_fx;
+  FULGUR_CHECK(r == "mean" || r == "sum" || r == "max" || r == "min", "log", "reduce_fx=\"", r, "\" for \"", name,
+               "\" is not supported; use \"mean\", \"sum\", \"max\" or \"min\"");
+  FULGUR_CHECK(name.find("/dataloader_idx_") == std::string::npos, "log", "You called `self.log(\"", name,
+               "\")` but the name contains `/dataloader_idx_`, which Lightning adds itself; hint: choose another name");
+  std::string key = name;
+  if (num_current_loaders_ > 1 && options.add_dataloader_idx && !training()) {
+    key += "/dataloader_idx_" + std::to_string(current_dataloader_idx_);
+  }
+  results_->log(fx, key, value, options, on_step, on_epoch, options.batch_size.value_or(current_batch_size_));
+}
+
+void Trainer::publish(detail::MetricViews views, bool to_logger) {
+  for (auto& [k, v] : views.callback) callback_metrics_[k] = v;
+  for (auto& [k, v] : views.pbar) progress_bar_metrics_[k] = v;
+  if (to_logger) {
+    for (auto& [k, v] : views.log) logged_metrics_[k] = v;
+  }
+}
+
+void Trainer::progress_line(const std::string& line) const {
+  if (options_.enable_progress_bar) std::cout << line << std::endl;
+}
+
+void Trainer::fit(LightningModule& model, Loaders train_dataloaders, Loaders val_dataloaders, FitOptions options) {
+  begin_run(model, nullptr, "fit");
+  train_loaders_ = std::move(train_dataloaders);
+  val_loaders_ = std::move(val_dataloaders);
+  val_loaders_ready_ = !val_loaders_.empty();
+  run_guarded([&] {
+    run_fit(options.ckpt_path);
+  });
+}
+
+void Trainer::fit(LightningModule& model, LightningDataModule& datamodule, FitOptions options) {
+  begin_run(model, &datamodule, "fit");
+  train_loaders_ = {};
+  val_loaders_ = {};
+  val_loaders_ready_ = false;
+  run_guarded([&] {
+    run_fit(options.ckpt_path);
+  });
+}
+
+}  // namespace fulgur::lightning

@@ -1,0 +1,253 @@
+// L::Trainer: runs a LightningModule's loops (lightning.pytorch.Trainer), with Lightning's
+// option names, defaults and hook order (docs/TRAINER.md lists both, and what differs).
+//
+//   L::Trainer trainer({.max_epochs = 10, .limit_val_batches = 0.5});
+//   trainer.fit(model, train_dl, val_dl);        // or trainer.fit(model, datamodule)
+//   auto results = trainer.test(model, test_dl); // one map of metrics per test loader
+//   std::vector<Tensor> preds = trainer.predict(model, predict_dl);
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fulgur/trainer/callback.h"
+#include "fulgur/trainer/datamodule.h"
+#include "fulgur/trainer/lightning_module.h"
+#include "fulgur/trainer/loaders.h"
+#include "fulgur/trainer/result_collection.h"
+
+namespace fulgur::lightning {
+
+// limit_*_batches, val_check_interval: an integer is a count of batches, a floating value a
+// fraction of the loader (Lightning's int/float distinction).
+class BatchLimit {
+ public:
+  template <std::integral T>
+  BatchLimit(T n) : is_count_(true), count_(static_cast<int64_t>(n)) {}  // NOLINT
+  template <std::floating_point T>
+  BatchLimit(T f) : fraction_(static_cast<double>(f)) {}  // NOLINT
+  bool is_count() const { return is_count_; }
+  int64_t count() const { return count_; }
+  double fraction() const { return fraction_; }
+  // The number of batches of a loader of `n` batches this limit lets through.
+  int64_t apply(int64_t n, const char* option) const;
+
+ private:
+  bool is_count_ = false;
+  int64_t count_ = 0;
+  double fraction_ = 1.0;
+};
+
+// Lightning's Trainer arguments with its names and defaults. Designated initializers must
+// follow the declaration order: Lightning's, except that callbacks and max_epochs come before
+// the hardware options, so that api.md's `{.max_epochs = 10, .accelerator = "auto",
+// .devices = "auto"}` reads as written.
+struct TrainerOptions {
+  std::vector<std::shared_ptr<Callback>> callbacks = {};
+  // N > 0 (true = 1): N batches of each loop, one epoch, max_steps N, no sanity check
+  // (Lightning's debugging run; checkpointing and logging are suppressed there too).
+  int64_t fast_dev_run = 0;
+  // Unset: 1000 when max_steps is -1, else unlimited (-1), as in Lightning.
+  std::optional<int64_t> max_epochs = std::nullopt;
+  std::string accelerator = "auto";  // "auto", "cpu" (a GPU backend comes with kernels/cuda)
+  std::string strategy = "auto";
+  std::string devices = "auto";
+  int64_t num_nodes = 1;
+  std::string precision = "32-true";  // or "64-true"
+  std::optional<int64_t> min_epochs = std::nullopt;
+  int64_t max_steps = -1;
+  std::optional<int64_t> min_steps = std::nullopt;
+  BatchLimit limit_train_batches = 1.0;
+  BatchLimit limit_val_batches = 1.0;
+  BatchLimit limit_test_batches = 1.0;
+  BatchLimit limit_predict_batches = 1.0;
+  BatchLimit val_check_interval = 1.0;
+  // nullopt: validate every val_check_interval batches counted over all epochs.
+  std::optional<int64_t> check_val_every_n_epoch = 1;
+  int64_t num_sanity_val_steps = 2;  // -1: the whole val loaders
+  int64_t log_every_n_steps = 50;
+  bool enable_checkpointing = true;  // ModelCheckpoint arrives with the callbacks (docs/TRAINER.md)
+  bool enable_progress_bar = true;
+  bool enable_model_summary = true;
+  int64_t accumulate_grad_batches = 1;
+  std::optional<double> gradient_clip_val = std::nullopt;
+  std::optional<std::string> gradient_clip_algorithm = std::nullopt;  // "norm" (default) or "value"
+  bool deterministic = false;  // Fulgur's CPU kernels are deterministic already
+  std::string default_root_dir = "";  // "" : the current directory
+};
+
+// Lightning's TrainerFn / TrainerStatus / RunningStage, as their string values.
+struct TrainerState {
+  std::string fn;                      // "fit", "validate", "test", "predict" ("" before any)
+  std::string status = "initializing";  // "running", "finished", "interrupted"
+  std::string stage;                   // "train", "sanity_check", "validate", "test", "predict"
+  bool finished() const { return status == "finished"; }
+};
+
+struct FitOptions {
+  std::string ckpt_path = "";
+};
+struct EvalOptions {
+  std::string ckpt_path = "";
+  bool verbose = true;  // print the results table
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainerOptions options = {});
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Loaders left empty come from the module's *_dataloader hooks.
+  void fit(LightningModule& model, Loaders train_dataloaders = {}, Loaders val_dataloaders = {},
+           FitOptions options = {});
+  void fit(LightningModule& model, LightningDataModule& datamodule, FitOptions options = {});
+  std::vector<std::map<std::string, double>> validate(LightningModule& model, Loaders dataloaders = {},
+                                                      EvalOptions options = {});
+  std::vector<std::map<std::string, double>> validate(LightningModule& model, LightningDataModule& datamodule,
+                                                      EvalOptions options = {});
+  std::vector<std::map<std::string, double>> test(LightningModule& model, Loaders dataloaders = {},
+                                                  EvalOptions options = {});
+  std::vector<std::map<std::string, double>> test(LightningModule& model, LightningDataModule& datamodule,
+                                                  EvalOptions options = {});
+  // predict_step's outputs, batch by batch (all loaders in order).
+  std::vector<Tensor> predict(LightningModule& model, Loaders dataloaders = {});
+  std::vector<Tensor> predict(LightningModule& model, LightningDataModule& datamodule);
+
+  // Writes a checkpoint with Lightning's keys (docs/TRAINER.md) through fulgur::save, after
+  // the on_save_checkpoint hooks (callbacks, then the module). weights_only leaves out the
+  // optimizer, scheduler, loop and callback states. Needs a module attached (a run in progress
+  // or a finished fit).
+  void save_checkpoint(const std::string& path, bool weights_only = false);
+  // The checkpoint save_checkpoint writes, as a Value.
+  Value dump_checkpoint(bool weights_only = false);
+
+  // ---- properties --------------------------------------------------------------------------
+  const TrainerOptions& options() const { return options_; }
+  int64_t current_epoch() const { return current_epoch_; }
+  int64_t global_step() const { return global_step_; }
+  const std::map<std::string, double>& callback_metrics() const { return callback_metrics_; }
+  const std::map<std::string, double>& logged_metrics() const { return logged_metrics_; }
+  const std::map<std::string, double>& progress_bar_metrics() const { return progress_bar_metrics_; }
+  bool should_stop() const { return should_stop_; }
+  void should_stop(bool stop) { should_stop_ = stop; }
+  const TrainerState& state() const { return state_; }
+  bool sanity_checking() const { return state_.stage == "sanity_check"; }
+  bool training() const { return state_.stage == "train"; }
+  bool is_global_zero() const { return true; }
+  int64_t world_size() const { return 1; }
+  int64_t global_rank() const { return 0; }
+  int64_t max_epochs() const;
+  int64_t num_training_batches() const { return num_training_batches_; }
+  // Optimizer steps the fit will take (Lightning's estimated_stepping_batches, e.g. for
+  // OneCycleLR's total_steps in configure_optimizers): ceil(batches / accumulate) * max_epochs,
+  // capped by max_steps; INT64_MAX for unlimited training. Asks for the train loader if the
+  // fit has not yet.
+  int64_t estimated_stepping_batches();
+  const std::vector<int64_t>& num_val_batches() const { return num_val_batches_; }
+  int64_t accumulate_grad_batches() const { return options_.accumulate_grad_batches; }
+  const std::string& default_root_dir() const { return root_dir_; }
+  // The callbacks of the current run: the options' ones plus configure_callbacks's.
+  const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
+  const std::vector<std::shared_ptr<optim::Optimizer>>& optimizers() const { return optimizers_; }
+  std::vector<LRSchedulerConfig>& lr_scheduler_configs() { return schedulers_; }
+  LightningModule& lightning_module() const;
+
+ private:
+  friend class LightningModule;
+  friend class LightningOptimizer;
+  enum class Stage { Fit, Validate, Test, Predict };
+
+  // Run scaffolding (trainer.cc).
+  void begin_run(LightningModule& model, LightningDataModule* dm, const std::string& fn);
+  void end_run();
+  void run_guarded(const std::function<void()>& body);
+  void setup_callbacks();
+  void call_setup(const std::string& stage);
+  void call_teardown(const std::string& stage);
+  void call_configure_model();
+  bool double_precision() const;
+  void configure_optimizers();
+  Loaders request_loaders(const std::string& which, bool required);
+  Batch transfer(const Value& raw, int64_t dataloader_idx);
+  template <typename F>
+  void callbacks_do(F&& f) {
+    for (const auto& c : callbacks_) f(*c);
+  }
+
+  // Logging (trainer.cc).
+  void module_log(const std::string& name, const LogValue& value, const LogOptions& options);
+  void publish(detail::MetricViews views, bool to_logger);
+  void set_fx(const std::string& fx) { current_fx_ = fx; }
+
+  // Fit loop (fit_loop.cc).
+  void run_fit(const std::string& ckpt_path);
+  void run_sanity_check();
+  void run_train_loop();
+  void run_train_epoch();
+  void run_validation_in_fit();
+  void ensure_val_loaders();
+  void run_train_batch(const Batch& batch, int64_t batch_idx);
+  void run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* outputs);
+  void run_manual_batch(const Batch& batch, int64_t batch_idx, Value* outputs);
+  void update_lr_schedulers(const std::string& interval, bool plateau, int64_t batch_idx);
+  bool should_accumulate(int64_t batch_idx) const;
+  bool should_check_val(int64_t batch_idx, bool is_last_batch) const;
+  bool can_stop_early() const;
+  bool fit_done() const;
+  void count_optimizer_step() { ++global_step_; }
+
+  // Checkpoints (checkpoint_connector.cc): restore_* follow Lightning's resume order.
+  void restore_modules_and_callbacks(const Value& checkpoint);
+  void restore_training_state(const Value& checkpoint);
+
+  // Evaluation and prediction loops (evaluation_loop.cc).
+  std::vector<std::map<std::string, double>> run_evaluation(Stage stage, bool in_fit);
+  std::vector<std::map<std::string, double>> eval_entry(LightningModule& model, LightningDataModule* dm,
+                                                        Loaders loaders, Stage stage, const EvalOptions& options);
+  std::vector<Tensor> predict_entry(LightningModule& model, LightningDataModule* dm, Loaders loaders);
+  void print_results(const std::string& stage, const std::vector<std::map<std::string, double>>& results) const;
+  void progress_line(const std::string& line) const;
+
+  TrainerOptions options_;
+  std::string root_dir_;
+  TrainerState state_;
+  LightningModule* model_ = nullptr;
+  LightningDataModule* datamodule_ = nullptr;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::vector<std::shared_ptr<optim::Optimizer>> optimizers_;
+  std::vector<LRSchedulerConfig> schedulers_;
+  Loaders train_loaders_, val_loaders_, eval_loaders_;
+  bool val_loaders_ready_ = false;
+  bool has_validation_step_ = true;
+
+  int64_t current_epoch_ = 0;
+  int64_t global_step_ = 0;
+  int64_t total_batch_idx_ = 0;      // training batches over all epochs
+  int64_t batches_that_stepped_ = 0;  // for log_every_n_steps
+  int64_t num_training_batches_ = 0;
+  int64_t val_check_batch_ = 0;
+  std::vector<int64_t> num_val_batches_;
+  bool should_stop_ = false;
+  bool epoch_processed_ = false;     // the epoch's batches are done, its end hooks not yet
+  int64_t epoch_batches_done_ = 0;   // batches completed in the current epoch
+  int64_t resume_batch_idx_ = 0;     // first batch of the first epoch after a mid-epoch resume
+  Value resume_loader_state_;        // the train loader's state at a mid-epoch save
+  bool skip_rest_of_epoch_ = false;
+
+  std::map<std::string, double> callback_metrics_, logged_metrics_, progress_bar_metrics_;
+  std::unique_ptr<detail::ResultCollection> train_results_, eval_results_;
+  detail::ResultCollection* results_ = nullptr;  // the loop logging now
+  std::string current_fx_;
+  int64_t current_dataloader_idx_ = 0;
+  int64_t num_current_loaders_ = 1;
+  int64_t current_batch_size_ = 1;
+};
+
+}  // namespace fulgur::lightning
