@@ -192,6 +192,7 @@ Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source,
 }
 
 Tensor Tensor::masked_select(const Tensor& mask) const {
+  TracedComposite trace;  // reported whole, so an exporter refuses it instead of baking it in
   FULGUR_CHECK(mask.dtype() == DType::Bool, "masked_select", "mask must be a bool tensor, got ", mask.dtype());
   internal::check_same_device("masked_select", {this, &mask});
   const Shape shape = broadcast_shapes(sizes(), mask.sizes(), "masked_select");
@@ -202,11 +203,14 @@ Tensor Tensor::masked_select(const Tensor& mask) const {
   const int64_t count = table.nonzero(m, flat_mask.numel(), nullptr);
   Tensor positions = make_tensor({count}, DType::Int64, device());
   table.nonzero(m, flat_mask.numel(), static_cast<int64_t*>(positions.data_ptr()));
-  return values.index_select(0, positions);
+  Tensor out = values.index_select(0, positions);
+  if (trace.active()) trace.record("masked_select", {*this, mask}, {}, {out});
+  return out;
 }
 
 std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bool sorted) const {
   (void)sorted;  // results are always sorted: the kernel's partial sort orders the top k
+  TracedComposite trace;  // one "topk" for an exporter (ONNX TopK), not its transposes
   const Tensor x = this->dim() == 0 ? unsqueeze(0) : *this;
   dim = wrap_dim(dim, x.dim(), "topk");
   const int64_t n = x.size(dim);
@@ -230,7 +234,13 @@ std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bo
   values = values.transpose(dim, -1).contiguous();
   indices = indices.transpose(dim, -1).contiguous();
   if (should_record({this})) values = x.gather(dim, indices);  // differentiable form
-  if (this->dim() == 0) return {values.view({}), indices.view({})};
+  if (this->dim() == 0) {
+    values = values.view({});
+    indices = indices.view({});
+  }
+  if (trace.active()) {
+    trace.record("topk", {*this}, {{"k", k}, {"dim", dim}, {"largest", int64_t{largest}}}, {values, indices});
+  }
   return {values, indices};
 }
 

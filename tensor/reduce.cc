@@ -6,6 +6,7 @@
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/tensor/trace.h"
 
 namespace fulgur {
 namespace {
@@ -247,14 +248,24 @@ Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const {
 }
 
 Tensor Tensor::all(std::optional<int64_t> dim, bool keepdim) const {
+  TracedComposite trace;  // one op for an exporter (not a differentiable primitive)
   const auto mask = dim ? reduced_mask(*this, {*dim}, "all") : reduced_mask(*this, {}, "all");
   const DType out = dtype() == DType::UInt8 ? DType::UInt8 : DType::Bool;  // as PyTorch
-  return run_reduce(*this, ReduceOp::All, mask, keepdim && dim, out, false, "all").values;
+  Tensor result = run_reduce(*this, ReduceOp::All, mask, keepdim && dim, out, false, "all").values;
+  if (trace.active())
+    trace.record("all", {*this}, {{"dim", dim ? *dim : int64_t{-1}}, {"all_dims", int64_t{!dim}}, {"keepdim", int64_t{keepdim}}},
+                 {result});
+  return result;
 }
 Tensor Tensor::any(std::optional<int64_t> dim, bool keepdim) const {
+  TracedComposite trace;  // one op for an exporter (not a differentiable primitive)
   const auto mask = dim ? reduced_mask(*this, {*dim}, "any") : reduced_mask(*this, {}, "any");
   const DType out = dtype() == DType::UInt8 ? DType::UInt8 : DType::Bool;
-  return run_reduce(*this, ReduceOp::Any, mask, keepdim && dim, out, false, "any").values;
+  Tensor result = run_reduce(*this, ReduceOp::Any, mask, keepdim && dim, out, false, "any").values;
+  if (trace.active())
+    trace.record("any", {*this}, {{"dim", dim ? *dim : int64_t{-1}}, {"all_dims", int64_t{!dim}}, {"keepdim", int64_t{keepdim}}},
+                 {result});
+  return result;
 }
 
 namespace {

@@ -506,3 +506,35 @@ TEST_CASE("onnx export: MaxPool1d, AdaptiveAvgPool1d, scatter, clamp with tensor
   });
   export_and_compare(m, randn({3, 4}), {randn({6, 4})}, {"batch", "4"});
 }
+
+TEST_CASE("onnx export: topk, sort, argsort, all and any become TopK / reductions; masked_select is refused") {
+  manual_seed(12);
+  // Values and indices of the top 3 along dim 1, sort along dim 1, the argsort as float.
+  Lambda tops([](const Tensor& x) {
+    auto [v, i] = x.topk(3, 1, /*largest=*/true);
+    auto [sv, si] = x.sort(1, /*descending=*/false);
+    return cat({v, i.to(DType::Float32), sv, x.argsort(1, true).to(DType::Float32)}, 1);
+  });
+  export_and_compare(tops, randn({2, 5}), {randn({2, 5}), randn({6, 5})}, {"batch", "16"});
+  Lambda smallest([](const Tensor& x) { return std::get<0>(x.topk(2, -1, /*largest=*/false)); });
+  export_and_compare(smallest, randn({3, 4, 6}), {randn({3, 4, 6}), randn({1, 4, 6})}, {"batch", "4", "2"});
+  // all / any over a dim (keepdim or not) and over everything, as a float result.
+  Lambda votes([](const Tensor& x) {
+    const Tensor pos = x.gt(0.0);
+    return cat({pos.all(1, true).to(DType::Float32), pos.any(1, true).to(DType::Float32),
+                x.all(1, true).to(DType::Float32)},
+               1)
+        .add(pos.any().to(DType::Float32));
+  });
+  Tensor with_zero = randn({4, 3});
+  with_zero.select(0, 1).fill_(1.0);   // a row of all positives
+  with_zero.select(1, 2).fill_(-1.0);  // ... except one column: all() is false there, any() true
+  with_zero.select(0, 3).fill_(0.0);   // a zero row: x.all is false
+  export_and_compare(votes, randn({2, 3}), {with_zero, randn({7, 3}).abs()}, {"batch", "3"});
+  // A data-dependent output size has no static ONNX shape: refused by name, not baked in.
+  Lambda selected([](const Tensor& x) { return x.masked_select(x.gt(0.0)); });
+  CHECK_THROWS_WITH_AS(fx::export_model_proto(selected, randn({2, 3})), doctest::Contains("'masked_select'"), Error);
+  // Sorting along the dynamic batch axis: k follows the axis, refused naming the op.
+  Lambda along_batch([](const Tensor& x) { return std::get<0>(x.sort(0)); });
+  CHECK_THROWS_WITH_AS(fx::export_model_proto(along_batch, randn({3, 2})), doctest::Contains("'topk'"), Error);
+}

@@ -271,6 +271,16 @@ std::vector<Case> cases() {
   custom->register_module("lin", lin);
   cs.push_back(module_case("custom_forward", custom, randn({3, 4}), {randn({3, 4}), randn({6, 4})}));
 
+  // topk / sort / argsort (ONNX TopK) and all / any (casts around ReduceMin / ReduceMax).
+  auto ranks = std::make_shared<Lambda>([](const Tensor& x) {
+    auto [v, i] = x.topk(3, 1, true);
+    const Tensor pos = x.gt(0.0);
+    return cat({v, i.to(DType::Float32), std::get<0>(x.sort(1)), x.argsort(1, true).to(DType::Float32),
+                pos.all(1, true).to(DType::Float32), pos.any(1, true).to(DType::Float32)},
+               1);
+  });
+  cs.push_back(module_case("topk_sort_all_any", ranks, randn({2, 5}), {randn({2, 5}), randn({7, 5})}));
+
   fx::ExportOptions two_axes;
   two_axes.input_names = {"x"};
   two_axes.output_names = {"y"};

@@ -547,6 +547,32 @@ void Emitter::named() {
     add_attr(node("Gather", {in(0), index}, {out()}), "axis", int_attr(n_, "axis", 0));
     return;
   }
+  if (name == "topk") {  // also sort and argsort, which are topk with k = the dim's size
+    require_static_attrs();
+    if (in_t(0).dim() == 0) refuse("a 0-dim input has no ONNX TopK form");
+    auto& top = node("TopK", {in(0), g_.int64s({int_attr(n_, "k", 0)})}, {out(0), out(1)});
+    add_attr(top, "axis", int_attr(n_, "dim", -1));
+    add_attr(top, "largest", int_attr(n_, "largest", 1));
+    add_attr(top, "sorted", int64_t{1});  // ONNX breaks ties by index, as our stable sort
+    return;
+  }
+  if (name == "all" || name == "any") {
+    // Nonzero -> bool -> int32, then ReduceMin (all) / ReduceMax (any), back to bool.
+    require_static_attrs();
+    if (out_t().dtype() != DType::Bool) refuse("only a bool result is exported (uint8 inputs give uint8)");
+    const std::string as_int = g_.fresh("Cast");
+    add_attr(node("Cast", {as_bool(0)}, {as_int}), "to", static_cast<int64_t>(::onnx::TensorProto::INT32));
+    const std::string reduced = g_.fresh(name == "all" ? "ReduceMin" : "ReduceMax");
+    auto& r = node(name == "all" ? "ReduceMin" : "ReduceMax", {as_int}, {reduced});
+    if (!int_attr(n_, "all_dims", 0)) add_attr(r, "axes", std::vector<int64_t>{int_attr(n_, "dim", 0)});
+    add_attr(r, "keepdims", int_attr(n_, "all_dims", 0) ? int64_t{0} : int_attr(n_, "keepdim", 0));
+    add_attr(node("Cast", {reduced}, {out()}), "to", static_cast<int64_t>(::onnx::TensorProto::BOOL));
+    return;
+  }
+  if (name == "masked_select") {
+    refuse("its output size depends on the data (ONNX shapes would not be static)",
+           "keep the shape with where(mask, x, 0) and reduce, or select outside the exported model");
+  }
   if (name == "batch_norm") return batch_norm();
   if (name == "layer_norm") return layer_norm();
   if (name == "max_pool") return pool(true);

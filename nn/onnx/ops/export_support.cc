@@ -1,6 +1,7 @@
 // Operators the exporter emits that the runtime had no kernel for (so that exported models
 // run here too): Log, Erf, Sin, Cos, Reciprocal, Where, the comparisons, Not/And/Or/Xor,
-// Cast, Identity, Shape, Expand, GatherElements, ScatterElements, ReduceMax/Min/Prod, ArgMax/ArgMin.
+// Cast, Identity, Shape, Expand, GatherElements, ScatterElements, ReduceMax/Min/Prod, ArgMax/ArgMin,
+// TopK.
 #include <algorithm>
 
 #include "fulgur/nn/onnx/op_registry.h"
@@ -57,6 +58,21 @@ std::vector<Tensor> arg(const OpContext& ctx) {
   return {kMax ? x.argmax(axis, keep) : x.argmin(axis, keep)};
 }
 
+// TopK (opset 11+): K is a one-element int64 input; ties keep the lower index first, as the
+// spec asks and as Tensor::topk's stable sort does.
+std::vector<Tensor> top_k(const OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  ctx.check(x.dim() > 0, "a 0-dim input has no axis to take the top k along");
+  const auto k_values = to_int64s(ctx.input(1));
+  ctx.check(k_values.size() == 1, "K must hold one value, got " + std::to_string(k_values.size()));
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", -1), x.dim());
+  const int64_t k = k_values[0];
+  ctx.check(k >= 0 && k <= x.size(axis), "K = " + std::to_string(k) + " is out of range for an axis of size " +
+                                            std::to_string(x.size(axis)));
+  auto [values, indices] = x.topk(k, axis, ctx.attr_int("largest", 1) != 0, true);
+  return {values, indices};
+}
+
 }  // namespace
 
 void register_export_support_ops(OpRegistry& r) {
@@ -110,6 +126,7 @@ void register_export_support_ops(OpRegistry& r) {
   r["ReduceProd"] = reduce<2>;
   r["ArgMax"] = arg<true>;
   r["ArgMin"] = arg<false>;
+  r["TopK"] = top_k;
 }
 
 }  // namespace fulgur::onnx
