@@ -81,6 +81,7 @@
 #include "fulgur/tensor/value.h"
 #include "fulgur/trainer/batch.h"
 #include "fulgur/trainer/callback.h"
+#include "fulgur/trainer/callbacks/early_stopping.h"
 #include "fulgur/trainer/datamodule.h"
 #include "fulgur/trainer/hparams.h"
 #include "fulgur/trainer/lightning_module.h"
