@@ -9,16 +9,15 @@ namespace fulgur {
 // Sizes come from files and models too (an ONNX Tile's repeats, a reader's header): the
 // products are checked, since a wrapped count would pass every later bounds check.
 int64_t numel_of(IntArrayRef sizes) {
-  if (std::find(sizes.begin(), sizes.end(), int64_t{0}) != sizes.end()) return 0;
+  // One pass on the hot path (every Tensor::numel()); the zero scan only after an overflow.
   int64_t n = 1;
-  for (int64_t s : sizes) {
-    if (__builtin_mul_overflow(n, s, &n)) {
-      throw Error(detail::str_cat("shape ", shape_str(sizes),
-                          ": the number of elements overflows int64; hint: the sizes are too large (corrupt "
-                          "input or a runaway computation)"));
-    }
-  }
-  return n;
+  bool overflow = false;
+  for (int64_t s : sizes) overflow |= __builtin_mul_overflow(n, s, &n);
+  if (!overflow) return n;
+  if (std::find(sizes.begin(), sizes.end(), int64_t{0}) != sizes.end()) return 0;  // empty, however large the rest
+  throw Error(detail::str_cat("shape ", shape_str(sizes),
+                              ": the number of elements overflows int64; hint: the sizes are too large (corrupt "
+                              "input or a runaway computation)"));
 }
 
 Shape contiguous_strides(IntArrayRef sizes) {
