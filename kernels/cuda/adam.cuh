@@ -64,8 +64,6 @@ __global__ void __launch_bounds__(kAdamThreads) adam_kernel(TensorListArgs<4> a,
   }
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 }  // namespace fulgur::FULGUR_KERNEL_NS
 
@@ -105,8 +103,8 @@ void adam_step<FULGUR_EXEC>(const std::vector<AdamTensor>& tensors, const AdamHy
       a.ptr[3][a.tensors] = t.exp_avg_sq;
       a.numel[a.tensors] = t.numel;
       a.chunk_begin[a.tensors + 1] = a.chunk_begin[a.tensors] + (t.numel + kChunk - 1) / kChunk;
-      vec = vec && t.numel % 4 == 0 && aligned16(t.param) && aligned16(t.grad) && aligned16(t.exp_avg) &&
-            aligned16(t.exp_avg_sq);
+      vec = vec && t.numel % 4 == 0 && cuda::aligned16(t.param) && cuda::aligned16(t.grad) &&
+            cuda::aligned16(t.exp_avg) && cuda::aligned16(t.exp_avg_sq);
       ++a.tensors;
     }
     if (a.tensors == 0) continue;

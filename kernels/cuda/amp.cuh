@@ -118,8 +118,6 @@ __global__ void __launch_bounds__(kAmpThreads) unscale_kernel(TensorListArgs<1> 
   if (threadIdx.x == 0 && any_bad[0]) *found_inf = 1.0f;
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 unsigned grid_for(int64_t work_items, int threads) {
   const int64_t blocks = (work_items + threads - 1) / threads;
   return static_cast<unsigned>(blocks < 1 ? 1 : blocks > 65535 ? 65535 : blocks);
@@ -139,7 +137,7 @@ void cast_to_half<FULGUR_EXEC>(const float* in, uint16_t* out, int64_t n, HalfFo
   using namespace FULGUR_KERNEL_NS;
   check_length("cast_to_half (cuda)", n);
   if (n == 0) return;
-  const bool vec = aligned16(in) && aligned16(out);
+  const bool vec = cuda::aligned16(in) && cuda::aligned16(out);
   const dim3 grid(grid_for(vec ? n / 8 + 8 : n, kAmpThreads)), block(kAmpThreads);
   if (format == HalfFormat::BFloat16) {
     if (vec) {
@@ -159,7 +157,7 @@ void cast_from_half<FULGUR_EXEC>(const uint16_t* in, float* out, int64_t n, Half
   using namespace FULGUR_KERNEL_NS;
   check_length("cast_from_half (cuda)", n);
   if (n == 0) return;
-  const bool vec = aligned16(in) && aligned16(out);
+  const bool vec = cuda::aligned16(in) && cuda::aligned16(out);
   const dim3 grid(grid_for(vec ? n / 8 + 8 : n, kAmpThreads)), block(kAmpThreads);
   if (format == HalfFormat::BFloat16) {
     if (vec) {

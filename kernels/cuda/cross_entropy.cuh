@@ -189,8 +189,6 @@ void check_args(const char* op, const CrossEntropyArgs& a) {
 
 unsigned warp_blocks(int64_t rows) { return static_cast<unsigned>((rows + kCeRowsPerWarpBlock - 1) / kCeRowsPerWarpBlock); }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 struct Forward {
   template <bool kWarp, bool kVec4, typename... Args>
   static void launch(dim3 grid, dim3 block, void* stream, Args... args) {
@@ -231,7 +229,7 @@ void cross_entropy_forward<FULGUR_EXEC>(const CrossEntropyArgs& args, float* los
     throw Error("cross_entropy (cuda): " + std::to_string(args.rows) +
                 " rows of 0 classes; hint: the logits need at least one class");
   }
-  const bool vec = args.classes % 4 == 0 && aligned16(args.logits);
+  const bool vec = args.classes % 4 == 0 && cuda::aligned16(args.logits);
   launch_rows<Forward>(args.classes <= kCeForwardWarpMaxClasses, vec, args.rows, stream, args, loss, lse, row_weight);
 }
 
@@ -241,7 +239,7 @@ void cross_entropy_backward<FULGUR_EXEC>(const CrossEntropyArgs& args, const flo
   using namespace FULGUR_KERNEL_NS;
   check_args("cross_entropy backward (cuda)", args);
   if (args.rows == 0 || args.classes == 0) return;
-  const bool vec = args.classes % 4 == 0 && aligned16(args.logits) && aligned16(dlogits);
+  const bool vec = args.classes % 4 == 0 && cuda::aligned16(args.logits) && cuda::aligned16(dlogits);
   launch_rows<Backward>(args.classes <= kCeBackwardWarpMaxClasses, vec, args.rows, stream, args, lse, grad_rows, dlogits);
 }
 

@@ -4,8 +4,13 @@
 // so tests name both explicitly: softmax_forward<Exec::Emulated>(...).
 #pragma once
 
+#include <cstdint>
+
 namespace fulgur::cuda {
 
 enum class Exec { Gpu, Emulated };
+
+// Whether a launcher may take a kernel's 16-byte (float4 / uint4) access path for p.
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace fulgur::cuda

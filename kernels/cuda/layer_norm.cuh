@@ -209,8 +209,6 @@ __global__ void layer_norm_param_finish(const float* __restrict__ partial, int64
   if (dbeta) dbeta[col] = b;
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 void check_ln_shape(const char* op, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0 || rows > INT32_MAX || cols > INT32_MAX || (rows + 31) / 32 > 65535) {
     throw Error(std::string(op) + ": rows " + std::to_string(rows) + " x cols " + std::to_string(cols) +
@@ -230,7 +228,7 @@ void layer_norm_forward<FULGUR_EXEC>(const float* x, const float* gamma, const f
   check_ln_shape("layer_norm (cuda)", rows, cols);
   if (rows == 0) return;
   if (cols == 0) throw Error("layer_norm (cuda): rows of 0 elements; hint: normalized_shape must not be empty");
-  const bool vec = cols % 4 == 0 && aligned16(x) && aligned16(y);
+  const bool vec = cols % 4 == 0 && cuda::aligned16(x) && cuda::aligned16(y);
   const dim3 warp_grid(static_cast<unsigned>((rows + kLnRowsPerWarpBlock - 1) / kLnRowsPerWarpBlock));
   const dim3 warp_block(kLnRowsPerWarpBlock * 32), row_grid(static_cast<unsigned>(rows)), row_block(kLnBlockThreads);
   if (cols <= kLnForwardWarpMaxCols && vec) {

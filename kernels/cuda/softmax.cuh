@@ -297,8 +297,6 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_backward_block(const 
   });
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 void check_shape(const char* op, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0 || rows > INT32_MAX || cols > INT32_MAX) {
     throw Error(std::string(op) + ": rows " + std::to_string(rows) + " x cols " + std::to_string(cols) +
@@ -337,7 +335,7 @@ struct BackwardWarp {
 
 template <bool kLog>
 void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream) {
-  const bool vec = cols % 4 == 0 && aligned16(x) && aligned16(y);
+  const bool vec = cols % 4 == 0 && cuda::aligned16(x) && cuda::aligned16(y);
   const dim3 row_blocks(static_cast<unsigned>(rows)), warp_blocks(static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) /
                                                                                          kWarpRowsPerBlock));
   const int c = static_cast<int>(cols);
@@ -382,7 +380,7 @@ template <bool kLog>
 void backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, void* stream) {
   if (cols <= cuda::kSoftmaxWarpMaxCols) {
     dispatch_per_lane<BackwardWarp, kLog>(static_cast<int>(cols), y, dy, dx, rows, static_cast<int>(cols), stream);
-  } else if (cols % 4 == 0 && aligned16(y) && aligned16(dy) && aligned16(dx)) {
+  } else if (cols % 4 == 0 && cuda::aligned16(y) && cuda::aligned16(dy) && cuda::aligned16(dx)) {
     FULGUR_LAUNCH((softmax_backward_block<true, kLog>), dim3(static_cast<unsigned>(rows)), dim3(kLongRowThreads), 0,
                   stream, y, dy, dx, cols);
   } else {
