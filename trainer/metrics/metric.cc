@@ -175,6 +175,14 @@ Tensor Metric::run_forward(const std::vector<Tensor>& inputs) {
   return forward_cache_;
 }
 
+// forward computed its batch value with syncing off and grad on; what every exit restores.
+void Metric::end_forward() {
+  to_sync_ = true;
+  should_unsync_ = true;
+  enable_grad_ = false;
+  computed_ = Tensor();
+}
+
 Tensor Metric::forward_reduce_state_update(const std::vector<Tensor>& inputs) {
   std::vector<SavedState> global = copy_state();
   const int64_t count = update_count_;
@@ -191,10 +199,7 @@ Tensor Metric::forward_reduce_state_update(const std::vector<Tensor>& inputs) {
     restore_state(std::move(global));
     update_count_ = count;
     is_synced_ = synced;
-    to_sync_ = true;
-    should_unsync_ = true;
-    enable_grad_ = false;
-    computed_ = Tensor();
+    end_forward();
     throw;
   }
   update_count_ = count + 1;
@@ -203,10 +208,7 @@ Tensor Metric::forward_reduce_state_update(const std::vector<Tensor>& inputs) {
     reduce_states(global);
   }
   is_synced_ = false;
-  should_unsync_ = true;
-  to_sync_ = true;
-  computed_ = Tensor();
-  enable_grad_ = false;
+  end_forward();
   return batch_value;
 }
 
@@ -225,19 +227,13 @@ Tensor Metric::forward_full_state_update(const std::vector<Tensor>& inputs) {
   } catch (...) {
     restore_state(std::move(global));
     update_count_ = count;
-    to_sync_ = true;
-    should_unsync_ = true;
-    enable_grad_ = false;
-    computed_ = Tensor();
+    end_forward();
     throw;
   }
   restore_state(std::move(global));
   update_count_ = count;
   is_synced_ = false;
-  should_unsync_ = true;
-  to_sync_ = true;
-  computed_ = Tensor();
-  enable_grad_ = false;
+  end_forward();
   return batch_value;
 }
 

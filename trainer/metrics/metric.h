@@ -160,6 +160,7 @@ class Metric : public nn::Module {
   Tensor run_forward(const std::vector<Tensor>& inputs);
   Tensor forward_reduce_state_update(const std::vector<Tensor>& inputs);
   Tensor forward_full_state_update(const std::vector<Tensor>& inputs);
+  void end_forward();
   void check_num_inputs(const std::vector<Tensor>& inputs, const char* method) const;
   std::vector<SavedState> copy_state() const;
   void restore_state(std::vector<SavedState> saved);
