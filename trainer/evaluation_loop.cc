@@ -129,6 +129,7 @@ std::vector<std::map<std::string, double>> Trainer::eval_entry(LightningModule& 
     setup_callbacks();
     call_setup(verb);
     call_configure_model();
+    log_hyperparams();
     model_->zero_grad();
     const BatchLimit& limit = test ? options_.limit_test_batches : options_.limit_val_batches;
     const bool disabled = limit.is_count() ? limit.count() == 0 : limit.fraction() == 0;
@@ -174,6 +175,7 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
     setup_callbacks();
     call_setup("predict");
     call_configure_model();
+    log_hyperparams();
     model_->zero_grad();
     if (eval_loaders_.empty()) eval_loaders_ = request_loaders("predict", true);
     LightningModule& m = *model_;

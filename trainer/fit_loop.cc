@@ -28,6 +28,7 @@ void Trainer::run_fit(const std::string& ckpt_path) {
   set_fx("on_fit_start");
   callbacks_do([&](Callback& c) { c.on_fit_start(*this, *model_); });
   model_->on_fit_start();
+  log_hyperparams();
   model_->zero_grad();
   run_sanity_check();
   run_train_loop();

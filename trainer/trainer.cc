@@ -12,6 +12,11 @@
 
 namespace fulgur::lightning {
 
+namespace detail {
+// Lightning's default logger for Trainer(logger=True). Null until TensorBoardLogger lands.
+std::shared_ptr<Logger> default_logger(const std::string& root_dir) { return nullptr; }
+}  // namespace detail
+
 int64_t BatchLimit::apply(int64_t n, const char* option) const {
   if (is_count_) return std::min(n, count_);
   const auto limited = static_cast<int64_t>(static_cast<double>(n) * fraction_);
@@ -94,6 +99,18 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
                  "`val_check_interval` should be in (0.0, 1.0] but got ", o.val_check_interval.fraction());
   }
   root_dir_ = o.default_root_dir.empty() ? std::filesystem::current_path().string() : o.default_root_dir;
+  // Lightning's logger connector: fast_dev_run logs nowhere; true means the default logger.
+  if (options_.fast_dev_run == 0) {
+    loggers_ = o.logger.loggers();
+    if (o.logger.use_default()) {
+      if (auto logger = detail::default_logger(root_dir_)) loggers_ = {std::move(logger)};
+    }
+  }
+}
+
+std::string Trainer::log_dir() const {
+  if (loggers_.empty()) return root_dir_;
+  return loggers_[0]->log_dir().value_or("");
 }
 
 int64_t Trainer::max_epochs() const {
@@ -132,6 +149,7 @@ void Trainer::end_run() {
 void Trainer::run_guarded(const std::function<void()>& body) {
   try {
     body();
+    finalize_loggers("success");
     state_.status = "finished";
     state_.stage.clear();
   } catch (const std::exception& e) {
@@ -142,6 +160,10 @@ void Trainer::run_guarded(const std::function<void()>& body) {
         c->on_exception(*this, *model_, e);
       } catch (...) {  // the original error is the one to report
       }
+    }
+    try {
+      finalize_loggers("failed");
+    } catch (...) {  // the original error is the one to report
     }
     end_run();
     if (dynamic_cast<const Error*>(&e) != nullptr && !fx.empty()) {
@@ -300,7 +322,35 @@ void Trainer::publish(detail::MetricViews views, bool to_logger) {
   for (auto& [k, v] : views.pbar) progress_bar_metrics_[k] = v;
   if (to_logger) {
     for (auto& [k, v] : views.log) logged_metrics_[k] = v;
+    send_to_loggers(views.log);
   }
+}
+
+// Lightning's _LoggerConnector.log_metrics: "epoch" added, the step is the count of batches
+// that stepped an optimizer, and each logger saves after each call.
+void Trainer::send_to_loggers(const std::map<std::string, double>& metrics) {
+  if (loggers_.empty() || metrics.empty()) return;
+  std::map<std::string, double> scalars = metrics;
+  scalars.emplace("epoch", static_cast<double>(current_epoch_));
+  for (const auto& logger : loggers_) {
+    logger->log_metrics(scalars, batches_that_stepped_);
+    logger->save();
+  }
+}
+
+// Lightning's _log_hyperparams: the module's saved hyperparameters (an empty dict when
+// save_hyperparameters() was not called), once per run before the loops.
+void Trainer::log_hyperparams() {
+  if (loggers_.empty()) return;
+  const Value params = model_->hyperparameters_saved() ? model_->hparams().to_value() : Value::dict();
+  for (const auto& logger : loggers_) {
+    logger->log_hyperparams(params);
+    logger->save();
+  }
+}
+
+void Trainer::finalize_loggers(const std::string& status) {
+  for (const auto& logger : loggers_) logger->finalize(status);
 }
 
 void Trainer::progress_line(const std::string& line) const {

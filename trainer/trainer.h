@@ -20,6 +20,7 @@
 #include "fulgur/trainer/datamodule.h"
 #include "fulgur/trainer/lightning_module.h"
 #include "fulgur/trainer/loaders.h"
+#include "fulgur/trainer/logger.h"
 #include "fulgur/trainer/result_collection.h"
 
 namespace fulgur::lightning {
@@ -44,6 +45,22 @@ class BatchLimit {
   double fraction_ = 1.0;
 };
 
+// Trainer(logger=...): true (Lightning's default: a TensorBoardLogger in default_root_dir),
+// false (none), one logger, or several.
+class LoggerOption {
+ public:
+  LoggerOption(bool enabled) : default_(enabled) {}  // NOLINT
+  template <std::derived_from<Logger> T>
+  LoggerOption(std::shared_ptr<T> logger) : loggers_{std::move(logger)} {}  // NOLINT
+  LoggerOption(std::vector<std::shared_ptr<Logger>> loggers) : loggers_(std::move(loggers)) {}  // NOLINT
+  bool use_default() const { return default_; }
+  const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
+
+ private:
+  bool default_ = false;
+  std::vector<std::shared_ptr<Logger>> loggers_;
+};
+
 // Lightning's Trainer arguments with its names and defaults. Designated initializers must
 // follow the declaration order: Lightning's, except that callbacks and max_epochs come before
 // the hardware options, so that api.md's `{.max_epochs = 10, .accelerator = "auto",
@@ -60,6 +77,7 @@ struct TrainerOptions {
   std::string devices = "auto";
   int64_t num_nodes = 1;
   std::string precision = "32-true";  // or "64-true"
+  LoggerOption logger = true;
   std::optional<int64_t> min_epochs = std::nullopt;
   int64_t max_steps = -1;
   std::optional<int64_t> min_steps = std::nullopt;
@@ -153,6 +171,13 @@ class Trainer {
   const std::vector<int64_t>& num_val_batches() const { return num_val_batches_; }
   int64_t accumulate_grad_batches() const { return options_.accumulate_grad_batches; }
   const std::string& default_root_dir() const { return root_dir_; }
+  // The first logger (null without loggers) and all of them.
+  Logger* logger() const { return loggers_.empty() ? nullptr : loggers_[0].get(); }
+  const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
+  void loggers(std::vector<std::shared_ptr<Logger>> loggers) { loggers_ = std::move(loggers); }
+  // Lightning's Trainer.log_dir: the first logger's log_dir, else default_root_dir ("" when
+  // the first logger has no local folder).
+  std::string log_dir() const;
   // The callbacks of the current run: the options' ones plus configure_callbacks's.
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
   const std::vector<std::shared_ptr<optim::Optimizer>>& optimizers() const { return optimizers_; }
@@ -184,6 +209,9 @@ class Trainer {
   // Logging (trainer.cc).
   void module_log(const std::string& name, const LogValue& value, const LogOptions& options);
   void publish(detail::MetricViews views, bool to_logger);
+  void send_to_loggers(const std::map<std::string, double>& metrics);
+  void log_hyperparams();
+  void finalize_loggers(const std::string& status);
   void set_fx(const std::string& fx) { current_fx_ = fx; }
 
   // Fit loop (fit_loop.cc).
@@ -221,6 +249,7 @@ class Trainer {
   LightningModule* model_ = nullptr;
   LightningDataModule* datamodule_ = nullptr;
   std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::vector<std::shared_ptr<Logger>> loggers_;
   std::vector<std::shared_ptr<optim::Optimizer>> optimizers_;
   std::vector<LRSchedulerConfig> schedulers_;
   Loaders train_loaders_, val_loaders_, eval_loaders_;
