@@ -29,10 +29,10 @@ class Logger {
  public:
   virtual ~Logger() = default;
 
-  // The experiment's name ("lightning_logs") and version ("0", "3", or a user's string):
-  // together they name the run's folder save_dir/name/version_<version>.
+  // The experiment's name ("lightning_logs") and version: an int (the run's folder is then
+  // save_dir/name/version_<N>) or a string (the folder's name itself), as in Lightning.
   virtual std::string name() const = 0;
-  virtual std::string version() const = 0;
+  virtual Value version() const = 0;
   // Where the logger writes; nullopt for loggers without a local folder.
   virtual std::optional<std::string> save_dir() const { return std::nullopt; }
   virtual std::optional<std::string> root_dir() const { return std::nullopt; }
