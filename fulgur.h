@@ -72,6 +72,7 @@
 #include "fulgur/optim/sgd.h"
 #include "fulgur/serialize/byte_source.h"
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/serialize/yaml.h"
 #include "fulgur/serialize/safetensors.h"
 #include "fulgur/serialize/zip_reader.h"
 #include "fulgur/tensor/generator.h"

@@ -97,6 +97,12 @@ def fulgur_dependencies():
     )
     _maybe(
         native.new_local_repository,
+        name = "yaml_cpp",  # libyaml-cpp-dev
+        path = "/usr/include/yaml-cpp",
+        build_file = str(Label("//third_party:yaml_cpp.BUILD")),
+    )
+    _maybe(
+        native.new_local_repository,
         name = "openmpi",  # libopenmpi-dev
         path = "/usr/lib/%s/openmpi" % MULTIARCH,
         build_file = str(Label("//third_party:openmpi.BUILD")),
