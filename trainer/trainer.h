@@ -52,6 +52,9 @@ class LoggerOption {
   LoggerOption(bool enabled) : default_(enabled) {}  // NOLINT
   template <std::derived_from<Logger> T>
   LoggerOption(std::shared_ptr<T> logger) : loggers_{std::move(logger)} {}  // NOLINT
+  // api.md's `{.logger = L::loggers::CSVLogger("logs")}`: the Trainer keeps a copy.
+  template <std::derived_from<Logger> T>
+  LoggerOption(T logger) : loggers_{std::make_shared<T>(std::move(logger))} {}  // NOLINT
   LoggerOption(std::vector<std::shared_ptr<Logger>> loggers) : loggers_(std::move(loggers)) {}  // NOLINT
   bool use_default() const { return default_; }
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
