@@ -107,8 +107,14 @@ std::string format_double(double d) {
 // Strings that would read back as another type, or that YAML would misparse, are quoted.
 bool needs_quotes(const std::string& s) {
   if (s.empty()) return true;
-  const Value typed = scalar(YAML::Load(s));
-  if (!typed.is_string() || typed.as_string() != s) return true;
+  try {
+    const YAML::Node node = YAML::Load(s);
+    if (!node.IsScalar()) return true;
+    const Value typed = scalar(node);
+    if (!typed.is_string() || typed.as_string() != s) return true;
+  } catch (const YAML::Exception&) {
+    return true;  // not even valid YAML on its own
+  }
   return s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string::npos || s.front() == ' ' || s.back() == ' ' ||
          s.front() == '-' || s.front() == '?';
 }
@@ -132,8 +138,10 @@ void emit(YAML::Emitter& out, const Value& v) {
     case Value::Kind::Dict:
       out << YAML::BeginMap;
       for (const Value::Item& item : v.items()) {
-        out << YAML::Key << (item.first.is_int() ? std::to_string(item.first.as_int()) : item.first.as_string());
-        out << YAML::Value;
+        const std::string key = item.first.is_int() ? std::to_string(item.first.as_int()) : item.first.as_string();
+        out << YAML::Key;
+        if (needs_quotes(key)) out << YAML::DoubleQuoted;
+        out << key << YAML::Value;
         emit(out, item.second);
       }
       out << YAML::EndMap;
