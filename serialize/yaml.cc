@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fulgur/kernels/error.h"
+#include "fulgur/serialize/utf8.h"
 
 namespace fulgur {
 namespace {
@@ -155,6 +156,9 @@ void emit(YAML::Emitter& out, const Value& v) {
 }  // namespace
 
 Value parse_yaml(const std::string& text, const std::string& source) {
+  // YAML is Unicode text; PyYAML refuses other bytes too (yaml-cpp would pass them through,
+  // and its emitter would then write U+FFFD instead).
+  FULGUR_CHECK(serialize::is_valid_utf8(text), "parse_yaml", source, " is not UTF-8 text; hint: save the file as UTF-8");
   YAML::Node root;
   try {
     root = YAML::Load(text);

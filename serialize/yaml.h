@@ -18,6 +18,7 @@
 namespace fulgur {
 
 // `source` names the text in errors ("config.yaml", "--config"); a syntax error says where.
+// Text that is not UTF-8 is refused, as PyYAML does.
 Value parse_yaml(const std::string& text, const std::string& source = "<yaml>");
 // Block style, two-space indents, keys in dict order; floats print so they read back equal.
 std::string to_yaml(const Value& value);
