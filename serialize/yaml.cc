@@ -54,6 +54,24 @@ bool parse_float(const std::string& s, double* out) {
   return ec == std::errc() && end == v.data() + v.size();
 }
 
+// YAML's c-printable set (what PyYAML's reader accepts): tab, LF, CR, printable ASCII, NEL,
+// and the non-control, non-surrogate planes. Returns the offset of the first other character,
+// or npos. `s` is valid UTF-8.
+size_t first_unprintable(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    uint32_t cp = len == 1 ? b : b & (0xFF >> (len + 1));
+    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    const bool printable = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 ||
+                           (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+                           (cp >= 0x10000 && cp <= 0x10FFFF);
+    if (!printable) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
 Value scalar(const YAML::Node& node) {
   const std::string& text = node.Scalar();
   if (node.Tag() != "?") return Value(text);  // quoted ("!") or explicitly tagged: a string
@@ -159,6 +177,9 @@ Value parse_yaml(const std::string& text, const std::string& source) {
   // YAML is Unicode text; PyYAML refuses other bytes too (yaml-cpp would pass them through,
   // and its emitter would then write U+FFFD instead).
   FULGUR_CHECK(serialize::is_valid_utf8(text), "parse_yaml", source, " is not UTF-8 text; hint: save the file as UTF-8");
+  const size_t bad = first_unprintable(text);
+  FULGUR_CHECK(bad == std::string::npos, "parse_yaml", source, ": unacceptable control character at byte ", bad,
+               " (YAML allows tab, newline and printable characters only)");
   YAML::Node root;
   try {
     root = YAML::Load(text);

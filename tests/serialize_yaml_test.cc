@@ -58,6 +58,9 @@ TEST_CASE("parse_yaml refuses text that is not UTF-8, as PyYAML does") {
   // Found by yaml_fuzz: yaml-cpp passes such bytes through and its emitter then writes U+FFFD.
   CHECK_THROWS_WITH_AS(parse_yaml("a: \xfe\xff\n", "bad.yaml"), doctest::Contains("bad.yaml is not UTF-8"), Error);
   CHECK(parse_yaml("name: caf\xc3\xa9\n").at("name").as_string() == "caf\xc3\xa9");
+  // Control characters too (YAML's c-printable set; PyYAML: "special characters are not allowed").
+  CHECK_THROWS_WITH_AS(parse_yaml("a: b\x02\n"), doctest::Contains("control character at byte 4"), Error);
+  CHECK(parse_yaml("a:\tb\r\n").at("a").as_string() == "b");
 }
 
 TEST_CASE("to_yaml writes what parse_yaml reads back unchanged") {
