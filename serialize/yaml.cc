@@ -126,6 +126,9 @@ std::string format_double(double d) {
 // Strings that would read back as another type, or that YAML would misparse, are quoted.
 bool needs_quotes(const std::string& s) {
   if (s.empty()) return true;
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;  // written as an escape
+  }
   try {
     const YAML::Node node = YAML::Load(s);
     if (!node.IsScalar()) return true;
@@ -180,9 +183,16 @@ Value parse_yaml(const std::string& text, const std::string& source) {
   const size_t bad = first_unprintable(text);
   FULGUR_CHECK(bad == std::string::npos, "parse_yaml", source, ": unacceptable control character at byte ", bad,
                " (YAML allows tab, newline and printable characters only)");
+  // YAML normalises CR LF and a lone CR to LF (spec 5.4); yaml-cpp keeps a lone CR as text.
+  std::string normalized;
+  normalized.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') normalized += text[i];
+    else if (i + 1 == text.size() || text[i + 1] != '\n') normalized += '\n';
+  }
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = YAML::Load(normalized);
   } catch (const YAML::Exception& e) {
     FULGUR_CHECK(false, "parse_yaml", source, " line ", e.mark.line + 1, " column ", e.mark.column + 1, ": ", e.msg);
   }

@@ -61,6 +61,9 @@ TEST_CASE("parse_yaml refuses text that is not UTF-8, as PyYAML does") {
   // Control characters too (YAML's c-printable set; PyYAML: "special characters are not allowed").
   CHECK_THROWS_WITH_AS(parse_yaml("a: b\x02\n"), doctest::Contains("control character at byte 4"), Error);
   CHECK(parse_yaml("a:\tb\r\n").at("a").as_string() == "b");
+  // A lone CR is a line break (YAML 5.4; yaml_fuzz found yaml-cpp keeping it as text).
+  CHECK(parse_yaml(" \r").is_none());
+  CHECK(parse_yaml("a: 1\rb: 2\r").at("b").as_int() == 2);
 }
 
 TEST_CASE("to_yaml writes what parse_yaml reads back unchanged") {
@@ -76,6 +79,7 @@ TEST_CASE("to_yaml writes what parse_yaml reads back unchanged") {
                       .set("number_text", "42")
                       .set("colon", "a: b")
                       .set("empty", "")
+                      .set("controls", "a\rb\x01\t")
                       .set("layers", Value::list({Value(128), Value(64)}))
                       .set("nested", Value::dict().set("beta", Value::list({Value(0.9), Value(0.999)})));
   const std::string text = to_yaml(v);
@@ -93,6 +97,7 @@ TEST_CASE("to_yaml writes what parse_yaml reads back unchanged") {
   CHECK(back.at("number_text").as_string() == "42");
   CHECK(back.at("colon").as_string() == "a: b");
   CHECK(back.at("empty").as_string() == "");
+  CHECK(back.at("controls").as_string() == "a\rb\x01\t");
   CHECK(back.at("layers").as_list()[1].as_int() == 64);
   CHECK(back.at("nested").at("beta").as_list()[1].as_double() == 0.999);
 }
