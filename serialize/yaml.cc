@@ -86,7 +86,22 @@ Value scalar(const YAML::Node& node) {
   return Value(text);
 }
 
-Value convert(const YAML::Node& node, const std::string& source) {
+// Aliases can make a graph recursive (`&a [*a]`) or exponentially large when expanded
+// ("billion laughs"); both stop with an error instead of a stack overflow or OOM.
+constexpr int kMaxDepth = 200;
+constexpr int64_t kMaxNodes = 1'000'000;
+
+struct Limits {
+  const std::string& source;
+  int64_t nodes = 0;
+};
+
+Value convert(const YAML::Node& node, Limits& limits, int depth) {
+  const std::string& source = limits.source;
+  FULGUR_CHECK(depth <= kMaxDepth, "parse_yaml", source, ": nesting deeper than ", kMaxDepth,
+               " levels (a recursive alias?) at line ", node.Mark().line + 1);
+  FULGUR_CHECK(++limits.nodes <= kMaxNodes, "parse_yaml", source, ": more than ", kMaxNodes,
+               " values once aliases are expanded; hint: a config file this large is probably an alias bomb");
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -95,7 +110,7 @@ Value convert(const YAML::Node& node, const std::string& source) {
       return scalar(node);
     case YAML::NodeType::Sequence: {
       std::vector<Value> items;
-      for (const YAML::Node& e : node) items.push_back(convert(e, source));
+      for (const YAML::Node& e : node) items.push_back(convert(e, limits, depth + 1));
       return Value::list(std::move(items));
     }
     case YAML::NodeType::Map: {
@@ -103,7 +118,7 @@ Value convert(const YAML::Node& node, const std::string& source) {
       for (const auto& kv : node) {
         FULGUR_CHECK(kv.first.IsScalar(), "parse_yaml", source, " line ", kv.first.Mark().line + 1,
                      ": a mapping key must be a plain scalar; hint: write `key: value`");
-        dict.set(kv.first.Scalar(), convert(kv.second, source));
+        dict.set(kv.first.Scalar(), convert(kv.second, limits, depth + 1));
       }
       return dict;
     }
@@ -196,7 +211,8 @@ Value parse_yaml(const std::string& text, const std::string& source) {
   } catch (const YAML::Exception& e) {
     FULGUR_CHECK(false, "parse_yaml", source, " line ", e.mark.line + 1, " column ", e.mark.column + 1, ": ", e.msg);
   }
-  return convert(root, source);
+  Limits limits{source};
+  return convert(root, limits, 0);
 }
 
 std::string to_yaml(const Value& value) {

@@ -66,6 +66,19 @@ TEST_CASE("parse_yaml refuses text that is not UTF-8, as PyYAML does") {
   CHECK(parse_yaml("a: 1\rb: 2\r").at("b").as_int() == 2);
 }
 
+TEST_CASE("parse_yaml stops recursive and exponential aliases with an error") {
+  // yaml_fuzz: an anchored sequence holding an alias of itself recursed without end.
+  CHECK_THROWS_WITH_AS(parse_yaml("&a\n- *a\n"), doctest::Contains("recursive alias"), Error);
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'h'; ++c) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + static_cast<char>(c - 1);
+    bomb += "]\n";
+  }
+  CHECK_THROWS_WITH_AS(parse_yaml(bomb), doctest::Contains("alias bomb"), Error);
+  CHECK(parse_yaml("a: &x {k: 1}\nb: *x\n").at("b").at("k").as_int() == 1);  // plain aliases work
+}
+
 TEST_CASE("to_yaml writes what parse_yaml reads back unchanged") {
   const Value v = Value::dict()
                       .set("lr", 0.1)
