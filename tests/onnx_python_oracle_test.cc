@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "subprocess_util.h"
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/nn/activation.h"
 #include "fulgur/nn/attention.h"
@@ -47,38 +48,14 @@
 
 namespace fs = std::filesystem;
 using namespace fulgur;
+using namespace fulgur::testing;
 namespace F = fulgur::nn::functional;
 namespace fx = fulgur::onnx;
 
 namespace {
 
-// Runs a command; returns its exit status (-1: killed or not run) and appends its output
-// (stdout + stderr) to out.
-int run(const std::string& cmd, std::string& out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
-std::string quoted(const std::string& s) {
-  std::string r = "'";
-  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return r + "'";
-}
 
-// The interpreter to use and where it came from.
-std::pair<std::string, std::string> find_python() {
-  if (const char* p = std::getenv("FULGUR_TEST_PYTHON"); p != nullptr && *p != '\0') return {p, "$FULGUR_TEST_PYTHON"};
-  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) {
-    const std::string venv = std::string(pw->pw_dir) + "/.cache/fulgur/pyenv/bin/python3";
-    if (::access(venv.c_str(), X_OK) == 0) return {venv, ".ci/run's venv"};
-  }
-  return {"/usr/bin/python3", "the default"};
-}
 
 // A .npy file (version 1.0, C order) holding the tensor's elements.
 void write_npy(const Tensor& t, const fs::path& path) {
@@ -316,8 +293,8 @@ TEST_CASE("onnx oracle: exported models pass onnx.checker and onnxruntime matche
   std::string probe;
   // Imported, not just found: an onnxruntime built for another numpy counts as missing.
   const int probe_rc =
-      run(quoted(python) + " -c " +
-              quoted("import importlib\n"
+      run_command(shell_quoted(python) + " -c " +
+              shell_quoted("import importlib\n"
                      "def bad(m):\n"
                      "  try: importlib.import_module(m)\n"
                      "  except Exception: return True\n"
@@ -367,7 +344,7 @@ TEST_CASE("onnx oracle: exported models pass onnx.checker and onnxruntime matche
   }
 
   std::string out;
-  const int rc = run(quoted(python) + " tests/onnx_python_oracle.py " + quoted(dir.string()), out);
+  const int rc = run_command(shell_quoted(python) + " tests/onnx_python_oracle.py " + shell_quoted(dir.string()), out);
   MESSAGE("python: " << python << " (" << from << ")\n" << out);
   CHECK(rc == 0);
   for (const Case& c : cs) {

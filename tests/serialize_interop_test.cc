@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "subprocess_util.h"
 #include "serialize_test_util.h"
 
 using namespace fulgur;
@@ -20,16 +21,6 @@ namespace {
 
 const char* kPython = "/usr/bin/python3";
 
-// Runs a command; returns its exit status and appends its output (stdout + stderr) to out.
-int run(const std::string& cmd, std::string& out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 Tensor ar(int64_t n, DType dtype, double scale, double offset) {
   Tensor t = make_tensor({n}, dtype, kCPU);
@@ -67,7 +58,7 @@ Value misc() {
 
 TEST_CASE("interop: files round-trip through Python's torch.load / torch.save") {
   std::string probe;
-  if (run(std::string(kPython) + " -c 'import torch, numpy'", probe) != 0) {
+  if (run_command(std::string(kPython) + " -c 'import torch, numpy'", probe) != 0) {
     const std::string why = "SKIPPED: serialize interop: " + std::string(kPython) +
                             " with torch and numpy is not available (apt-get install python3-torch)";
     std::cout << why << std::endl;
@@ -133,7 +124,7 @@ TEST_CASE("interop: files round-trip through Python's torch.load / torch.save") 
 
   // ---- Python checks and writes ------------------------------------------------------------
   std::string out;
-  const int rc = run(std::string(kPython) + " tests/serialize_interop.py " + dir, out);
+  const int rc = run_command(std::string(kPython) + " tests/serialize_interop.py " + dir, out);
   MESSAGE(out);
   REQUIRE(rc == 0);
   CHECK(out.find("ALL OK") != std::string::npos);

@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -290,5 +292,17 @@ inline std::string describe(const Tensor& t) {
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Makes the test's scratch folder (Bazel's TEST_TMPDIR, else a folder in the system temp dir)
+// the current directory: a Trainer without default_root_dir writes its checkpoints and logs
+// there. Trainer tests call it once from a namespace-scope initializer.
+inline bool chdir_to_test_tmpdir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::filesystem::path path =
+      dir != nullptr ? std::filesystem::path(dir) : std::filesystem::temp_directory_path() / "fulgur_test";
+  std::filesystem::create_directories(path);
+  std::filesystem::current_path(path);
+  return true;
+}
 
 }  // namespace fulgur::testing

@@ -13,6 +13,10 @@ namespace L = fulgur::lightning;
 
 namespace {
 
+// The default ModelCheckpoint (and logger) of Trainers without default_root_dir write into the
+// current directory: make it this test's temp dir.
+[[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
+
 std::shared_ptr<data::TensorDataset> dataset() {
   manual_seed(0);
   Tensor x = randn({16, 3});
@@ -208,8 +212,15 @@ TEST_CASE("checkpoint: ckpt_path errors") {
   auto ds = dataset();
   Model model;
   L::Trainer trainer({.max_epochs = 1, .enable_progress_bar = false});
-  CHECK_THROWS_WITH_AS(trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "last"}),
-                       doctest::Contains("needs ModelCheckpoint"), Error);
+  // Nothing saved yet: "best" is Lightning's error, "last" its warning (and a fresh start).
+  CHECK_THROWS_WITH_AS(trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "best"}),
+                       doctest::Contains("`.fit(ckpt_path=\"best\")` is set but `ModelCheckpoint` is not configured to "
+                                         "save the best model."),
+                       Error);
+  L::Trainer no_checkpointing({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  no_checkpointing.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "last"});
+  CHECK(no_checkpointing.ckpt_path().empty());
+  CHECK(no_checkpointing.global_step() == 4);
   CHECK_THROWS_AS(trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "/nonexistent.ckpt"}),
                   Error);
 }

@@ -9,6 +9,10 @@ namespace L = fulgur::lightning;
 
 namespace {
 
+// The default ModelCheckpoint (and logger) of Trainers without default_root_dir write into the
+// current directory: make it this test's temp dir.
+[[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
+
 class Ranges : public L::LightningDataModule {
  public:
   void setup(const std::string& stage) override {

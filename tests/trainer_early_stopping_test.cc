@@ -17,6 +17,10 @@ namespace C = fulgur::lightning::callbacks;
 
 namespace {
 
+// The default ModelCheckpoint (and logger) of Trainers without default_root_dir write into the
+// current directory: make it this test's temp dir.
+[[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 class Scripted : public L::LightningModule {

@@ -13,6 +13,10 @@ namespace L = fulgur::lightning;
 
 namespace {
 
+// The default ModelCheckpoint (and logger) of Trainers without default_root_dir write into the
+// current directory: make it this test's temp dir.
+[[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
+
 // y = x . [1, -2, 0.5] + 0.3, no noise: the achievable MSE is 0.
 std::shared_ptr<data::TensorDataset> regression_data(int64_t n) {
   manual_seed(0);

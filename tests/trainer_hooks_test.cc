@@ -2,8 +2,10 @@
 // (tests/tests_pytorch/models/test_hooks.py in Lightning's repository): a module and a callback
 // record every hook as it returns (Lightning's recorder appends after the call, so an inner
 // hook such as forward precedes training_step). docs/TRAINER.md lists where the recorded
-// names differ from Lightning's (zero_grad/train are not virtual in nn::Module; checkpoint
-// hooks arrive with ModelCheckpoint).
+// names differ from Lightning's (zero_grad/train are not virtual in nn::Module). The default
+// ModelCheckpoint saves at the end of each fit epoch, so Lightning's checkpoint entries
+// (Callback.state_dict, Callback.on_save_checkpoint, on_save_checkpoint) follow the module's
+// on_train_epoch_end; every Trainer writes under the test's temp dir.
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -173,7 +175,7 @@ class HookedModel : public L::LightningModule {
   }
   void on_save_checkpoint(Value&) override { rec("on_save_checkpoint"); }
   void on_load_checkpoint(const Value& ck) override {
-    CHECK(ck.at("epoch").as_int() == 1);
+    CHECK(ck.at("epoch").as_int() == 0);  // ModelCheckpoint's save at the end of epoch 0 (Lightning: "epoch": 0)
     rec("on_load_checkpoint");
   }
   void lr_scheduler_step(L::Scheduler& s, std::optional<double> m) override {
@@ -273,6 +275,19 @@ struct HookedCallback : L::Callback {
 
 void append(Calls& out, const Calls& more) { out.insert(out.end(), more.begin(), more.end()); }
 
+// A fresh default_root_dir under Bazel's per-test directory.
+std::string root_dir(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::filesystem::path root =
+      (dir != nullptr ? std::filesystem::path(dir) : std::filesystem::temp_directory_path()) / ("fulgur_hooks_" + name);
+  std::filesystem::remove_all(root);
+  return root.string();
+}
+
+// What ModelCheckpoint's save adds (trainer.save_checkpoint: the callbacks' state_dict and
+// on_save_checkpoint, then the module's on_save_checkpoint).
+Calls checkpoint_save() { return {"Callback.state_dict", "Callback.on_save_checkpoint", "on_save_checkpoint"}; }
+
 Calls transfer() { return {"on_before_batch_transfer", "transfer_batch_to_device", "on_after_batch_transfer"}; }
 
 // Lightning's _auto_train_batch, with accumulation: zero_grad on the first micro-batch of a
@@ -356,7 +371,8 @@ TEST_CASE("hooks: fit with validation and sanity check (test_trainer_model_hook_
                         .limit_train_batches = 2,
                         .limit_val_batches = 2,
                         .enable_progress_bar = false,
-                        .enable_model_summary = false});
+                        .enable_model_summary = false,
+                        .default_root_dir = root_dir(automatic ? "fit_auto" : "fit_manual")});
     trainer.fit(model);
     Calls expected = fit_prologue();
     // Lightning: "zero_grad" here (nn::Module::zero_grad is not a hook in C++).
@@ -368,7 +384,7 @@ TEST_CASE("hooks: fit with validation and sanity check (test_trainer_model_hook_
     expected.push_back("on_validation_model_zero_grad");
     append(expected, eval_run("validation", 2));
     append(expected, {"Callback.on_train_epoch_end", "on_train_epoch_end"});
-    // Lightning: ModelCheckpoint's Callback.state_dict / on_save_checkpoint here (next slice).
+    append(expected, checkpoint_save());  // the default ModelCheckpoint, a monitoring callback
     append(expected, fit_epilogue());
     check_sequence(called, expected);
     CHECK(trainer.global_step() == 2);
@@ -385,13 +401,16 @@ TEST_CASE("hooks: fit with accumulate_grad_batches=2 and no validation") {
                       .limit_train_batches = 5,
                       .limit_val_batches = 0,
                       .enable_progress_bar = false,
-                      .accumulate_grad_batches = 2});
+                      .accumulate_grad_batches = 2,
+                      .default_root_dir = root_dir("accumulate")});
   trainer.fit(model);
   Calls expected = fit_prologue();
   append(expected, {"train_dataloader", "Callback.on_train_start", "on_train_start", "Callback.on_train_epoch_start",
                     "on_train_epoch_start"});
   append(expected, auto_train_batches(5, 2));
+  // No validation: ModelCheckpoint saves at the train epoch end.
   append(expected, {"Callback.on_train_epoch_end", "on_train_epoch_end"});
+  append(expected, checkpoint_save());
   append(expected, fit_epilogue());
   check_sequence(called, expected);
   CHECK(trainer.global_step() == 3);  // windows [0,1], [2,3], and the epoch's last batch alone
@@ -402,7 +421,8 @@ TEST_CASE("hooks: fast_dev_run=1 (no sanity check; val_dataloader asked for insi
   HookedModel model(&called);
   L::Trainer trainer({.callbacks = {std::make_shared<HookedCallback>(&called)},
                       .fast_dev_run = 1,
-                      .enable_progress_bar = false});
+                      .enable_progress_bar = false,
+                      .default_root_dir = root_dir("fast_dev_run")});
   trainer.fit(model);
   Calls expected = fit_prologue();
   append(expected, {"train_dataloader", "Callback.on_train_start", "on_train_start", "Callback.on_train_epoch_start",
@@ -410,10 +430,13 @@ TEST_CASE("hooks: fast_dev_run=1 (no sanity check; val_dataloader asked for insi
   append(expected, auto_train_batches(1));
   append(expected, {"on_validation_model_zero_grad", "val_dataloader"});
   append(expected, eval_run("validation", 1));
-  append(expected, {"Callback.on_train_epoch_end", "on_train_epoch_end"});
+  append(expected, {"Callback.on_train_epoch_end", "on_train_epoch_end"});  // fast_dev_run: no checkpoint
   append(expected, fit_epilogue());
   check_sequence(called, expected);
   CHECK(trainer.global_step() == 1);
+  REQUIRE(trainer.checkpoint_callback() != nullptr);  // Lightning adds it; it saves nothing here
+  CHECK(trainer.checkpoint_callback()->best_model_path().empty());
+  CHECK(!std::filesystem::exists(std::filesystem::path(trainer.default_root_dir()) / "checkpoints"));
 }
 
 TEST_CASE("hooks: validate and test (test_trainer_model_hook_system_eval)") {
@@ -427,7 +450,8 @@ TEST_CASE("hooks: validate and test (test_trainer_model_hook_system_eval)") {
                           .max_epochs = 1,
                           .limit_val_batches = batches,
                           .limit_test_batches = batches,
-                          .enable_progress_bar = false});
+                          .enable_progress_bar = false,
+                          .default_root_dir = root_dir("eval")});
       const std::string verb = test ? "test" : "validate";
       const std::string noun = test ? "test" : "validation";
       const auto results = test ? trainer.test(model, {}, {.verbose = false})
@@ -455,7 +479,8 @@ TEST_CASE("hooks: predict (test_trainer_model_hook_system_predict)") {
   HookedModel model(&called);
   L::Trainer trainer({.callbacks = {std::make_shared<HookedCallback>(&called)},
                       .limit_predict_batches = 2,
-                      .enable_progress_bar = false});
+                      .enable_progress_bar = false,
+                      .default_root_dir = root_dir("predict")});
   const std::vector<Tensor> preds = trainer.predict(model);
   Calls expected = {"configure_callbacks", "prepare_data", "Callback.setup:predict", "setup:predict",
                     "configure_model", "predict_dataloader", "on_predict_model_eval", "Callback.on_predict_start",
@@ -474,10 +499,8 @@ TEST_CASE("hooks: predict (test_trainer_model_hook_system_predict)") {
 }
 
 TEST_CASE("hooks: resume without validation (test_trainer_model_hook_system_fit_no_val_and_resume_max_epochs)") {
-  const char* dir = std::getenv("TEST_TMPDIR");  // Bazel's per-test directory
-  const std::string path =
-      ((dir != nullptr ? std::filesystem::path(dir) : std::filesystem::temp_directory_path()) / "fulgur_hooks_resume.ckpt")
-          .string();
+  const std::string root = root_dir("resume");
+  std::string best_model_path;
   {
     Calls ignored;
     HookedModel model(&ignored);
@@ -485,11 +508,15 @@ TEST_CASE("hooks: resume without validation (test_trainer_model_hook_system_fit_
                         .max_epochs = 1,
                         .limit_train_batches = 2,
                         .limit_val_batches = 0,
-                        .enable_progress_bar = false});
+                        .enable_progress_bar = false,
+                        .default_root_dir = root});
     trainer.fit(model);
+    best_model_path = trainer.checkpoint_callback()->best_model_path();
+    CHECK(best_model_path == (std::filesystem::path(*trainer.checkpoint_callback()->dirpath()) / "epoch=0-step=2.ckpt")
+                                 .string());
     ignored.clear();
-    trainer.save_checkpoint(path);  // what ModelCheckpoint will do at the epoch end
-    CHECK(ignored == Calls{"Callback.state_dict", "Callback.on_save_checkpoint", "on_save_checkpoint"});
+    trainer.save_checkpoint(root + "/manual.ckpt");  // the same hooks as ModelCheckpoint's saves
+    CHECK(ignored == checkpoint_save());
   }
   Calls called;
   HookedModel model(&called);
@@ -497,8 +524,9 @@ TEST_CASE("hooks: resume without validation (test_trainer_model_hook_system_fit_
                       .max_epochs = 2,
                       .limit_train_batches = 2,
                       .limit_val_batches = 0,
-                      .enable_progress_bar = false});
-  trainer.fit(model, {}, {}, {.ckpt_path = path});
+                      .enable_progress_bar = false,
+                      .default_root_dir = root});
+  trainer.fit(model, {}, {}, {.ckpt_path = best_model_path});
   Calls expected = {"configure_callbacks", "prepare_data", "Callback.setup:fit", "setup:fit", "on_load_checkpoint",
                     "Callback.on_load_checkpoint", "Callback.load_state_dict", "configure_model",
                     "configure_optimizers", "Callback.on_fit_start", "on_fit_start", "train_dataloader",
@@ -506,9 +534,14 @@ TEST_CASE("hooks: resume without validation (test_trainer_model_hook_system_fit_
                     "on_train_epoch_start"};
   append(expected, auto_train_batches(2));
   append(expected, {"Callback.on_train_epoch_end", "on_train_epoch_end"});
+  append(expected, checkpoint_save());
   append(expected, fit_epilogue());
   check_sequence(called, expected);
   CHECK(trainer.global_step() == 4);
   CHECK(trainer.current_epoch() == 2);
-  std::filesystem::remove(path);
+  CHECK(trainer.ckpt_path() == best_model_path);
+  // The checkpoint the fit resumed from is kept although it is no longer the latest.
+  CHECK(std::filesystem::exists(best_model_path));
+  CHECK(trainer.checkpoint_callback()->best_model_path() ==
+        (std::filesystem::path(*trainer.checkpoint_callback()->dirpath()) / "epoch=1-step=4.ckpt").string());
 }

@@ -1,5 +1,7 @@
 // Trainer checkpoints with Lightning's keys, and resuming from them (Lightning's
 // _CheckpointConnector): what is written, and the order in which a resume restores it.
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "fulgur/kernels/error.h"
@@ -43,7 +45,12 @@ Value Trainer::dump_checkpoint(bool weights_only) {
     }
     ck.set("loops", Value::dict({{"fit_loop", fit_loop}}));
     Value callbacks = Value::dict();
-    for (const auto& c : callbacks_) callbacks.set(c->state_key(), c->state_dict());
+    // Lightning's _call_callbacks_state_dict: callbacks without state (the progress bar, the
+    // model summary, ...) leave no entry.
+    for (const auto& c : callbacks_) {
+      Value state = c->state_dict();
+      if (!(state.is_dict() && state.items().empty())) callbacks.set(c->state_key(), std::move(state));
+    }
     ck.set("callbacks", callbacks);
     Value optimizers = Value::list();
     for (const auto& o : optimizers_) optimizers.push_back(o->state_dict());
@@ -66,10 +73,67 @@ Value Trainer::dump_checkpoint(bool weights_only) {
 }
 
 void Trainer::save_checkpoint(const std::string& path, bool weights_only) {
-  fulgur::save(dump_checkpoint(weights_only), path);
+  const Value checkpoint = dump_checkpoint(weights_only);
+  // Lightning's TorchCheckpointIO creates the folder (a filename template may add subfolders).
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  fulgur::save(checkpoint, path);
 }
 
-void Trainer::restore_modules_and_callbacks(const Value& ck) {
+std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& ckpt_path) {
+  // The module is always passed in C++, so an empty ckpt_path means "use it as it is"
+  // (Lightning: model_provided and ckpt_path None).
+  if (ckpt_path.empty()) return "";
+  if (ckpt_path == "best") {
+    const auto all = checkpoint_callbacks();
+    if (all.size() > 1) {
+      std::fprintf(stderr, "warning: `.%s(ckpt_path=\"best\")` is called with Trainer configured with multiple "
+                           "`ModelCheckpoint` callbacks. It will use the best checkpoint path from first checkpoint "
+                           "callback.\n", fn.c_str());
+    }
+    FULGUR_CHECK(!all.empty(), ("Trainer." + fn).c_str(), "`.", fn,
+                 "(ckpt_path=\"best\")` is set but `ModelCheckpoint` is not configured.");
+    const std::string& best = all[0]->best_model_path();
+    FULGUR_CHECK(!best.empty() || options_.fast_dev_run == 0, ("Trainer." + fn).c_str(),
+                 "You cannot execute `.", fn, "(ckpt_path=\"best\")` with `fast_dev_run=True`. Please pass an exact "
+                 "checkpoint path to `.", fn, "(ckpt_path=...)`");
+    FULGUR_CHECK(!best.empty(), ("Trainer." + fn).c_str(), "`.", fn,
+                 "(ckpt_path=\"best\")` is set but `ModelCheckpoint` is not configured to save the best model.");
+    return best;
+  }
+  if (ckpt_path == "last") {
+    // The newest "last*.ckpt" of every ModelCheckpoint's folder.
+    std::string newest;
+    std::filesystem::file_time_type newest_time;
+    for (const callbacks::ModelCheckpoint* c : checkpoint_callbacks()) {
+      for (const std::string& path : c->find_last_checkpoints(*this)) {
+        std::error_code ec;
+        const auto t = std::filesystem::last_write_time(path, ec);
+        if (ec) continue;
+        if (newest.empty() || t > newest_time) {
+          newest = path;
+          newest_time = t;
+        }
+      }
+    }
+    if (newest.empty()) {
+      // Not an error, so that "last" can be set before the first fit.
+      std::fprintf(stderr, "warning: .%s(ckpt_path=\"last\") is set, but there is no last checkpoint available. No "
+                           "checkpoint will be loaded. HINT: Set `ModelCheckpoint(..., save_last=True)`.\n",
+                   fn.c_str());
+    }
+    return newest;
+  }
+  return ckpt_path;
+}
+
+Value Trainer::resume_start() {
+  if (ckpt_path_.empty()) return Value();
+  std::fprintf(stderr, "Restoring states from the checkpoint path at %s\n", ckpt_path_.c_str());
+  return fulgur::load(ckpt_path_);
+}
+
+void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks) {
   set_fx("on_load_checkpoint");
   model_->on_load_checkpoint(ck);
   nn::StateDict sd;
@@ -78,6 +142,10 @@ void Trainer::restore_modules_and_callbacks(const Value& ck) {
   model_->load_state_dict(sd);
   if (datamodule_ != nullptr) {
     if (const Value* dm = ck.find(datamodule_->name())) datamodule_->load_state_dict(*dm);
+  }
+  if (!with_callbacks) {
+    std::fprintf(stderr, "Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());
+    return;
   }
   callbacks_do([&](Callback& c) { c.on_load_checkpoint(*this, *model_, ck); });
   if (const Value* states = ck.find("callbacks")) {
@@ -88,6 +156,10 @@ void Trainer::restore_modules_and_callbacks(const Value& ck) {
 }
 
 void Trainer::restore_training_state(const Value& ck) {
+  FULGUR_CHECK(ck.contains("optimizer_states"), "Trainer.fit", "Trying to restore optimizer state but checkpoint "
+               "contains only the model. This is probably due to `ModelCheckpoint.save_weights_only` being set to "
+               "`True`. (hint: resume from a full checkpoint, or load the weights into the module and fit without "
+               "ckpt_path)");
   const Value& opts = ck.at("optimizer_states");
   FULGUR_CHECK(opts.size() == optimizers_.size(), "Trainer.fit", "the checkpoint has ", opts.size(),
                " optimizer states, configure_optimizers returned ", optimizers_.size(), " optimizers");

@@ -12,18 +12,37 @@
 // the Trainer needs but the subclass did not implement throws, naming it, as Lightning raises
 // MisconfigurationException. state_dict/load_state_dict go into the checkpoint under the
 // datamodule's class name (Lightning's key).
+//
+// Like a LightningModule, a datamodule may take its arguments as L::HParams (Lightning's
+// self.hparams on a datamodule), which is how L::LightningCLI learns and sets them:
+//
+//   explicit MNISTData(L::HParams hp = {})
+//       : L::LightningDataModule(hp.with_defaults({{"data_dir", "data"}, {"batch_size", 64}})) {}
 #pragma once
 
 #include <string>
 
+#include <utility>
+
 #include "fulgur/tensor/value.h"
+#include "fulgur/trainer/hparams.h"
 #include "fulgur/trainer/loaders.h"
 
 namespace fulgur::lightning {
 
 class LightningDataModule {
  public:
+  LightningDataModule() = default;
+  explicit LightningDataModule(HParams hparams) : hparams_(std::move(hparams)) {}
   virtual ~LightningDataModule() = default;
+
+  // The arguments given at construction (empty for a datamodule that takes none).
+  const HParams& hparams() const { return hparams_; }
+  HParams& hparams() { return hparams_; }
+  template <typename T>
+  T hparam(const std::string& name) const {
+    return hparams_.get<T>(name);
+  }
 
   // Download or write to disk; called once per node, before setup. Do not set state here
   // (other processes will not see it), as in Lightning.
@@ -43,6 +62,9 @@ class LightningDataModule {
 
   // The checkpoint key and repr name (Lightning uses the class's __qualname__).
   virtual std::string name() const { return "LightningDataModule"; }
+
+ private:
+  HParams hparams_;
 };
 
 }  // namespace fulgur::lightning

@@ -25,6 +25,7 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
     total += n;
   }
   if (!test) num_val_batches_ = counts;
+  else num_test_batches_ = counts;
   if (total == 0) return {};
 
   const std::string previous_stage = state_.stage;
@@ -124,10 +125,11 @@ std::vector<std::map<std::string, double>> Trainer::eval_entry(LightningModule& 
   eval_loaders_ = std::move(loaders);
   std::vector<std::map<std::string, double>> results;
   run_guarded([&] {
-    FULGUR_CHECK(options.ckpt_path.empty(), ("Trainer." + verb).c_str(), "loading ckpt_path=\"", options.ckpt_path,
-                 "\" is not implemented yet (docs/TRAINER.md, TODO)");
+    ckpt_path_ = select_ckpt_path(verb, options.ckpt_path);
     setup_callbacks();
     call_setup(verb);
+    // Lightning restores the module (and datamodule) only, not callbacks or training state.
+    if (!ckpt_path_.empty()) restore_modules_and_callbacks(resume_start(), false);
     call_configure_model();
     log_hyperparams();
     model_->zero_grad();
@@ -167,13 +169,16 @@ std::vector<std::map<std::string, double>> Trainer::test(LightningModule& model,
   return eval_entry(model, &datamodule, {}, Stage::Test, options);
 }
 
-std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningDataModule* dm, Loaders loaders) {
+std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningDataModule* dm, Loaders loaders,
+                                           const PredictOptions& options) {
   begin_run(model, dm, "predict");
   eval_loaders_ = std::move(loaders);
   std::vector<Tensor> predictions;
   run_guarded([&] {
+    ckpt_path_ = select_ckpt_path("predict", options.ckpt_path);
     setup_callbacks();
     call_setup("predict");
+    if (!ckpt_path_.empty()) restore_modules_and_callbacks(resume_start(), false);
     call_configure_model();
     log_hyperparams();
     model_->zero_grad();
@@ -185,6 +190,7 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
       counts.push_back(options_.limit_predict_batches.apply(eval_loaders_[i].size(), "limit_predict_batches"));
       total += counts.back();
     }
+    num_predict_batches_ = counts;
     if (total > 0) {
       state_.stage = "predict";
       NoGradGuard no_grad;
@@ -228,11 +234,11 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
   return predictions;
 }
 
-std::vector<Tensor> Trainer::predict(LightningModule& model, Loaders dataloaders) {
-  return predict_entry(model, nullptr, std::move(dataloaders));
+std::vector<Tensor> Trainer::predict(LightningModule& model, Loaders dataloaders, PredictOptions options) {
+  return predict_entry(model, nullptr, std::move(dataloaders), options);
 }
-std::vector<Tensor> Trainer::predict(LightningModule& model, LightningDataModule& datamodule) {
-  return predict_entry(model, &datamodule, {});
+std::vector<Tensor> Trainer::predict(LightningModule& model, LightningDataModule& datamodule, PredictOptions options) {
+  return predict_entry(model, &datamodule, {}, options);
 }
 
 }  // namespace fulgur::lightning

@@ -13,18 +13,18 @@
 namespace fulgur::lightning {
 
 void Trainer::run_fit(const std::string& ckpt_path) {
+  // Lightning resolves "best"/"last" before attaching the module's callbacks.
+  ckpt_path_ = select_ckpt_path("fit", ckpt_path);
   setup_callbacks();
   call_setup("fit");
-  Value checkpoint;
-  if (!ckpt_path.empty()) {
-    FULGUR_CHECK(ckpt_path != "last" && ckpt_path != "best", "Trainer.fit", "ckpt_path=\"", ckpt_path,
-                 "\" needs ModelCheckpoint, which is not implemented yet; hint: pass the checkpoint's path");
-    checkpoint = fulgur::load(ckpt_path);
-    restore_modules_and_callbacks(checkpoint);
-  }
+  const Value checkpoint = resume_start();
+  if (!ckpt_path_.empty()) restore_modules_and_callbacks(checkpoint);
   call_configure_model();
   configure_optimizers();
-  if (!ckpt_path.empty()) restore_training_state(checkpoint);
+  if (!ckpt_path_.empty()) {
+    restore_training_state(checkpoint);
+    std::fprintf(stderr, "Restored all states from the checkpoint at %s\n", ckpt_path_.c_str());
+  }
   set_fx("on_fit_start");
   callbacks_do([&](Callback& c) { c.on_fit_start(*this, *model_); });
   model_->on_fit_start();
@@ -45,7 +45,7 @@ int64_t Trainer::estimated_stepping_batches() {
                "only known during fit (it needs the train loader)");
   if (train_loaders_.empty()) train_loaders_ = request_loaders("train", true);
   const int64_t batches = options_.limit_train_batches.apply(train_loaders_[0].size(), "limit_train_batches");
-  const int64_t n = options_.accumulate_grad_batches;
+  const int64_t n = accumulate_grad_batches_;
   const int64_t steps = (batches + n - 1) / n * std::max<int64_t>(epochs, 1);
   return options_.max_steps == -1 ? steps : std::min(steps, options_.max_steps);
 }
@@ -130,10 +130,6 @@ void Trainer::run_train_loop() {
       if (c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
     });
     publish(epoch, true);
-    std::ostringstream line;
-    line << "Epoch " << current_epoch_ << ": " << num_training_batches_ << "/" << num_training_batches_ << " batches";
-    for (const auto& [k, v] : progress_bar_metrics_) line << ", " << k << "=" << v;
-    progress_line(line.str());
     train_results_->reset();
     update_lr_schedulers("epoch", true, 0);
     ++current_epoch_;
@@ -175,7 +171,7 @@ void Trainer::run_train_epoch() {
 }
 
 bool Trainer::should_accumulate(int64_t batch_idx) const {
-  const bool accumulation_done = (batch_idx + 1) % options_.accumulate_grad_batches == 0;
+  const bool accumulation_done = (batch_idx + 1) % accumulate_grad_batches_ == 0;
   const bool is_final_batch = batch_idx + 1 == num_training_batches_;
   return !accumulation_done && !is_final_batch;
 }
@@ -223,6 +219,9 @@ void Trainer::run_train_batch(const Batch& batch, int64_t batch_idx) {
   ++total_batch_idx_;
   const bool stepped = !should_accumulate(batch_idx);
   if (stepped) ++batches_that_stepped_;
+  // Lightning's callback/progress-bar metrics are live views of what was logged: the batch-end
+  // hooks (the progress bar's postfix) see this step's values. Loggers get them below.
+  publish(train_results_->metrics(true), false);
   set_fx("on_train_batch_end");
   callbacks_do([&](Callback& c) { c.on_train_batch_end(*this, *model_, outputs, batch, batch_idx); });
   model_->on_train_batch_end(outputs, batch, batch_idx);
@@ -236,7 +235,7 @@ void Trainer::run_train_batch(const Batch& batch, int64_t batch_idx) {
 
 void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* outputs) {
   optim::Optimizer* opt = optimizers_.empty() ? nullptr : optimizers_[0].get();
-  const int64_t n = options_.accumulate_grad_batches;
+  const int64_t n = accumulate_grad_batches_;
   // Lightning's closure: training_step, zero_grad on the first micro-batch of a window,
   // backward of loss / accumulate_grad_batches.
   auto closure = [&]() -> Tensor {

@@ -2,6 +2,7 @@
 // logging. The loops are in fit_loop.cc and evaluation_loop.cc.
 #include "fulgur/trainer/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -9,13 +10,10 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/callbacks/model_summary.h"
+#include "fulgur/trainer/callbacks/progress_bar.h"
 
 namespace fulgur::lightning {
-
-namespace detail {
-// Lightning's default logger for Trainer(logger=True). Null until TensorBoardLogger lands.
-std::shared_ptr<Logger> default_logger(const std::string& root_dir) { return nullptr; }
-}  // namespace detail
 
 int64_t BatchLimit::apply(int64_t n, const char* option) const {
   if (is_count_) return std::min(n, count_);
@@ -54,7 +52,6 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     options_.max_epochs = 1;
     options_.val_check_interval = 1.0;
     options_.check_val_every_n_epoch = 1;
-    options_.enable_checkpointing = false;
     std::fprintf(stderr, "Running in `fast_dev_run` mode: will run the requested loop using %lld batch(es). Logging "
                          "and checkpointing is suppressed.\n", static_cast<long long>(n));
   }
@@ -106,6 +103,80 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
       if (auto logger = detail::default_logger(root_dir_)) loggers_ = {std::move(logger)};
     }
   }
+  // Lightning's _configure_checkpoint_callbacks: a default ModelCheckpoint unless the user gave
+  // one (which enable_checkpointing=false forbids). Under fast_dev_run it exists but saves nothing.
+  bool has_checkpoint = false;
+  for (const auto& c : o.callbacks) has_checkpoint = has_checkpoint || dynamic_cast<callbacks::ModelCheckpoint*>(c.get());
+  if (has_checkpoint) {
+    FULGUR_CHECK(o.enable_checkpointing, "Trainer", "Trainer was configured with `enable_checkpointing=False` but "
+                 "found `ModelCheckpoint` in callbacks list.");
+  } else if (o.enable_checkpointing) {
+    options_.callbacks.push_back(std::make_shared<callbacks::ModelCheckpoint>());
+  }
+  accumulate_grad_batches_ = o.accumulate_grad_batches;
+  // Lightning's _configure_timer_callback: max_time adds a step-interval Timer, unless the
+  // callbacks already have one (which wins).
+  if (o.max_time) {
+    bool has_timer = false;
+    for (const auto& c : o.callbacks) has_timer = has_timer || dynamic_cast<const callbacks::Timer*>(c.get());
+    if (has_timer) {
+      std::fprintf(stderr, "Ignoring `Trainer(max_time=...)`, callbacks list already contains a Timer.\n");
+    } else {
+      options_.callbacks.push_back(
+          std::make_shared<callbacks::Timer>(callbacks::TimerOptions{.duration = o.max_time, .interval = "step"}));
+    }
+  }
+  // Lightning's _configure_progress_bar, then _configure_model_summary_callback: the defaults
+  // come after the user's callbacks (setup_callbacks moves checkpoint callbacks last).
+  size_t progress_bars = 0;
+  bool has_model_summary = false;
+  for (const auto& c : o.callbacks) {
+    progress_bars += dynamic_cast<const callbacks::ProgressBar*>(c.get()) != nullptr ? 1 : 0;
+    has_model_summary = has_model_summary || dynamic_cast<const callbacks::ModelSummary*>(c.get()) != nullptr;
+  }
+  FULGUR_CHECK(progress_bars <= 1, "Trainer", "You added multiple progress bar callbacks to the Trainer, but "
+               "currently only one progress bar is supported.");
+  FULGUR_CHECK(progress_bars == 0 || o.enable_progress_bar, "Trainer",
+               "Trainer was configured with `enable_progress_bar=False` but found `ProgressBar` in callbacks list.");
+  if (progress_bars == 0 && o.enable_progress_bar) {
+    options_.callbacks.push_back(std::make_shared<callbacks::ProgressBar>());
+  }
+  if (o.enable_model_summary && !has_model_summary) {
+    options_.callbacks.push_back(std::make_shared<callbacks::ModelSummary>());
+  }
+}
+
+void Trainer::accumulate_grad_batches(int64_t n) {
+  FULGUR_CHECK(n >= 1, "Trainer", "`accumulate_grad_batches` must be a positive integer, got ", n);
+  accumulate_grad_batches_ = n;
+}
+
+namespace {
+template <typename T>
+std::vector<T*> callbacks_of_type(const std::vector<std::shared_ptr<Callback>>& all) {
+  std::vector<T*> out;
+  for (const auto& c : all) {
+    if (auto* t = dynamic_cast<T*>(c.get())) out.push_back(t);
+  }
+  return out;
+}
+}  // namespace
+
+// Before the first run the callbacks are the options' ones (Lightning's trainer.callbacks
+// exist from __init__).
+std::vector<callbacks::ModelCheckpoint*> Trainer::checkpoint_callbacks() const {
+  return callbacks_of_type<callbacks::ModelCheckpoint>(state_.fn.empty() ? options_.callbacks : callbacks_);
+}
+callbacks::ModelCheckpoint* Trainer::checkpoint_callback() const {
+  const auto all = checkpoint_callbacks();
+  return all.empty() ? nullptr : all[0];
+}
+std::vector<callbacks::EarlyStopping*> Trainer::early_stopping_callbacks() const {
+  return callbacks_of_type<callbacks::EarlyStopping>(state_.fn.empty() ? options_.callbacks : callbacks_);
+}
+callbacks::EarlyStopping* Trainer::early_stopping_callback() const {
+  const auto all = early_stopping_callbacks();
+  return all.empty() ? nullptr : all[0];
 }
 
 std::string Trainer::log_dir() const {
@@ -187,14 +258,19 @@ void Trainer::setup_callbacks() {
     }
     if (!replaced) callbacks_.push_back(c);
   }
+  // Lightning's _reorder_callbacks: checkpoint callbacks last (so they save what the others
+  // did at the same hook), each group in its order.
+  std::stable_partition(callbacks_.begin(), callbacks_.end(), [](const std::shared_ptr<Callback>& c) {
+    return dynamic_cast<callbacks::ModelCheckpoint*>(c.get()) == nullptr;
+  });
   set_fx("prepare_data");
   if (datamodule_ != nullptr) datamodule_->prepare_data();
   model_->prepare_data();
 }
 
 void Trainer::call_setup(const std::string& stage) {
-  if (datamodule_ != nullptr) datamodule_->setup(stage);
   set_fx("setup");
+  if (datamodule_ != nullptr) datamodule_->setup(stage);
   callbacks_do([&](Callback& c) { c.setup(*this, *model_, stage); });
   model_->setup(stage);
 }
@@ -243,9 +319,9 @@ void Trainer::configure_optimizers() {
     std::fprintf(stderr, "warning: `LightningModule.configure_optimizers` returned `None`, this fit will run with no "
                          "optimizer\n");
   }
-  FULGUR_CHECK(model_->automatic_optimization() || options_.accumulate_grad_batches == 1, "Trainer.fit",
+  FULGUR_CHECK(model_->automatic_optimization() || accumulate_grad_batches_ == 1, "Trainer.fit",
                "Automatic gradient accumulation is not supported for manual optimization. Remove "
-               "`Trainer(accumulate_grad_batches=", options_.accumulate_grad_batches,
+               "`Trainer(accumulate_grad_batches=", accumulate_grad_batches_,
                ")` or switch to automatic optimization");
   FULGUR_CHECK(!model_->automatic_optimization() || optimizers_.size() <= 1, "configure_optimizers",
                "Training with multiple optimizers is only supported with manual optimization. Remove the extra "
@@ -326,14 +402,23 @@ void Trainer::publish(detail::MetricViews views, bool to_logger) {
   }
 }
 
-// Lightning's _LoggerConnector.log_metrics: "epoch" added, the step is the count of batches
-// that stepped an optimizer, and each logger saves after each call.
+// Lightning's _LoggerConnector.log_metrics: a logged "step" metric is the step (and is not
+// sent); otherwise "epoch" is added and the step is the fit loop's _batches_that_stepped.
+// Each logger saves after each call. During fit Lightning logs before counting the current
+// batch (step metrics, validation in the batch's on_advance_end, and the epoch end, where it
+// steps back by one), while batches_that_stepped_ here already counts it: hence the -1.
 void Trainer::send_to_loggers(const std::map<std::string, double>& metrics) {
   if (loggers_.empty() || metrics.empty()) return;
   std::map<std::string, double> scalars = metrics;
-  scalars.emplace("epoch", static_cast<double>(current_epoch_));
+  int64_t step = state_.fn == "fit" ? std::max<int64_t>(batches_that_stepped_ - 1, 0) : batches_that_stepped_;
+  if (auto it = scalars.find("step"); it != scalars.end()) {
+    step = static_cast<int64_t>(it->second);
+    scalars.erase(it);
+  } else {
+    scalars.emplace("epoch", static_cast<double>(current_epoch_));
+  }
   for (const auto& logger : loggers_) {
-    logger->log_metrics(scalars, batches_that_stepped_);
+    logger->log_metrics(scalars, step);
     logger->save();
   }
 }
@@ -351,10 +436,6 @@ void Trainer::log_hyperparams() {
 
 void Trainer::finalize_loggers(const std::string& status) {
   for (const auto& logger : loggers_) logger->finalize(status);
-}
-
-void Trainer::progress_line(const std::string& line) const {
-  if (options_.enable_progress_bar) std::cout << line << std::endl;
 }
 
 void Trainer::fit(LightningModule& model, Loaders train_dataloaders, Loaders val_dataloaders, FitOptions options) {

@@ -17,6 +17,9 @@
 #include <vector>
 
 #include "fulgur/trainer/callback.h"
+#include "fulgur/trainer/callbacks/early_stopping.h"
+#include "fulgur/trainer/callbacks/model_checkpoint.h"
+#include "fulgur/trainer/callbacks/timer.h"
 #include "fulgur/trainer/datamodule.h"
 #include "fulgur/trainer/lightning_module.h"
 #include "fulgur/trainer/loaders.h"
@@ -84,6 +87,9 @@ struct TrainerOptions {
   std::optional<int64_t> min_epochs = std::nullopt;
   int64_t max_steps = -1;
   std::optional<int64_t> min_steps = std::nullopt;
+  // Stop after this much training time: seconds, "DD:HH:MM:SS" or a TimeDelta (Lightning adds
+  // a Timer(duration=max_time, interval="step") callback unless the callbacks have a Timer).
+  std::optional<callbacks::TimerDuration> max_time = std::nullopt;
   BatchLimit limit_train_batches = 1.0;
   BatchLimit limit_val_batches = 1.0;
   BatchLimit limit_test_batches = 1.0;
@@ -93,7 +99,7 @@ struct TrainerOptions {
   std::optional<int64_t> check_val_every_n_epoch = 1;
   int64_t num_sanity_val_steps = 2;  // -1: the whole val loaders
   int64_t log_every_n_steps = 50;
-  bool enable_checkpointing = true;  // ModelCheckpoint arrives with the callbacks (docs/TRAINER.md)
+  bool enable_checkpointing = true;  // adds a default ModelCheckpoint when the callbacks have none
   bool enable_progress_bar = true;
   bool enable_model_summary = true;
   int64_t accumulate_grad_batches = 1;
@@ -114,9 +120,14 @@ struct TrainerState {
 struct FitOptions {
   std::string ckpt_path = "";
 };
+// ckpt_path: "" (the module as given), "best" / "last" (the Trainer's ModelCheckpoint), or a
+// file; validate/test/predict load the module's weights from it.
 struct EvalOptions {
   std::string ckpt_path = "";
   bool verbose = true;  // print the results table
+};
+struct PredictOptions {
+  std::string ckpt_path = "";
 };
 
 class Trainer {
@@ -138,8 +149,8 @@ class Trainer {
   std::vector<std::map<std::string, double>> test(LightningModule& model, LightningDataModule& datamodule,
                                                   EvalOptions options = {});
   // predict_step's outputs, batch by batch (all loaders in order).
-  std::vector<Tensor> predict(LightningModule& model, Loaders dataloaders = {});
-  std::vector<Tensor> predict(LightningModule& model, LightningDataModule& datamodule);
+  std::vector<Tensor> predict(LightningModule& model, Loaders dataloaders = {}, PredictOptions options = {});
+  std::vector<Tensor> predict(LightningModule& model, LightningDataModule& datamodule, PredictOptions options = {});
 
   // Writes a checkpoint with Lightning's keys (docs/TRAINER.md) through fulgur::save, after
   // the on_save_checkpoint hooks (callbacks, then the module). weights_only leaves out the
@@ -154,6 +165,8 @@ class Trainer {
   int64_t current_epoch() const { return current_epoch_; }
   int64_t global_step() const { return global_step_; }
   const std::map<std::string, double>& callback_metrics() const { return callback_metrics_; }
+  // Mutable, as Lightning's dict is (LearningRateMonitor adds the values it logs).
+  std::map<std::string, double>& callback_metrics() { return callback_metrics_; }
   const std::map<std::string, double>& logged_metrics() const { return logged_metrics_; }
   const std::map<std::string, double>& progress_bar_metrics() const { return progress_bar_metrics_; }
   bool should_stop() const { return should_stop_; }
@@ -172,7 +185,16 @@ class Trainer {
   // fit has not yet.
   int64_t estimated_stepping_batches();
   const std::vector<int64_t>& num_val_batches() const { return num_val_batches_; }
-  int64_t accumulate_grad_batches() const { return options_.accumulate_grad_batches; }
+  // Batches per test / predict loader of the current (or last) run, after the limits.
+  const std::vector<int64_t>& num_test_batches() const { return num_test_batches_; }
+  const std::vector<int64_t>& num_predict_batches() const { return num_predict_batches_; }
+  // The accumulation factor in use: options().accumulate_grad_batches, changed per epoch by
+  // GradientAccumulationScheduler (Lightning's settable trainer.accumulate_grad_batches).
+  int64_t accumulate_grad_batches() const { return accumulate_grad_batches_; }
+  void accumulate_grad_batches(int64_t n);
+  // Batches that stepped the optimizer so far (Lightning's `_batches_that_stepped`): the step
+  // loggers receive.
+  int64_t batches_that_stepped() const { return batches_that_stepped_; }
   const std::string& default_root_dir() const { return root_dir_; }
   // The first logger (null without loggers) and all of them.
   Logger* logger() const { return loggers_.empty() ? nullptr : loggers_[0].get(); }
@@ -183,6 +205,14 @@ class Trainer {
   std::string log_dir() const;
   // The callbacks of the current run: the options' ones plus configure_callbacks's.
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
+  // The first ModelCheckpoint / EarlyStopping of the callbacks (null if none), and all of them
+  // (before the first run: the options' callbacks, with the default ModelCheckpoint).
+  callbacks::ModelCheckpoint* checkpoint_callback() const;
+  std::vector<callbacks::ModelCheckpoint*> checkpoint_callbacks() const;
+  callbacks::EarlyStopping* early_stopping_callback() const;
+  std::vector<callbacks::EarlyStopping*> early_stopping_callbacks() const;
+  // The checkpoint the last run loaded (ckpt_path resolved: "best"/"last" become a file), or "".
+  const std::string& ckpt_path() const { return ckpt_path_; }
   const std::vector<std::shared_ptr<optim::Optimizer>>& optimizers() const { return optimizers_; }
   std::vector<LRSchedulerConfig>& lr_scheduler_configs() { return schedulers_; }
   LightningModule& lightning_module() const;
@@ -235,16 +265,20 @@ class Trainer {
   void count_optimizer_step() { ++global_step_; }
 
   // Checkpoints (checkpoint_connector.cc): restore_* follow Lightning's resume order.
-  void restore_modules_and_callbacks(const Value& checkpoint);
+  // Lightning's _select_ckpt_path/_parse_ckpt_path: "best"/"last" to a file ("" = none).
+  std::string select_ckpt_path(const std::string& fn, const std::string& ckpt_path);
+  // Loads the resolved ckpt_path_ (nothing when ""); eval runs restore the module only.
+  Value resume_start();
+  void restore_modules_and_callbacks(const Value& checkpoint, bool with_callbacks = true);
   void restore_training_state(const Value& checkpoint);
 
   // Evaluation and prediction loops (evaluation_loop.cc).
   std::vector<std::map<std::string, double>> run_evaluation(Stage stage, bool in_fit);
   std::vector<std::map<std::string, double>> eval_entry(LightningModule& model, LightningDataModule* dm,
                                                         Loaders loaders, Stage stage, const EvalOptions& options);
-  std::vector<Tensor> predict_entry(LightningModule& model, LightningDataModule* dm, Loaders loaders);
+  std::vector<Tensor> predict_entry(LightningModule& model, LightningDataModule* dm, Loaders loaders,
+                                    const PredictOptions& options);
   void print_results(const std::string& stage, const std::vector<std::map<std::string, double>>& results) const;
-  void progress_line(const std::string& line) const;
 
   TrainerOptions options_;
   std::string root_dir_;
@@ -252,6 +286,7 @@ class Trainer {
   LightningModule* model_ = nullptr;
   LightningDataModule* datamodule_ = nullptr;
   std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::string ckpt_path_;
   std::vector<std::shared_ptr<Logger>> loggers_;
   std::vector<std::shared_ptr<optim::Optimizer>> optimizers_;
   std::vector<LRSchedulerConfig> schedulers_;
@@ -263,9 +298,11 @@ class Trainer {
   int64_t global_step_ = 0;
   int64_t total_batch_idx_ = 0;      // training batches over all epochs
   int64_t batches_that_stepped_ = 0;  // for log_every_n_steps
+  int64_t accumulate_grad_batches_ = 1;
   int64_t num_training_batches_ = 0;
   int64_t val_check_batch_ = 0;
   std::vector<int64_t> num_val_batches_;
+  std::vector<int64_t> num_test_batches_, num_predict_batches_;
   bool should_stop_ = false;
   bool epoch_processed_ = false;     // the epoch's batches are done, its end hooks not yet
   int64_t epoch_batches_done_ = 0;   // batches completed in the current epoch

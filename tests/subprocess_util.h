@@ -1,0 +1,49 @@
+// Running other programs from tests (the Python oracles, torch interop): a shell command's
+// status and output, shell quoting, and which Python to use.
+#pragma once
+
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include <doctest/doctest.h>
+
+namespace fulgur::testing {
+
+// Runs a shell command; returns its exit status (-1: killed or not run) and appends its
+// stdout + stderr to out.
+inline int run_command(const std::string& cmd, std::string& out) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// s in single quotes for sh.
+inline std::string shell_quoted(const std::string& s) {
+  std::string r = "'";
+  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return r + "'";
+}
+
+// The Python with the oracle packages and where it came from: $FULGUR_TEST_PYTHON, else
+// .ci/run's venv (~/.cache/fulgur/pyenv, Debian's Python plus PyPI's onnxruntime, tensorboard,
+// mlflow-skinny), else /usr/bin/python3.
+inline std::pair<std::string, std::string> find_python() {
+  if (const char* p = std::getenv("FULGUR_TEST_PYTHON"); p != nullptr && *p != '\0') return {p, "$FULGUR_TEST_PYTHON"};
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    const std::string venv = std::string(pw->pw_dir) + "/.cache/fulgur/pyenv/bin/python3";
+    if (::access(venv.c_str(), X_OK) == 0) return {venv, ".ci/run's venv"};
+  }
+  return {"/usr/bin/python3", "the default"};
+}
+
+}  // namespace fulgur::testing
