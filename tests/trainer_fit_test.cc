@@ -618,3 +618,42 @@ TEST_CASE("seed_everything seeds the default generator and records the seed") {
   CHECK(std::string(std::getenv("PL_GLOBAL_SEED")) == "5");
   CHECK(std::string(std::getenv("PL_SEED_WORKERS")) == "1");
 }
+
+namespace {
+// Logs one MeanMetric from validation (inputs 1) and test (inputs 0), as the seed's
+// LitClassifier shares its Accuracy between stages.
+class SharedMetricModule : public L::LightningModule {
+ public:
+  SharedMetricModule() {
+    layer = register_module("layer", nn::Linear(3, 1));
+    mean = register_module("mean", std::make_shared<metrics::MeanMetric>());
+  }
+  Tensor forward(const Tensor& x) override { return (*layer)(x); }
+  L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+    auto [x, y] = batch.unpack<2>();
+    return F::mse_loss(forward(x), y);
+  }
+  void validation_step(const L::Batch& batch, int64_t) override {
+    mean->update(ones({batch.batch_size()}));
+    log("val_mean", mean);
+  }
+  void test_step(const L::Batch& batch, int64_t) override {
+    mean->update(zeros({batch.batch_size()}));
+    log("test_mean", mean);
+  }
+  L::OptimizerConfig configure_optimizers() override { return optim::SGD(parameters(), {.lr = 0.01}); }
+  std::shared_ptr<nn::Linear> layer;
+  std::shared_ptr<metrics::MeanMetric> mean;
+};
+}  // namespace
+
+TEST_CASE("a metric object is reset at the end of each evaluation run, so test does not see validation's state") {
+  // Found by examples:mnist: test_acc after fit mixed in the last validation's counts.
+  auto ds = regression_data(32);
+  SharedMetricModule model;
+  L::Trainer trainer({.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false});
+  trainer.fit(model, data::DataLoader(ds, {.batch_size = 8}), data::DataLoader(ds, {.batch_size = 8}));
+  CHECK(trainer.callback_metrics().at("val_mean") == 1.0);
+  const auto results = trainer.test(model, data::DataLoader(ds, {.batch_size = 8}), {.verbose = false});
+  CHECK(results.at(0).at("test_mean") == 0.0);  // 0.5 when validation's updates leaked in
+}

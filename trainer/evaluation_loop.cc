@@ -106,6 +106,9 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
   set_fx(test ? "on_test_end" : "on_validation_end");
   callbacks_do([&](Callback& c) { test ? c.on_test_end(*this, m) : c.on_validation_end(*this, m); });
   test ? m.on_test_end() : m.on_validation_end();
+  // Lightning's reset_results at the end of a loop run: metric objects logged here start the
+  // next run (the fit's next validation, or a later test with the same metric) empty.
+  eval_results_->reset();
   set_fx(test ? "on_test_model_train" : "on_validation_model_train");
   if (test) m.on_test_model_train();
   else m.on_validation_model_train();
