@@ -4,6 +4,7 @@
 #include <numeric>
 #include <optional>
 
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
@@ -111,6 +112,10 @@ Tensor Tensor::bmm(const Tensor& other) const {
 }
 
 Tensor Tensor::matmul(const Tensor& other) const {
+  if (is_autocast_enabled(device().type)) {  // in autocast's lower-precision list
+    const Tensor a = autocast::to_lower(*this), b = autocast::to_lower(other);
+    if (a.dtype() != dtype() || b.dtype() != other.dtype()) return a.matmul(b);
+  }
   check_matmul_dtypes(*this, other, "matmul");
   FULGUR_CHECK(dim() >= 1 && other.dim() >= 1, "matmul", "both arguments need at least 1 dimension, got shapes ",
                shape_str(sizes()), " and ", shape_str(other.sizes()));
@@ -137,6 +142,11 @@ Tensor Tensor::matmul(const Tensor& other) const {
 
 Tensor addmm(const Tensor& input, const Tensor& m1, const Tensor& m2, const Scalar& beta,
              const Scalar& alpha) {
+  if (is_autocast_enabled(m1.device().type)) {  // in autocast's lower-precision list
+    const Tensor i = autocast::to_lower(input), a = autocast::to_lower(m1), b = autocast::to_lower(m2);
+    if (i.dtype() != input.dtype() || a.dtype() != m1.dtype() || b.dtype() != m2.dtype())
+      return addmm(i, a, b, beta, alpha);
+  }
   FULGUR_CHECK(m1.dim() == 2 && m2.dim() == 2, "addmm", "expected 2-D matrices, got shapes ",
                shape_str(m1.sizes()), " and ", shape_str(m2.sizes()));
   check_matmul_dtypes(m1, m2, "addmm");
@@ -159,6 +169,11 @@ Tensor addmm(const Tensor& input, const Tensor& m1, const Tensor& m2, const Scal
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (is_autocast_enabled(x.device().type)) {  // in autocast's lower-precision list
+    const Tensor xl = autocast::to_lower(x), wl = autocast::to_lower(weight), bl = autocast::to_lower(bias);
+    if (xl.dtype() != x.dtype() || wl.dtype() != weight.dtype() || (bias.defined() && bl.dtype() != bias.dtype()))
+      return linear(xl, wl, bl);
+  }
   FULGUR_CHECK(weight.dim() == 2, "linear", "weight must be 2-D [out_features, in_features], got ",
                shape_str(weight.sizes()));
   FULGUR_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear", "input of shape ",

@@ -1,5 +1,6 @@
 #include "fulgur/nn/functional/activation.h"
 
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur::nn::functional {
@@ -39,11 +40,12 @@ Tensor tanh(const Tensor& x) { return x.tanh(); }
 Tensor sigmoid(const Tensor& x) { return x.sigmoid(); }
 
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
-  return (dtype ? x.to(*dtype) : x).softmax(dim);
+  // autocast's float32 list: the lower-precision input is cast (an explicit dtype wins).
+  return (dtype ? x.to(*dtype) : autocast::to_fp32(x)).softmax(dim);
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
-  return (dtype ? x.to(*dtype) : x).log_softmax(dim);
+  return (dtype ? x.to(*dtype) : autocast::to_fp32(x)).log_softmax(dim);
 }
 
 int64_t implicit_softmax_dim(int64_t ndim) { return (ndim == 0 || ndim == 1 || ndim == 3) ? 0 : 1; }

@@ -5,6 +5,7 @@
 
 #include "fulgur/nn/functional/dropout.h"
 #include "fulgur/nn/functional/linear.h"
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur::nn::functional {
@@ -36,6 +37,13 @@ std::tuple<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tenso
                                                                       double dropout_p, bool is_causal,
                                                                       std::optional<double> scale,
                                                                       Generator* generator) {
+  if (is_autocast_enabled(query.device().type)) {  // in autocast's lower-precision list
+    const Tensor q = autocast::to_lower(query), k = autocast::to_lower(key), v = autocast::to_lower(value),
+                 m = autocast::to_lower(attn_mask);
+    if (q.dtype() != query.dtype() || k.dtype() != key.dtype() || v.dtype() != value.dtype() ||
+        (attn_mask.defined() && m.dtype() != attn_mask.dtype()))
+      return scaled_dot_product_attention_with_weights(q, k, v, m, dropout_p, is_causal, scale, generator);
+  }
   const char* op = "scaled_dot_product_attention";
   FULGUR_CHECK(query.dim() >= 2 && key.dim() >= 2 && value.dim() >= 2, op,
                "expected query, key and value of at least 2 dims [..., L, E], got shapes ", shape_str(query.sizes()),

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/trace.h"
 
@@ -34,6 +35,11 @@ Tensor add_bias(const Tensor& out, const Tensor& bias) {
 
 Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, IntArrayRef stride_arg,
                const ConvPadding& padding_arg, IntArrayRef dilation_arg, int64_t groups, int64_t nsp, const char* op) {
+  if (is_autocast_enabled(input.device().type)) {  // in autocast's lower-precision list
+    const Tensor i = autocast::to_lower(input), w = autocast::to_lower(weight), b = autocast::to_lower(bias);
+    if (i.dtype() != input.dtype() || w.dtype() != weight.dtype() || (bias.defined() && b.dtype() != bias.dtype()))
+      return conv_nd(i, w, b, stride_arg, padding_arg, dilation_arg, groups, nsp, op);
+  }
   FULGUR_CHECK(input.dim() == nsp + 1 || input.dim() == nsp + 2, op, "Expected ", nsp + 1, "D (unbatched) or ",
                nsp + 2, "D (batched) input to ", op, ", but got input of size: ", shape_str(input.sizes()));
   const bool batched = input.dim() == nsp + 2;
@@ -119,6 +125,11 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, In
 Tensor conv_transpose_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, IntArrayRef stride_arg,
                          IntArrayRef padding_arg, IntArrayRef output_padding_arg, int64_t groups,
                          IntArrayRef dilation_arg, int64_t nsp, const char* op) {
+  if (is_autocast_enabled(input.device().type)) {  // in autocast's lower-precision list
+    const Tensor i = autocast::to_lower(input), w = autocast::to_lower(weight), b = autocast::to_lower(bias);
+    if (i.dtype() != input.dtype() || w.dtype() != weight.dtype() || (bias.defined() && b.dtype() != bias.dtype()))
+      return conv_transpose_nd(i, w, b, stride_arg, padding_arg, output_padding_arg, groups, dilation_arg, nsp, op);
+  }
   FULGUR_CHECK(input.dim() == nsp + 1 || input.dim() == nsp + 2, op, "Expected ", nsp + 1, "D (unbatched) or ",
                nsp + 2, "D (batched) input to ", op, ", but got input of size: ", shape_str(input.sizes()));
   const bool batched = input.dim() == nsp + 2;

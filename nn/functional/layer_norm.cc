@@ -1,5 +1,6 @@
 #include "fulgur/nn/functional/layer_norm.h"
 
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/trace.h"
 
@@ -7,6 +8,12 @@ namespace fulgur::nn::functional {
 
 Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  if (is_autocast_enabled(x.device().type)) {  // autocast's float32 list (see tensor/autocast.h)
+    const Tensor xf = autocast::to_fp32(x), wf = autocast::to_fp32(weight), bf = autocast::to_fp32(bias);
+    if (xf.dtype() != x.dtype() || (weight.defined() && wf.dtype() != weight.dtype()) ||
+        (bias.defined() && bf.dtype() != bias.dtype()))
+      return layer_norm(xf, normalized_shape, wf, bf, eps);
+  }
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   FULGUR_CHECK(k >= 1, "layer_norm", "normalized_shape must have at least one dimension");
   FULGUR_CHECK(x.is_floating_point(), "layer_norm", "expected a floating-point input, got ", x.dtype());

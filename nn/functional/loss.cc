@@ -4,10 +4,16 @@
 #include <optional>
 
 #include "fulgur/nn/functional/activation.h"
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur::nn::functional {
+
+// Whether autocast's float32 cast changes an input (else the op runs as it is).
+static bool fp32_changes(const Tensor& a, const Tensor& b) {
+  return autocast::to_fp32(a).dtype() != a.dtype() || (b.defined() && autocast::to_fp32(b).dtype() != b.dtype());
+}
 
 namespace {
 
@@ -95,6 +101,8 @@ std::optional<int64_t> first_bad_class(const Tensor& t, int64_t C, int64_t ignor
 }  // namespace
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return nll_loss(autocast::to_fp32(input), autocast::to_fp32(target), options);
   const char* op = "nll_loss";
   check_reduction(options.reduction, op);
   check_floating(input, op, "input");
@@ -130,6 +138,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return cross_entropy(autocast::to_fp32(input), autocast::to_fp32(target), options);
   const char* op = "cross_entropy";
   check_reduction(options.reduction, op);
   check_floating(input, op, "input");
@@ -186,18 +196,24 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return mse_loss(autocast::to_fp32(input), autocast::to_fp32(target), options);
   check_reduction(options.reduction, "mse_loss");
   check_floating(input, "mse_loss", "input");
   return apply_reduction(input.sub(target).square(), options.reduction, "mse_loss");
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return l1_loss(autocast::to_fp32(input), autocast::to_fp32(target), options);
   check_reduction(options.reduction, "l1_loss");
   check_floating(input, "l1_loss", "input");
   return apply_reduction(input.sub(target).abs(), options.reduction, "l1_loss");
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return smooth_l1_loss(autocast::to_fp32(input), autocast::to_fp32(target), options);
   const char* op = "smooth_l1_loss";
   check_reduction(options.reduction, op);
   check_floating(input, op, "input");
@@ -211,6 +227,8 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1L
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return binary_cross_entropy(autocast::to_fp32(input), autocast::to_fp32(target), options);
   const char* op = "binary_cross_entropy";
   check_reduction(options.reduction, op);
   check_floating(input, op, "input");
@@ -232,6 +250,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCE
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BCEWithLogitsLossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return binary_cross_entropy_with_logits(autocast::to_fp32(input), autocast::to_fp32(target), options);
   const char* op = "binary_cross_entropy_with_logits";
   check_reduction(options.reduction, op);
   check_floating(input, op, "input");
@@ -253,6 +273,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options) {
+  if (is_autocast_enabled(input.device().type) && fp32_changes(input, target))  // autocast's float32 list
+    return kl_div(autocast::to_fp32(input), autocast::to_fp32(target), options);
   const char* op = "kl_div";
   check_reduction(options.reduction, op, /*batchmean=*/true);
   check_floating(input, op, "input");

@@ -1,6 +1,7 @@
 #include "fulgur/nn/functional/normalization.h"
 
 #include "fulgur/autograd/autograd.h"
+#include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/trace.h"
 
@@ -24,6 +25,11 @@ void check_channel_vector(const Tensor& t, int64_t channels, const char* what, c
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  // autocast's float32 list; the running statistics are updated in place and keep their dtype.
+  if (is_autocast_enabled(input.device().type) && autocast::to_fp32(input).dtype() != input.dtype()) {
+    return batch_norm(autocast::to_fp32(input), running_mean, running_var, autocast::to_fp32(weight),
+                      autocast::to_fp32(bias), training, momentum, eps);
+  }
   const char* op = "batch_norm";
   FULGUR_CHECK(input.dim() >= 2, op, "expected an input of at least 2 dims [N, C, *], got shape ",
                shape_str(input.sizes()));
@@ -76,6 +82,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 }
 
 Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  if (is_autocast_enabled(input.device().type) && autocast::to_fp32(input).dtype() != input.dtype())  // float32 list
+    return group_norm(autocast::to_fp32(input), num_groups, autocast::to_fp32(weight), autocast::to_fp32(bias), eps);
   const char* op = "group_norm";
   FULGUR_CHECK(input.dim() >= 2, op, "Expected at least 2 dimensions for input tensor but received ", input.dim());
   FULGUR_CHECK(input.is_floating_point(), op, "expected a floating-point input, got ", input.dtype());
