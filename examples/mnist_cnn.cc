@@ -6,9 +6,10 @@
 //   ./bazelw run //examples:mnist_cnn -- --trainer.precision=64-true --trainer.accelerator=cpu
 //   ./bazelw run //examples:mnist_cnn -- --model.channels=32 --trainer.max_epochs=5
 //
-// Precision today: "32-true" and "64-true" (the module and batches in float64); "bf16-*" and
-// "16-*" fail with the Trainer's message until they land (docs/TRAINER.md). Accelerator: "cpu"
-// or "auto" (the CUDA backend is not wired into the Trainer yet).
+// Precision: "32-true", "64-true" (module and batches in float64), "bf16-mixed" (convs and
+// linears under autocast in bfloat16, float32 parameters) and "bf16-true" (everything in
+// bfloat16); "16-*" needs CUDA and fails with the Trainer's message (docs/TRAINER.md,
+// "Precision"). Accelerator: "cpu" or "auto" (the CUDA backend is not wired into the Trainer yet).
 // --min_accuracy=A: exit 1 below that test accuracy (the example also runs as a test).
 #include <unistd.h>
 
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
     if (cli.results().empty()) return 0;
     const double accuracy = cli.results().at(0).at("test_acc");
     std::printf("%s test accuracy %.4f (precision %s)\n", cli.datamodule().dataset_name().c_str(), accuracy,
-                cli.trainer().options().precision.c_str());
+                cli.trainer().precision().c_str());
     if (accuracy < min_accuracy) {
       std::fprintf(stderr, "test accuracy %.4f is below %.2f\n", accuracy, min_accuracy);
       return 1;

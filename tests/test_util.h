@@ -305,4 +305,23 @@ inline bool chdir_to_test_tmpdir() {
   return true;
 }
 
+// The regression the trainer tests fit: y = x . [1, -2, 0.5] + 0.3 with x ~ randn (seed 0), no
+// noise, so the achievable MSE is 0 and the true weights are known.
+inline std::shared_ptr<data::TensorDataset> regression_data(int64_t n) {
+  manual_seed(0);
+  Tensor x = randn({n, 3});
+  Tensor y = x.matmul(tensor<float>({1.0f, -2.0f, 0.5f}).reshape({3, 1})) + 0.3;
+  return std::make_shared<data::TensorDataset>(x, y);
+}
+
+// Trainer options with the logger, checkpointing, progress bar and model summary off: for
+// tests about something else.
+inline lightning::TrainerOptions quiet_options(lightning::TrainerOptions o = {}) {
+  o.logger = false;
+  o.enable_checkpointing = false;
+  o.enable_progress_bar = false;
+  o.enable_model_summary = false;
+  return o;
+}
+
 }  // namespace fulgur::testing

@@ -17,12 +17,7 @@ namespace {
 // current directory: make it this test's temp dir.
 [[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
 
-std::shared_ptr<data::TensorDataset> dataset() {
-  manual_seed(0);
-  Tensor x = randn({16, 3});
-  Tensor y = x.matmul(tensor<float>({1.0f, -2.0f, 0.5f}).reshape({3, 1})) + 0.3;
-  return std::make_shared<data::TensorDataset>(x, y);
-}
+std::shared_ptr<data::TensorDataset> dataset() { return fulgur::testing::regression_data(16); }
 
 class Model : public L::LightningModule {
  public:

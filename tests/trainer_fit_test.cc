@@ -17,13 +17,7 @@ namespace {
 // current directory: make it this test's temp dir.
 [[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
 
-// y = x . [1, -2, 0.5] + 0.3, no noise: the achievable MSE is 0.
-std::shared_ptr<data::TensorDataset> regression_data(int64_t n) {
-  manual_seed(0);
-  Tensor x = randn({n, 3});
-  Tensor y = x.matmul(tensor<float>({1.0f, -2.0f, 0.5f}).reshape({3, 1})) + 0.3;
-  return std::make_shared<data::TensorDataset>(x, y);
-}
+using fulgur::testing::regression_data;  // y = x . [1, -2, 0.5] + 0.3
 
 class Regressor : public L::LightningModule {
  public:
@@ -607,7 +601,8 @@ TEST_CASE("precision=\"64-true\": module and floating inputs in float64") {
   trainer.fit(model, data::DataLoader(ds, {.batch_size = 8}));
   CHECK(model.layer->parameter("weight").dtype() == DType::Float64);
   CHECK(model.layer->parameter("bias").item<double>() == doctest::Approx(0.3).epsilon(1e-3));
-  CHECK_THROWS_WITH_AS(L::Trainer({.precision = "bf16-mixed"}), doctest::Contains("not supported yet"), Error);
+  // (bf16 and the refused flags: tests/trainer_precision_test.cc)
+  CHECK_THROWS_WITH_AS(L::Trainer({.precision = "16-mixed"}), doctest::Contains("not supported on CPU"), Error);
 }
 
 TEST_CASE("seed_everything seeds the default generator and records the seed") {
@@ -656,4 +651,61 @@ TEST_CASE("a metric object is reset at the end of each evaluation run, so test d
   CHECK(trainer.callback_metrics().at("val_mean") == 1.0);
   const auto results = trainer.test(model, data::DataLoader(ds, {.batch_size = 8}), {.verbose = false});
   CHECK(results.at(0).at("test_mean") == 0.0);  // 0.5 when validation's updates leaked in
+}
+
+namespace {
+// Records the batches training_step sees: the first value of each loader's part.
+class CombinedBatches : public L::LightningModule {
+ public:
+  CombinedBatches() { layer = register_module("layer", nn::Linear(1, 1)); }
+  Tensor forward(const Tensor& x) override { return (*layer)(x); }
+  L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+    const Value& v = batch.value();
+    std::vector<double> firsts;
+    Tensor loss = zeros({});
+    for (const Value& part : v.is_dict() ? std::vector<Value>{v.at("a"), v.at("b")} : v.as_list()) {
+      if (part.is_none()) {
+        firsts.push_back(-1);
+        continue;
+      }
+      const Tensor x = part[0].as_tensor().to(kFloat32).reshape({-1, 1});
+      firsts.push_back(x[0].item<double>());
+      loss = loss + forward(x).mean();
+    }
+    seen.push_back(firsts);
+    return loss;
+  }
+  L::OptimizerConfig configure_optimizers() override { return optim::SGD(parameters(), {.lr = 0.0}); }
+  std::shared_ptr<nn::Linear> layer;
+  std::vector<std::vector<double>> seen;
+};
+data::DataLoader range_loader(int64_t start, int64_t n) {
+  return data::DataLoader(data::TensorDataset(arange(start, start + n)), {.batch_size = 2});
+}
+}  // namespace
+
+TEST_CASE("several train loaders are combined in max_size_cycle mode; a CombinedLoader's mode is kept") {
+  // Lightning: fit(train_dataloaders=[a, b]) iterates CombinedLoader([a, b], "max_size_cycle").
+  CombinedBatches model;
+  L::Trainer trainer({.max_epochs = 1, .logger = false, .enable_checkpointing = false,
+                      .enable_progress_bar = false, .enable_model_summary = false});
+  std::vector<data::DataLoader> loaders;  // DataLoader is move-only: no initializer list
+  loaders.push_back(range_loader(0, 4));
+  loaders.push_back(range_loader(10, 8));
+  trainer.fit(model, std::move(loaders));
+  CHECK(trainer.num_training_batches() == 4);
+  CHECK(model.seen == std::vector<std::vector<double>>{{0, 10}, {2, 12}, {0, 14}, {2, 16}});
+
+  CombinedBatches named;
+  L::Trainer t2({.max_epochs = 1, .logger = false, .enable_checkpointing = false, .enable_progress_bar = false,
+                 .enable_model_summary = false});
+  auto a = std::make_shared<data::DataLoader>(range_loader(0, 4));
+  auto b = std::make_shared<data::DataLoader>(range_loader(10, 8));
+  t2.fit(named, data::CombinedLoader({{"a", a}, {"b", b}}, "max_size"));
+  CHECK(named.seen == std::vector<std::vector<double>>{{0, 10}, {2, 12}, {-1, 14}, {-1, 16}});
+
+  L::Trainer t3({.max_epochs = 1, .logger = false, .enable_checkpointing = false, .enable_progress_bar = false,
+                 .enable_model_summary = false});
+  CHECK_THROWS_WITH_AS(t3.fit(named, data::CombinedLoader({a, b}, "sequential")),
+                       doctest::Contains("does not support the `CombinedLoader(mode=\"sequential\")` mode"), Error);
 }

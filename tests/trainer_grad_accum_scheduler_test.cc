@@ -14,13 +14,7 @@ namespace C = fulgur::lightning::callbacks;
 
 namespace {
 
-// y = x . [1, -2, 0.5] + 0.3.
-std::shared_ptr<data::TensorDataset> regression_data(int64_t n) {
-  manual_seed(0);
-  Tensor x = randn({n, 3});
-  Tensor y = x.matmul(tensor<float>({1.0f, -2.0f, 0.5f}).reshape({3, 1})) + 0.3;
-  return std::make_shared<data::TensorDataset>(x, y);
-}
+using fulgur::testing::regression_data;  // y = x . [1, -2, 0.5] + 0.3
 
 class Regressor : public L::LightningModule {
  public:

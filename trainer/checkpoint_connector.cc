@@ -58,6 +58,11 @@ Value Trainer::dump_checkpoint(bool weights_only) {
     Value schedulers = Value::list();
     for (const LRSchedulerConfig& s : schedulers_) schedulers.push_back(s.scheduler.state_dict());
     ck.set("lr_schedulers", schedulers);
+    // Lightning: the precision plugin's state under its class name, when it has any (a
+    // GradScaler's for 16-mixed; nothing for 32/64/bf16).
+    Value precision_state = precision_plugin_->state_dict();
+    if (!(precision_state.is_dict() && precision_state.items().empty()))
+      ck.set(precision_plugin_->class_name(), std::move(precision_state));
   }
   if (model_->hyperparameters_saved()) {
     ck.set("hparams_name", "kwargs");
@@ -156,6 +161,9 @@ void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks
 }
 
 void Trainer::restore_training_state(const Value& ck) {
+  // Lightning's restore_precision_plugin_state comes first.
+  if (const Value* precision_state = ck.find(precision_plugin_->class_name()))
+    precision_plugin_->load_state_dict(*precision_state);
   FULGUR_CHECK(ck.contains("optimizer_states"), "Trainer.fit", "Trying to restore optimizer state but checkpoint "
                "contains only the model. This is probably due to `ModelCheckpoint.save_weights_only` being set to "
                "`True`. (hint: resume from a full checkpoint, or load the weights into the module and fit without "

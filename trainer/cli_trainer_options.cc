@@ -64,6 +64,35 @@ struct StrOrInt {
   static std::string from(const Value& v) { return v.is_int() ? std::to_string(v.as_int()) : v.as_string(); }
 };
 
+// devices: Union[List[int], str, int]; a list is kept as "[0, 1]", which the accelerator
+// connector parses.
+struct Devices {
+  static constexpr const char* type = "Union[List[int], str, int]";
+  static Value get(const std::string& v) { return v; }
+  static std::optional<Value> check(const Value& v) {
+    if (v.is_string() || v.is_int()) return v;
+    if (!v.is_list()) return std::nullopt;
+    for (const Value& e : v.elements()) {
+      if (!e.is_int()) return std::nullopt;
+    }
+    return v;
+  }
+  static std::string from(const Value& v) {
+    if (!v.is_list()) return StrOrInt::from(v);
+    std::string out = "[";
+    for (const Value& e : v.elements()) out += (out.size() > 1 ? ", " : "") + std::to_string(e.as_int());
+    return out + "]";
+  }
+};
+
+// strategy: a registry name (Strategy objects are for C++ code).
+struct StrategyName {
+  static constexpr const char* type = "Union[str, Strategy]";
+  static Value get(const StrategyOption& v) { return v.name(); }
+  static std::optional<Value> check(const Value& v) { return v.is_string() ? std::optional(v) : std::nullopt; }
+  static std::string from(const Value& v) { return v.as_string(); }
+};
+
 struct OptStr {
   static constexpr const char* type = "Optional[str]";
   static Value get(const std::optional<std::string>& v) { return v ? Value(*v) : Value(); }
@@ -190,13 +219,20 @@ std::vector<TrainerOptionSpec> make_specs() {
       option<OptInt>("max_epochs", &O::max_epochs,
                      "Stop training once this number of epochs is reached. Unset and max_steps -1: 1000; -1: "
                      "infinite training."),
-      option<Str>("accelerator", &O::accelerator, "The accelerator to use: \"cpu\" or \"auto\"."),
-      option<Str>("strategy", &O::strategy, "The strategy to use: \"auto\" or \"single_device\"."),
-      option<StrOrInt>("devices", &O::devices, "The devices to use: \"auto\", 1 or -1 (one process today)."),
+      option<Str>("accelerator", &O::accelerator,
+                  "The accelerator to use: \"cpu\", \"gpu\"/\"cuda\" (not running the Trainer yet) or \"auto\" "
+                  "(the CPU)."),
+      option<StrategyName>("strategy", &O::strategy,
+                           "The strategy to use: \"auto\" or \"single_device\" (\"ddp\" comes with the "
+                           "distributed layer)."),
+      option<Devices>("devices", &O::devices,
+                      "The devices to use: \"auto\", a number, -1 (all), a list [0, 1] or \"0,1\" (one device "
+                      "today)."),
       option<Int>("num_nodes", &O::num_nodes, "Number of GPU nodes for distributed training."),
       option<StrOrInt>("precision", &O::precision,
-                       "Double precision (64, \"64-true\") or full precision (32, "
-                       "\"32-true\")."),
+                       "Double precision (64, '64' or '64-true'), full precision (32, '32' or '32-true'), "
+                       "bfloat16 mixed precision ('bf16', 'bf16-mixed') or bfloat16 weights ('bf16-true'); "
+                       "'16-mixed'/'16-true' need CUDA."),
       option<LoggerFlag>("logger", &O::logger,
                          "Logger (or iterable collection of loggers) for experiment tracking: true uses the default "
                          "logger, false disables logging."),
@@ -215,6 +251,9 @@ std::vector<TrainerOptionSpec> make_specs() {
                     "How much of test dataset to check (float = fraction, int = num_batches)."),
       option<Limit>("limit_predict_batches", &O::limit_predict_batches,
                     "How much of prediction dataset to check (float = fraction, int = num_batches)."),
+      option<Limit>("overfit_batches", &O::overfit_batches,
+                    "Overfit a fraction of training/validation data (float) or a set number of batches (int); "
+                    "turns off the train loader's shuffling."),
       option<Limit>("val_check_interval", &O::val_check_interval,
                     "How often to check the validation set: a float is a fraction of the training epoch, an "
                     "int a number of training batches."),
@@ -237,6 +276,12 @@ std::vector<TrainerOptionSpec> make_specs() {
                      "The gradient clipping algorithm: \"value\" or \"norm\" (null: \"norm\")."),
       option<Bool>("deterministic", &O::deterministic,
                    "If true, use only deterministic algorithms (Fulgur's CPU kernels always are)."),
+      option<Bool>("inference_mode", &O::inference_mode,
+                   "Whether to use inference mode (true) or no_grad (false) during evaluation."),
+      option<Bool>("detect_anomaly", &O::detect_anomaly,
+                   "Enable anomaly detection for the autograd engine (a NaN/Inf in backward names the op)."),
+      option<Int>("reload_dataloaders_every_n_epochs", &O::reload_dataloaders_every_n_epochs,
+                  "Set to a positive integer to reload dataloaders every n epochs."),
       option<PathOrNone>("default_root_dir", &O::default_root_dir,
                          "Default path for logs and weights when no logger or ModelCheckpoint dirpath is passed "
                          "(null: the current working directory)."),

@@ -20,6 +20,7 @@
 //       : L::LightningDataModule(hp.with_defaults({{"data_dir", "data"}, {"batch_size", 64}})) {}
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include <utility>
@@ -50,6 +51,9 @@ class LightningDataModule {
   // Build datasets for `stage` ("fit", "validate", "test", "predict"); called in every process.
   virtual void setup(const std::string& stage) {}
   virtual void teardown(const std::string& stage) {}
+  // A run ended by an exception (or L::KeyboardInterrupt): Lightning's datamodule.on_exception,
+  // called after the callbacks' and the module's.
+  virtual void on_exception(const std::exception& exception) {}
 
   virtual Loaders train_dataloader();
   virtual Loaders val_dataloader();

@@ -2,6 +2,7 @@
 // _EvaluationLoop and _PredictionLoop.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/kernels/error.h"
@@ -34,7 +35,11 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
   eval_results_->reset();
   results_ = eval_results_.get();
   num_current_loaders_ = static_cast<int64_t>(loaders.size());
-  NoGradGuard no_grad;
+  // Lightning's _evaluation_context: torch.inference_mode() or torch.no_grad() per the option.
+  std::optional<InferenceMode> inference;
+  std::optional<NoGradGuard> no_grad;
+  if (options_.inference_mode) inference.emplace();
+  else no_grad.emplace();
   LightningModule& m = *model_;
   set_fx(test ? "on_test_model_eval" : "on_validation_model_eval");
   if (test) m.on_test_model_eval();
@@ -62,6 +67,7 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
       test ? m.on_test_batch_start(batch, i, dl_idx) : m.on_validation_batch_start(batch, i, dl_idx);
       set_fx(test ? "test_step" : "validation_step");
       try {
+        const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
         if (test) m.test_step(batch, i, dl_idx);
         else m.validation_step(batch, i, dl_idx);
       } catch (const detail::HookNotOverridden&) {
@@ -85,6 +91,7 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
       });
       test ? m.on_test_batch_end(outputs, batch, i, dl_idx) : m.on_validation_batch_end(outputs, batch, i, dl_idx);
       if (!sanity) publish(eval_results_->metrics(true), true);
+      check_interrupt();
       if (i + 1 < counts[dl]) ++it;
     }
   }
@@ -196,7 +203,10 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
     num_predict_batches_ = counts;
     if (total > 0) {
       state_.stage = "predict";
-      NoGradGuard no_grad;
+      std::optional<InferenceMode> inference;
+      std::optional<NoGradGuard> no_grad;
+      if (options_.inference_mode) inference.emplace();
+      else no_grad.emplace();
       set_fx("on_predict_model_eval");
       m.on_predict_model_eval();
       set_fx("on_predict_start");
@@ -215,12 +225,17 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
           callbacks_do([&](Callback& c) { c.on_predict_batch_start(*this, m, batch, i, dl_idx); });
           m.on_predict_batch_start(batch, i, dl_idx);
           set_fx("predict_step");
-          Tensor out = m.predict_step(batch, i, dl_idx);
+          Tensor out;
+          {
+            const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
+            out = m.predict_step(batch, i, dl_idx);
+          }
           predictions.push_back(out);
           const Value outputs(out);
           set_fx("on_predict_batch_end");
           callbacks_do([&](Callback& c) { c.on_predict_batch_end(*this, m, outputs, batch, i, dl_idx); });
           m.on_predict_batch_end(outputs, batch, i, dl_idx);
+          check_interrupt();
           if (i + 1 < counts[dl]) ++it;
         }
       }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "fulgur/autograd/autograd.h"
+#include "fulgur/data/combined_loader.h"
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/checkpoint.h"
 #include "fulgur/trainer/trainer.h"
@@ -38,6 +39,29 @@ void Trainer::run_fit(const std::string& ckpt_path) {
   call_teardown("fit");
 }
 
+// Lightning's _resolve_overfit_batches: with overfit_batches, loaders that shuffle are rebuilt
+// without shuffling (same batches every epoch).
+Loaders Trainer::overfit_loaders(Loaders loaders, const char* prefix) const {
+  const BatchLimit& overfit = options_.overfit_batches;
+  if (overfit.is_count() ? overfit.count() == 0 : overfit.fraction() == 0) return loaders;
+  bool shuffled = false;
+  for (const auto& l : loaders.all()) shuffled = shuffled || (l->options().shuffle && l->dataset() != nullptr);
+  if (!shuffled) return loaders;
+  std::fprintf(stderr, "You requested to overfit but enabled %s dataloader shuffling. We are turning off the %s "
+                       "dataloader shuffling for you.\n", prefix, prefix);
+  std::vector<std::shared_ptr<data::DataLoader>> out;
+  for (const auto& l : loaders.all()) {
+    if (!l->options().shuffle || l->dataset() == nullptr) {
+      out.push_back(l);
+      continue;
+    }
+    data::DataLoaderOptions unshuffled = l->options();
+    unshuffled.shuffle = false;
+    out.push_back(std::make_shared<data::DataLoader>(l->dataset(), std::move(unshuffled)));
+  }
+  return Loaders(std::move(out));
+}
+
 int64_t Trainer::estimated_stepping_batches() {
   const int64_t epochs = max_epochs();
   if (epochs == -1) return options_.max_steps == -1 ? std::numeric_limits<int64_t>::max() : options_.max_steps;
@@ -51,9 +75,15 @@ int64_t Trainer::estimated_stepping_batches() {
 }
 
 void Trainer::ensure_val_loaders() {
-  if (val_loaders_ready_) return;
-  val_loaders_ = request_loaders("val", false);
-  val_loaders_ready_ = true;
+  // Lightning's _should_reload_val_dl: every reload_dataloaders_every_n_epochs epochs after the
+  // last request (loaders passed to fit are kept).
+  const int64_t every = options_.reload_dataloaders_every_n_epochs;
+  const bool reload = every > 0 && !val_loaders_given_ && current_epoch_ - val_loaders_epoch_ >= every;
+  if (!val_loaders_ready_ || reload) {
+    val_loaders_ = request_loaders("val", false);
+    val_loaders_ready_ = true;
+  }
+  val_loaders_ = overfit_loaders(std::move(val_loaders_), "val");
 }
 
 void Trainer::run_sanity_check() {
@@ -87,21 +117,31 @@ bool Trainer::fit_done() const {
 
 void Trainer::run_train_loop() {
   if (train_loaders_.empty()) train_loaders_ = request_loaders("train", true);
-  FULGUR_CHECK(train_loaders_.size() == 1, "Trainer.fit", "got ", train_loaders_.size(),
-               " training dataloaders; only one is supported yet (Lightning's CombinedLoader is a TODO)");
-  num_training_batches_ = options_.limit_train_batches.apply(train_loaders_[0].size(), "limit_train_batches");
-  const BatchLimit& vci = options_.val_check_interval;
-  if (vci.is_count()) {
-    val_check_batch_ = vci.count();
-    FULGUR_CHECK(val_check_batch_ <= num_training_batches_ || !options_.check_val_every_n_epoch, "Trainer.fit",
-                 "`val_check_interval` (", val_check_batch_, ") must be less than or equal to the number of the "
-                 "training batches (", num_training_batches_, "). If you want to disable validation set "
-                 "`limit_val_batches` to 0.0 instead. If you want to validate based on the total training batches, "
-                 "set `check_val_every_n_epoch=None`.");
-  } else {
-    val_check_batch_ = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(num_training_batches_) *
-                                                                 vci.fraction()));
-  }
+  // Lightning's fit_loop.setup_data: the batch counts for the (possibly reloaded) train loader.
+  auto setup_train_data = [&] {
+    // Lightning wraps several train loaders in CombinedLoader(mode="max_size_cycle"): each
+    // batch holds one batch per loader (a list, in the loaders' order).
+    if (train_loaders_.size() > 1) train_loaders_ = data::CombinedLoader(train_loaders_.all(), "max_size_cycle");
+    const auto* combined = dynamic_cast<const data::CombinedIterable*>(train_loaders_[0].iterable_dataset().get());
+    FULGUR_CHECK(combined == nullptr || combined->mode() != "sequential", "Trainer.fit",
+                 "`Trainer.fit` does not support the `CombinedLoader(mode=\"sequential\")` mode. The available modes "
+                 "are: ['min_size', 'max_size_cycle', 'max_size']");
+    train_loaders_ = overfit_loaders(std::move(train_loaders_), "train");
+    num_training_batches_ = options_.limit_train_batches.apply(train_loaders_[0].size(), "limit_train_batches");
+    const BatchLimit& vci = options_.val_check_interval;
+    if (vci.is_count()) {
+      val_check_batch_ = vci.count();
+      FULGUR_CHECK(val_check_batch_ <= num_training_batches_ || !options_.check_val_every_n_epoch, "Trainer.fit",
+                   "`val_check_interval` (", val_check_batch_, ") must be less than or equal to the number of the "
+                   "training batches (", num_training_batches_, "). If you want to disable validation set "
+                   "`limit_val_batches` to 0.0 instead. If you want to validate based on the total training batches, "
+                   "set `check_val_every_n_epoch=None`.");
+    } else {
+      val_check_batch_ = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(num_training_batches_) *
+                                                                   vci.fraction()));
+    }
+  };
+  setup_train_data();
   if (num_training_batches_ == 0) {
     std::fprintf(stderr, "`Trainer.fit` stopped: No training batches.\n");
   }
@@ -111,7 +151,14 @@ void Trainer::run_train_loop() {
   set_fx("on_train_start");
   callbacks_do([&](Callback& c) { c.on_train_start(*this, *model_); });
   model_->on_train_start();
+  const int64_t reload_every = options_.reload_dataloaders_every_n_epochs;
   while (!fit_done()) {
+    // Lightning's _should_reload_train_dl, checked before on_train_epoch_start.
+    if (reload_every > 0 && !train_loaders_given_ && current_epoch_ - train_loaders_epoch_ >= reload_every) {
+      train_loaders_ = request_loaders("train", true);
+      setup_train_data();
+      if (fit_done()) break;
+    }
     set_fx("on_train_epoch_start");
     callbacks_do([&](Callback& c) { c.on_train_epoch_start(*this, *model_); });
     model_->on_train_epoch_start();
@@ -161,6 +208,7 @@ void Trainer::run_train_epoch() {
     results_ = train_results_.get();
     Batch batch = transfer(*it, 0);
     run_train_batch(batch, batch_idx);
+    check_interrupt();  // Ctrl+C: stop after this batch (its end hooks ran)
     if (skip_rest_of_epoch_) break;
     if (should_check_val(batch_idx, is_last)) run_validation_in_fit();
     if (!should_accumulate(batch_idx)) update_lr_schedulers("step", true, batch_idx);
@@ -242,6 +290,7 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
     set_fx("training_step");
     StepOutput out;
     try {
+      const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
       out = model_->training_step(batch, batch_idx);
     } catch (const detail::HookNotOverridden&) {
       FULGUR_FAIL("training_step", "`training_step` must be implemented to be used with the Lightning Trainer; "
@@ -261,7 +310,7 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
       callbacks_do([&](Callback& c) { c.on_before_backward(*this, *model_, loss); });
       model_->on_before_backward(loss);
       set_fx("backward");
-      model_->backward(loss);
+      strategy_->backward(loss, *model_, opt);
       set_fx("on_after_backward");
       callbacks_do([&](Callback& c) { c.on_after_backward(*this, *model_); });
       model_->on_after_backward();
@@ -294,6 +343,7 @@ void Trainer::run_manual_batch(const Batch& batch, int64_t batch_idx, Value* out
   set_fx("training_step");
   StepOutput out;
   try {
+    const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
     out = model_->training_step(batch, batch_idx);
   } catch (const detail::HookNotOverridden&) {
     FULGUR_FAIL("training_step", "`training_step` must be implemented to be used with the Lightning Trainer");

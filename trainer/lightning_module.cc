@@ -72,6 +72,14 @@ Trainer& LightningModule::trainer() const {
   return *trainer_;
 }
 
+Device LightningModule::device() const { return trainer_ ? trainer_->root_device() : kCPU; }
+
+void LightningModule::optimizer_step(int64_t, int64_t, optim::Optimizer& optimizer,
+                                     const std::function<Tensor()>& closure) {
+  if (trainer_ != nullptr) trainer_->strategy().optimizer_step(optimizer, closure);
+  else optimizer.step(closure);
+}
+
 int64_t LightningModule::current_epoch() const { return trainer_ ? trainer_->current_epoch() : 0; }
 int64_t LightningModule::global_step() const { return trainer_ ? trainer_->global_step() : 0; }
 
@@ -103,7 +111,7 @@ void LightningModule::manual_backward(const Tensor& loss) {
   t.set_fx("on_before_backward");
   on_before_backward(loss);
   t.set_fx("backward");
-  backward(loss);
+  t.strategy().backward(loss, *this, nullptr);
   t.callbacks_do([&](Callback& c) { c.on_after_backward(t, *this); });
   t.set_fx("on_after_backward");
   on_after_backward();
@@ -172,7 +180,7 @@ void LightningOptimizer::step(const std::function<Tensor()>& closure) {
   Trainer& t = module_->trainer();
   // Lightning wraps the closure: it runs first, then on_before_optimizer_step, then the step.
   const std::string fx = t.current_fx_;
-  opt_->step([&]() -> Tensor {
+  t.strategy().optimizer_step(*opt_, [&]() -> Tensor {
     Tensor loss;
     if (closure) loss = closure();
     t.callbacks_do([&](Callback& c) { c.on_before_optimizer_step(t, *module_, *opt_); });

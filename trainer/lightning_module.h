@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -114,6 +115,9 @@ class LightningModule : public nn::Module {
   // ---- hooks (no-ops unless said otherwise) -----------------------------------------------
   virtual void setup(const std::string& stage) {}
   virtual void teardown(const std::string& stage) {}
+  // A run ended by an exception (or L::KeyboardInterrupt), after the callbacks' on_exception.
+  // Lightning 2.x has this hook on callbacks and the datamodule only; Fulgur adds it here.
+  virtual void on_exception(const std::exception& exception) {}
   virtual void configure_model() {}
   virtual void on_fit_start() {}
   virtual void on_fit_end() {}
@@ -169,11 +173,10 @@ class LightningModule : public nn::Module {
   }
   // The closure runs training_step, zero_grad (first micro-batch of a window) and backward;
   // then the Trainer's on_before_optimizer_step hooks and clipping. Default:
-  // optimizer.step(closure).
+  // the Trainer's strategy().optimizer_step(optimizer, closure) (optimizer.step(closure)
+  // outside a Trainer), as Lightning's LightningOptimizer.step does.
   virtual void optimizer_step(int64_t epoch, int64_t batch_idx, optim::Optimizer& optimizer,
-                              const std::function<Tensor()>& closure) {
-    optimizer.step(closure);
-  }
+                              const std::function<Tensor()>& closure);
   // Default: scheduler.step() (ReduceLROnPlateau: step(metric)).
   virtual void lr_scheduler_step(Scheduler& scheduler, std::optional<double> metric) { scheduler.step(metric); }
   virtual void on_save_checkpoint(Value& checkpoint) {}
@@ -218,7 +221,8 @@ class LightningModule : public nn::Module {
   bool has_trainer() const { return trainer_ != nullptr; }
   int64_t current_epoch() const;
   int64_t global_step() const;
-  Device device() const { return kCPU; }
+  // The Trainer strategy's root_device during a run, the CPU otherwise.
+  Device device() const;
 
  private:
   friend class Trainer;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "fulgur/data/combined_loader.h"
 #include "fulgur/data/dataloader.h"
 
 namespace fulgur::lightning {
@@ -31,6 +32,9 @@ class Loaders {
   Loaders(std::vector<data::DataLoader> loaders) {  // NOLINT
     for (data::DataLoader& l : loaders) add(std::move(l));
   }
+
+  // Lightning's CombinedLoader (data/combined_loader.h): its items are the step's batches.
+  Loaders(const data::CombinedLoader& combined) { add(combined.loader()); }  // NOLINT
 
   Loaders& add(data::DataLoader loader) {
     loaders_.push_back(std::make_shared<data::DataLoader>(std::move(loader)));

@@ -147,7 +147,7 @@ std::ostream& operator<<(std::ostream& os, const ModelSummary& summary) { return
 ModelSummary summarize(nn::Module& model, int64_t max_depth) {
   std::string precision = "32-true";
   if (auto* lm = dynamic_cast<LightningModule*>(&model); lm != nullptr && lm->has_trainer()) {
-    precision = lm->trainer().options().precision;
+    precision = lm->trainer().precision();
   }
   return ModelSummary(model, max_depth, precision);
 }

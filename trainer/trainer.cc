@@ -55,19 +55,29 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     std::fprintf(stderr, "Running in `fast_dev_run` mode: will run the requested loop using %lld batch(es). Logging "
                          "and checkpointing is suppressed.\n", static_cast<long long>(n));
   }
+  check_limit(options_.overfit_batches, "overfit_batches");
+  const BatchLimit& overfit = options_.overfit_batches;
+  if (options_.fast_dev_run == 0 && (overfit.is_count() ? overfit.count() > 0 : overfit.fraction() > 0)) {
+    // Lightning's _init_debugging_flags: overfitting limits the train and val loops alike.
+    options_.limit_train_batches = overfit;
+    options_.limit_val_batches = overfit;
+  }
   const TrainerOptions& o = options_;
-  FULGUR_CHECK(o.accelerator == "auto" || o.accelerator == "cpu", "Trainer", "accelerator=\"", o.accelerator,
-               "\" is not available yet (the CUDA backend is not wired into the Trainer); hint: use \"auto\" or "
-               "\"cpu\"");
-  FULGUR_CHECK(o.strategy == "auto" || o.strategy == "single_device", "Trainer", "strategy=\"", o.strategy,
-               "\" is not available yet (\"ddp\" arrives with the distributed layer); hint: use \"auto\"");
-  FULGUR_CHECK(o.devices == "auto" || o.devices == "1" || o.devices == "-1", "Trainer", "devices=\"", o.devices,
-               "\": only one device is supported yet");
-  FULGUR_CHECK(o.num_nodes == 1, "Trainer", "num_nodes=", o.num_nodes, ": only one node is supported yet");
-  FULGUR_CHECK(o.precision == "32-true" || o.precision == "32" || o.precision == "64-true" || o.precision == "64",
-               "Trainer", "precision=\"", o.precision,
-               "\" is not supported yet (\"bf16-*\" is to come; \"16-*\" needs CUDA); hint: use \"32-true\" or "
-               "\"64-true\"");
+  {
+    // Lightning's _AcceleratorConnector: invalid hardware flags fail here, before anything runs.
+    AcceleratorConnector connector(o.accelerator, o.strategy, o.devices, o.num_nodes);
+    accelerator_ = std::move(connector.accelerator);
+    strategy_ = std::move(connector.strategy);
+    device_ids_ = std::move(connector.device_ids);
+    num_nodes_ = connector.num_nodes;
+  }
+  {
+    // Lightning's precision flag: aliases canonicalised (with its warning), then the plugin.
+    std::string warning;
+    const std::string flag = canonical_precision(o.precision, &warning);
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+    precision_plugin_ = make_precision(flag, kCPU);
+  }
   FULGUR_CHECK(o.accumulate_grad_batches >= 1, "Trainer", "`Trainer(accumulate_grad_batches=",
                o.accumulate_grad_batches, ")` must be a positive integer");
   FULGUR_CHECK(o.max_steps >= -1, "Trainer", "`max_steps` must be -1 (no limit) or >= 0, got ", o.max_steps);
@@ -75,6 +85,9 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
                *o.max_epochs);
   FULGUR_CHECK(o.num_sanity_val_steps >= -1, "Trainer", "`num_sanity_val_steps` must be -1 or >= 0, got ",
                o.num_sanity_val_steps);
+  FULGUR_CHECK(o.reload_dataloaders_every_n_epochs >= 0, "Trainer",
+               "`reload_dataloaders_every_n_epochs` should be an int >= 0, got ", o.reload_dataloaders_every_n_epochs,
+               ".");
   FULGUR_CHECK(o.log_every_n_steps >= 1, "Trainer", "`log_every_n_steps` must be >= 1, got ", o.log_every_n_steps);
   FULGUR_CHECK(!o.check_val_every_n_epoch || *o.check_val_every_n_epoch > 0, "Trainer",
                "`check_val_every_n_epoch` should be an integer > 0 or None, got ", *o.check_val_every_n_epoch);
@@ -205,9 +218,17 @@ void Trainer::begin_run(LightningModule& model, LightningDataModule* dm, const s
   eval_results_ = std::make_unique<detail::ResultCollection>(false);
   results_ = nullptr;
   current_fx_.clear();
+  train_loaders_given_ = val_loaders_given_ = false;
+  train_loaders_epoch_ = val_loaders_epoch_ = -1;
+  // Lightning runs each entry point under torch.autograd.set_detect_anomaly(detect_anomaly).
+  anomaly_before_ = autograd::is_anomaly_enabled();
+  autograd::set_detect_anomaly(options_.detect_anomaly);
 }
 
 void Trainer::end_run() {
+  if (strategy_set_up_) strategy_->teardown();
+  strategy_set_up_ = false;
+  autograd::set_detect_anomaly(anomaly_before_);
   if (model_ != nullptr) model_->trainer_ = nullptr;
   // Loaders given as lvalues are borrowed: hold none past the call.
   train_loaders_ = {};
@@ -218,31 +239,61 @@ void Trainer::end_run() {
 }
 
 void Trainer::run_guarded(const std::function<void()>& body) {
+  // Ctrl+C: stop after the current batch (check_interrupt), a second one terminates at once.
+  const detail::SigintGuard sigint_guard;
+  failed_hook_.clear();
   try {
     body();
+    check_interrupt();  // a SIGINT after the last batch still ends the run as interrupted
     finalize_loggers("success");
     state_.status = "finished";
     state_.stage.clear();
   } catch (const std::exception& e) {
-    state_.status = "interrupted";
+    // Lightning 2.x's _call_and_handle_interrupt/_interrupt: status "interrupted", on_exception
+    // (callbacks, then the module (a Fulgur addition), then the datamodule), loggers finalized
+    // "failed", the Trainer's own teardown (no teardown hooks), stage reset, the error rethrown.
     const std::string fx = current_fx_;
+    const bool keyboard_interrupt = dynamic_cast<const KeyboardInterrupt*>(&e) != nullptr;
+    if (keyboard_interrupt) std::fprintf(stderr, "\nDetected KeyboardInterrupt, attempting graceful shutdown ...\n");
+    state_.status = "interrupted";
+    // An error inside these is dropped: the original error is the one to report.
     for (const auto& c : callbacks_) {
       try {
         c->on_exception(*this, *model_, e);
-      } catch (...) {  // the original error is the one to report
+      } catch (...) {
+      }
+    }
+    try {
+      model_->on_exception(e);
+    } catch (...) {
+    }
+    if (datamodule_ != nullptr) {
+      try {
+        datamodule_->on_exception(e);
+      } catch (...) {
       }
     }
     try {
       finalize_loggers("failed");
-    } catch (...) {  // the original error is the one to report
+    } catch (...) {
     }
+    state_.stage.clear();
     end_run();
+    if (keyboard_interrupt) throw;
+    failed_hook_ = fx;
     if (dynamic_cast<const Error*>(&e) != nullptr && !fx.empty()) {
       throw Error(std::string(e.what()) + " [raised in `" + fx + "`]");
     }
+    // Other types reach the caller unchanged (catch clauses for them keep working); the hook is
+    // in failed_hook() and on stderr.
+    if (!fx.empty()) std::fprintf(stderr, "fulgur: the exception \"%s\" was raised in `%s`\n", e.what(), fx.c_str());
     throw;
   }
   end_run();
+}
+
+void Trainer::check_interrupt() const {
+  if (detail::sigint_pending()) throw KeyboardInterrupt();
 }
 
 void Trainer::setup_callbacks() {
@@ -278,28 +329,13 @@ void Trainer::call_setup(const std::string& stage) {
 void Trainer::call_configure_model() {
   set_fx("configure_model");
   model_->configure_model();
-  // Lightning's "64-true" precision plugin: the module in float64 (inputs follow in transfer).
-  if (double_precision()) model_->to(DType::Float64);
+  // The precision plugin's convert_module ("64-true"/"bf16-true": the module in that dtype;
+  // batches follow in transfer).
+  precision_plugin_->convert_module(*model_);
+  // Lightning's strategy.setup after configure_model: the accelerator, then the module on its device.
+  strategy_->setup(*model_);
+  strategy_set_up_ = true;
 }
-
-bool Trainer::double_precision() const { return options_.precision == "64-true" || options_.precision == "64"; }
-
-namespace {
-Value to_double(const Value& v) {
-  if (v.is_tensor()) return v.as_tensor().is_floating_point() ? Value(v.as_tensor().to(DType::Float64)) : v;
-  if (v.is_list() || v.is_tuple()) {
-    std::vector<Value> items;
-    for (const Value& e : v.elements()) items.push_back(to_double(e));
-    return v.is_list() ? Value::list(std::move(items)) : Value::tuple(std::move(items));
-  }
-  if (v.is_dict()) {
-    Value out = Value::dict();
-    for (const Value::Item& item : v.items()) out.set(item.first, to_double(item.second));
-    return out;
-  }
-  return v;
-}
-}  // namespace
 
 void Trainer::call_teardown(const std::string& stage) {
   set_fx("teardown");
@@ -331,6 +367,8 @@ void Trainer::configure_optimizers() {
 Loaders Trainer::request_loaders(const std::string& which, bool required) {
   const std::string hook = which + "_dataloader";
   set_fx(hook);
+  if (which == "train") train_loaders_epoch_ = current_epoch_;
+  if (which == "val") val_loaders_epoch_ = current_epoch_;
   try {
     if (datamodule_ != nullptr) {
       if (which == "train") return datamodule_->train_dataloader();
@@ -362,11 +400,11 @@ Batch Trainer::transfer(const Value& raw, int64_t dataloader_idx) {
   set_fx("on_before_batch_transfer");
   Batch b = model_->on_before_batch_transfer(Batch(raw), dataloader_idx);
   set_fx("transfer_batch_to_device");
-  b = model_->transfer_batch_to_device(std::move(b), model_->device(), dataloader_idx);
+  b = strategy_->batch_to_device(*model_, std::move(b), dataloader_idx);
   set_fx("on_after_batch_transfer");
   b = model_->on_after_batch_transfer(std::move(b), dataloader_idx);
   set_fx(fx);
-  if (double_precision()) b = Batch(to_double(b.value()));
+  b = Batch(precision_plugin_->convert_input(b.value()));
   return b;
 }
 
@@ -443,6 +481,8 @@ void Trainer::fit(LightningModule& model, Loaders train_dataloaders, Loaders val
   train_loaders_ = std::move(train_dataloaders);
   val_loaders_ = std::move(val_dataloaders);
   val_loaders_ready_ = !val_loaders_.empty();
+  train_loaders_given_ = !train_loaders_.empty();
+  val_loaders_given_ = !val_loaders_.empty();
   run_guarded([&] {
     run_fit(options.ckpt_path);
   });

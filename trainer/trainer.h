@@ -16,14 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "fulgur/trainer/accelerator_connector.h"
 #include "fulgur/trainer/callback.h"
 #include "fulgur/trainer/callbacks/early_stopping.h"
 #include "fulgur/trainer/callbacks/model_checkpoint.h"
 #include "fulgur/trainer/callbacks/timer.h"
 #include "fulgur/trainer/datamodule.h"
+#include "fulgur/trainer/interrupt.h"
 #include "fulgur/trainer/lightning_module.h"
 #include "fulgur/trainer/loaders.h"
 #include "fulgur/trainer/logger.h"
+#include "fulgur/trainer/precision.h"
 #include "fulgur/trainer/result_collection.h"
 
 namespace fulgur::lightning {
@@ -78,8 +81,12 @@ struct TrainerOptions {
   int64_t fast_dev_run = 0;
   // Unset: 1000 when max_steps is -1, else unlimited (-1), as in Lightning.
   std::optional<int64_t> max_epochs = std::nullopt;
-  std::string accelerator = "auto";  // "auto", "cpu" (a GPU backend comes with kernels/cuda)
-  std::string strategy = "auto";
+  // Resolved by the accelerator connector (accelerator_connector.h, docs/TRAINER.md "Strategy
+  // and accelerator"): "auto" is the CPU; "gpu"/"cuda" are refused until the CUDA backend runs
+  // the loops.
+  std::string accelerator = "auto";  // "auto", "cpu", "gpu"/"cuda"
+  StrategyOption strategy = "auto";  // "auto", "single_device" or a Strategy object
+  // Lightning's forms as a string: "auto", "1", "-1", "0,1", "[0, 1]" (several: "ddp", to come).
   std::string devices = "auto";
   int64_t num_nodes = 1;
   std::string precision = "32-true";  // or "64-true"
@@ -94,6 +101,9 @@ struct TrainerOptions {
   BatchLimit limit_val_batches = 1.0;
   BatchLimit limit_test_batches = 1.0;
   BatchLimit limit_predict_batches = 1.0;
+  // > 0: train and validate on this many batches (or this fraction) of the loaders every epoch,
+  // with the train loader's shuffling turned off (Lightning's debugging aid).
+  BatchLimit overfit_batches = 0.0;
   BatchLimit val_check_interval = 1.0;
   // nullopt: validate every val_check_interval batches counted over all epochs.
   std::optional<int64_t> check_val_every_n_epoch = 1;
@@ -106,6 +116,12 @@ struct TrainerOptions {
   std::optional<double> gradient_clip_val = std::nullopt;
   std::optional<std::string> gradient_clip_algorithm = std::nullopt;  // "norm" (default) or "value"
   bool deterministic = false;  // Fulgur's CPU kernels are deterministic already
+  // Evaluation and prediction loops under InferenceMode (true) or NoGradGuard (false).
+  bool inference_mode = true;
+  // autograd's anomaly mode for the run (restored after): a NaN/Inf in backward names the op.
+  bool detect_anomaly = false;
+  // N > 0: ask the *_dataloader hooks again every N epochs (loaders passed in are kept).
+  int64_t reload_dataloaders_every_n_epochs = 0;
   std::string default_root_dir = "";  // "" : the current directory
 };
 
@@ -174,9 +190,28 @@ class Trainer {
   const TrainerState& state() const { return state_; }
   bool sanity_checking() const { return state_.stage == "sanity_check"; }
   bool training() const { return state_.stage == "train"; }
-  bool is_global_zero() const { return true; }
-  int64_t world_size() const { return 1; }
-  int64_t global_rank() const { return 0; }
+  // Lightning's trainer.interrupted: the last run ended by an exception or a SIGINT.
+  bool interrupted() const { return state_.status == "interrupted"; }
+  // The hook that was running when the last run's exception was raised ("" if none): a
+  // fulgur::Error carries it in its message, other exception types reach the caller as they
+  // were thrown (docs/TRAINER.md, "Deliberate differences").
+  const std::string& failed_hook() const { return failed_hook_; }
+  // Hardware (the accelerator connector's result) and the process ranks, from the strategy.
+  Strategy& strategy() const { return *strategy_; }
+  Accelerator& accelerator() const { return *accelerator_; }
+  // Lightning's trainer.precision (the canonical flag: "bf16" reads "bf16-mixed") and
+  // trainer.precision_plugin.
+  std::string precision() const { return precision_plugin_->precision(); }
+  Precision& precision_plugin() const { return *precision_plugin_; }
+  const std::vector<int64_t>& device_ids() const { return device_ids_; }
+  int64_t num_devices() const { return static_cast<int64_t>(device_ids_.size()); }
+  int64_t num_nodes() const { return num_nodes_; }
+  Device root_device() const { return strategy_->root_device(); }
+  bool is_global_zero() const { return strategy_->is_global_zero(); }
+  int64_t world_size() const { return strategy_->world_size(); }
+  int64_t global_rank() const { return strategy_->global_rank(); }
+  int64_t local_rank() const { return strategy_->local_rank(); }
+  int64_t node_rank() const { return strategy_->node_rank(); }
   int64_t max_epochs() const;
   int64_t num_training_batches() const { return num_training_batches_; }
   // Optimizer steps the fit will take (Lightning's estimated_stepping_batches, e.g. for
@@ -230,7 +265,6 @@ class Trainer {
   void call_setup(const std::string& stage);
   void call_teardown(const std::string& stage);
   void call_configure_model();
-  bool double_precision() const;
   void configure_optimizers();
   Loaders request_loaders(const std::string& which, bool required);
   Batch transfer(const Value& raw, int64_t dataloader_idx);
@@ -246,6 +280,8 @@ class Trainer {
   void log_hyperparams();
   void finalize_loggers(const std::string& status);
   void set_fx(const std::string& fx) { current_fx_ = fx; }
+  // Throws L::KeyboardInterrupt once a SIGINT arrived (called after each batch).
+  void check_interrupt() const;
 
   // Fit loop (fit_loop.cc).
   void run_fit(const std::string& ckpt_path);
@@ -254,6 +290,7 @@ class Trainer {
   void run_train_epoch();
   void run_validation_in_fit();
   void ensure_val_loaders();
+  Loaders overfit_loaders(Loaders loaders, const char* prefix) const;
   void run_train_batch(const Batch& batch, int64_t batch_idx);
   void run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* outputs);
   void run_manual_batch(const Batch& batch, int64_t batch_idx, Value* outputs);
@@ -314,6 +351,18 @@ class Trainer {
   std::unique_ptr<detail::ResultCollection> train_results_, eval_results_;
   detail::ResultCollection* results_ = nullptr;  // the loop logging now
   std::string current_fx_;
+  std::string failed_hook_;
+  std::shared_ptr<Accelerator> accelerator_;
+  std::shared_ptr<Strategy> strategy_;
+  std::unique_ptr<Precision> precision_plugin_;  // from options().precision (trainer/precision.h)
+  std::vector<int64_t> device_ids_;
+  int64_t num_nodes_ = 1;
+  bool strategy_set_up_ = false;
+  bool anomaly_before_ = false;  // autograd's anomaly mode before a detect_anomaly run
+  // reload_dataloaders_every_n_epochs: loaders passed to fit are kept; the epoch of the last
+  // request of each (Lightning's _last_train_dl_reload_epoch / _last_val_dl_reload_epoch).
+  bool train_loaders_given_ = false, val_loaders_given_ = false;
+  int64_t train_loaders_epoch_ = -1, val_loaders_epoch_ = -1;
   int64_t current_dataloader_idx_ = 0;
   int64_t num_current_loaders_ = 1;
   int64_t current_batch_size_ = 1;

@@ -15,7 +15,7 @@ ModelSummary::ModelSummary(int64_t max_depth, std::ostream* stream) : max_depth_
 
 void ModelSummary::on_fit_start(Trainer& trainer, LightningModule& module) {
   if (max_depth_ == 0) return;
-  const lightning::ModelSummary summary(module, max_depth_, trainer.options().precision);
+  const lightning::ModelSummary summary(module, max_depth_, trainer.precision());
   if (!trainer.is_global_zero()) return;
   std::ostream& out = stream_ != nullptr ? *stream_ : std::cerr;
   out << "\n" << summary.str() << std::endl;

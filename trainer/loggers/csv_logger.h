@@ -11,10 +11,12 @@
 // "epoch" and "step" as ints), rows end in "\r\n" (csv's default dialect).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fulgur/tensor/value.h"
@@ -37,6 +39,10 @@ class CSVLogger : public Logger {
   static constexpr const char* kHParamsFile = "hparams.yaml";
 
   explicit CSVLogger(CSVLoggerOptions options);
+  // Lightning's positional form, CSVLogger("logs"): save_dir, the rest defaulted. A template, so
+  // that a braced CSVLogger({.save_dir = ...}) still means the options (nothing to deduce).
+  template <std::convertible_to<std::string> S>
+  explicit CSVLogger(S save_dir) : CSVLogger(CSVLoggerOptions{.save_dir = std::string(std::move(save_dir))}) {}
 
   std::string name() const override { return options_.name; }
   // The version given, else the next free one, decided at the first call and kept.

@@ -14,11 +14,13 @@
 // tensorboard_events.h, the framing in tfrecord_writer.h.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "fulgur/tensor/value.h"
 #include "fulgur/trainer/logger.h"
@@ -48,6 +50,11 @@ class TensorBoardLogger : public Logger {
   static constexpr const char* kHParamsFile = "hparams.yaml";
 
   explicit TensorBoardLogger(TensorBoardLoggerOptions options);
+  // Lightning's positional form, TensorBoardLogger("logs"): save_dir, the rest defaulted. A
+  // template, so that a braced TensorBoardLogger({.save_dir = ...}) still means the options.
+  template <std::convertible_to<std::string> S>
+  explicit TensorBoardLogger(S save_dir)
+      : TensorBoardLogger(TensorBoardLoggerOptions{.save_dir = std::string(std::move(save_dir))}) {}
   ~TensorBoardLogger() override;
 
   std::string name() const override { return options_.name; }

@@ -1,0 +1,96 @@
+#include "fulgur/trainer/accelerator_connector.h"
+
+#include <algorithm>
+#include <array>
+
+#include "fulgur/kernels/error.h"
+
+namespace fulgur::lightning {
+
+namespace {
+// Lightning's strategy registry names that need several processes: the distributed issue.
+constexpr std::array<std::string_view, 12> kDistributedStrategies = {
+    "ddp", "ddp_spawn", "ddp_fork", "ddp_notebook", "ddp_find_unused_parameters_true",
+    "ddp_find_unused_parameters_false", "ddp_spawn_find_unused_parameters_true", "deepspeed", "fsdp", "dp",
+    "xla", "single_xla"};
+
+bool is_distributed(std::string_view name) {
+  return std::find(kDistributedStrategies.begin(), kDistributedStrategies.end(), name) != kDistributedStrategies.end();
+}
+
+[[noreturn]] void refuse_distributed(const std::string& strategy, const std::string& why) {
+  FULGUR_FAIL("Trainer", why, "strategy=\"", strategy,
+              "\" is not available yet: it arrives with the distributed layer, as do the other multi-process "
+              "strategies; hint: use devices=1, num_nodes=1 and strategy=\"auto\" (a SingleDeviceStrategy)");
+}
+
+std::shared_ptr<Accelerator> select_accelerator(const std::string& flag) {
+  // Lightning's "auto" prefers a GPU when one is available; the Trainer's loops run on the CPU
+  // only until the CUDA backend is wired in, so "auto" is the CPU here.
+  if (flag == "auto" || flag == "cpu") return std::make_shared<CPUAccelerator>();
+  FULGUR_CHECK(flag == "gpu" || flag == "cuda", "Trainer", "You selected an invalid accelerator name: `accelerator='",
+               flag, "'`. Available names are: auto, cpu, cuda, gpu.");
+  auto cuda = std::make_shared<CUDAAccelerator>();
+  FULGUR_CHECK(cuda->is_available(), "Trainer", "`CUDAAccelerator` can not run on your system since the accelerator "
+               "is not available. The following accelerator(s) is available and can be passed into `accelerator` "
+               "argument of `Trainer`: ['cpu'].");
+  FULGUR_FAIL("Trainer", "accelerator=\"", flag, "\": a CUDA device is available, but the CUDA backend does not run "
+              "the Trainer's loops yet; hint: use accelerator=\"cpu\" (or \"auto\")");
+}
+}  // namespace
+
+AcceleratorConnector::AcceleratorConnector(const std::string& accelerator_flag, const StrategyOption& strategy_flag,
+                                           const std::string& devices_flag, int64_t num_nodes_flag)
+    : num_nodes(num_nodes_flag) {
+  // Lightning's _check_config_and_set_final_flags: names first.
+  const std::string& sname = strategy_flag.name();
+  if (!strategy_flag.instance()) {
+    FULGUR_CHECK(sname == "auto" || sname == "single_device" || is_distributed(sname), "Trainer",
+                 "You selected an invalid strategy name: `strategy='", sname, "'`. It must be either a string or an "
+                 "instance of `lightning.pytorch.strategies.Strategy`. Example choices: auto, ddp, ddp_spawn, "
+                 "deepspeed, ... Find a complete list of options in our documentation at https://lightning.ai");
+    if (is_distributed(sname)) refuse_distributed(sname, "");
+  }
+  // _check_device_config_and_set_final_flags.
+  FULGUR_CHECK(num_nodes >= 1, "Trainer", "`num_nodes` must be a positive integer, but got ", num_nodes, ".");
+  const ParsedDevices devices = parse_devices_flag(devices_flag);
+  const bool zero = (devices.is_count() && devices.count() == 0) || (devices.is_list() && devices.list().empty());
+  FULGUR_CHECK(!zero, "Trainer", "`Trainer(devices=", devices.repr(), ")` value is not a valid input using ",
+               accelerator_flag, " accelerator.");
+
+  // A Strategy object on a CUDA device asks for the CUDA accelerator, as in Lightning.
+  std::string accel_flag = accelerator_flag;
+  if (strategy_flag.instance() && accel_flag == "auto" && strategy_flag.instance()->root_device().is_cuda()) {
+    accel_flag = "cuda";
+  }
+  accelerator = select_accelerator(accel_flag);
+
+  // _set_parallel_devices_and_init_accelerator: "auto" is the accelerator's count.
+  device_ids = accelerator->parse_devices(devices.is_auto() ? ParsedDevices{accelerator->auto_device_count()}
+                                                            : devices);
+  const std::vector<Device> parallel = accelerator->get_parallel_devices(device_ids);
+
+  if (strategy_flag.instance()) {
+    strategy = strategy_flag.instance();
+    if (strategy->accelerator() == nullptr) strategy->accelerator(accelerator);
+    if (strategy->world_size() == 1) {
+      const Device root = strategy->root_device();
+      device_ids = {root.is_cuda() ? static_cast<int64_t>(root.index) : 0};
+    }
+    return;
+  }
+  // _choose_strategy: several devices or nodes mean "ddp" in Lightning.
+  const bool multi = device_ids.size() > 1 || num_nodes > 1;
+  const std::string shown = devices.is_auto() ? std::to_string(device_ids.size()) : devices.repr();
+  FULGUR_CHECK(!multi || sname == "auto", "Trainer", "strategy=\"single_device\" runs one process on one device, "
+               "but devices=", shown, " and num_nodes=", num_nodes, " were requested; hint: use devices=1 "
+               "and num_nodes=1");
+  if (multi) {
+    refuse_distributed("ddp",
+                       "Trainer(devices=" + shown + ", num_nodes=" + std::to_string(num_nodes) +
+                           ") needs one process per device (Lightning chooses strategy=\"ddp\" here), but ");
+  }
+  strategy = std::make_shared<SingleDeviceStrategy>(parallel.at(0), accelerator);
+}
+
+}  // namespace fulgur::lightning

@@ -1,0 +1,89 @@
+// L::Precision: Lightning's precision plugins (lightning.pytorch.plugins.precision), the third
+// piece of a run's setup next to the strategy and the accelerator. The Trainer asks its plugin
+// to convert the module (at configure_model), to convert each batch (after transfer), and for
+// the context the step hooks run in (training/validation/test/predict_step); a checkpoint
+// keeps the plugin's state_dict under its class name when it has one.
+//
+//   "32-true"     Precision            nothing changes
+//   "64-true"     DoublePrecision      module and floating batch tensors in float64
+//   "bf16-true"   HalfPrecision        module and floating batch tensors in bfloat16
+//   "bf16-mixed"  MixedPrecision       the step hooks under AutocastGuard(cpu, bfloat16);
+//                                      parameters, gradients and optimizer state stay float32
+// "16-mixed" (with a GradScaler: a non-empty state_dict) and "16-true" arrive with the CUDA
+// backend; on CPU they are refused at Trainer construction.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "fulgur/kernels/device.h"
+#include "fulgur/kernels/dtype.h"
+#include "fulgur/nn/module.h"
+#include "fulgur/tensor/autocast.h"
+#include "fulgur/tensor/value.h"
+
+namespace fulgur::lightning {
+
+class Precision {
+ public:
+  Precision() = default;
+  virtual ~Precision() = default;
+  Precision(const Precision&) = delete;
+  Precision& operator=(const Precision&) = delete;
+
+  // The canonical flag ("32-true", "bf16-mixed", ...): Lightning's trainer.precision.
+  virtual std::string precision() const { return "32-true"; }
+  // Lightning's class name, the checkpoint key of a non-empty state_dict.
+  virtual std::string class_name() const { return "Precision"; }
+
+  // The module's parameters and buffers into the plugin's dtype (in place).
+  virtual void convert_module(nn::Module& module) {}
+  // The floating tensors of a batch (nested lists, tuples, dicts) into the plugin's dtype.
+  virtual Value convert_input(const Value& batch) const { return batch; }
+  // Held around each step hook: an AutocastGuard for the mixed plugins, nullptr otherwise.
+  virtual std::unique_ptr<AutocastGuard> forward_context() const { return nullptr; }
+
+  // State saved in checkpoints (a GradScaler's for 16-mixed); empty dict: nothing saved.
+  virtual Value state_dict() const { return Value::dict(); }
+  virtual void load_state_dict(const Value& state) {}
+};
+
+// "64-true" and "bf16-true": everything in one floating dtype (Lightning's DoublePrecision and
+// HalfPrecision).
+class TruePrecision : public Precision {
+ public:
+  explicit TruePrecision(DType dtype);
+  std::string precision() const override;
+  std::string class_name() const override;
+  void convert_module(nn::Module& module) override;
+  Value convert_input(const Value& batch) const override;
+  DType dtype() const { return dtype_; }
+
+ private:
+  DType dtype_;
+};
+
+// "bf16-mixed" (Lightning's MixedPrecision without a scaler): autocast around the steps.
+class MixedPrecision : public Precision {
+ public:
+  explicit MixedPrecision(std::string precision = "bf16-mixed", Device device = kCPU);
+  std::string precision() const override { return precision_; }
+  std::string class_name() const override { return "MixedPrecision"; }
+  std::unique_ptr<AutocastGuard> forward_context() const override;
+
+ private:
+  std::string precision_;
+  Device device_;
+};
+
+// Lightning's precision flag handling (_convert_precision_to_unified_args): the canonical flag
+// for a Trainer(precision=...) value, or a fulgur::Error listing the allowed values. The
+// historical aliases "64", "32", "16" and "bf16" map to "64-true", "32-true", "16-mixed" and
+// "bf16-mixed"; `warning` gets Lightning's discouragement text for "16" and "bf16".
+std::string canonical_precision(const std::string& flag, std::string* warning = nullptr);
+
+// The plugin for a canonical flag on `device` (CPU today): "16-mixed", "16-true" and the
+// transformer-engine flags are refused with a fulgur::Error that says why.
+std::unique_ptr<Precision> make_precision(const std::string& canonical_flag, Device device = kCPU);
+
+}  // namespace fulgur::lightning
