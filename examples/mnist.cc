@@ -16,8 +16,6 @@
 //
 // --min_accuracy=A (not a Lightning flag; taken out before the CLI parses): exit 1 when the
 // reloaded best model's test accuracy is below A, so that the example also runs as a test.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +24,7 @@
 
 #include "fulgur/fulgur.h"
 #include "fulgur/nn/onnx/session.h"
+#include "examples/example_main.h"
 #include "examples/mnist_data.h"
 
 using namespace fulgur;
@@ -83,17 +82,7 @@ double test_accuracy(L::LightningModule& model, MNISTData& dm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Under `bazel run`, work where the user ran the command (data/, lightning_logs/).
-  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY")) {
-    if (chdir(cwd) != 0) std::perror("chdir to BUILD_WORKING_DIRECTORY");
-  }
-  std::vector<std::string> args;
-  double min_accuracy = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--min_accuracy=", 0) == 0) min_accuracy = std::atof(arg.c_str() + 15);
-    else args.push_back(arg);
-  }
+  const auto [args, min_accuracy] = examples::example_args(argc, argv);
   try {
     auto checkpoint = std::make_shared<L::callbacks::ModelCheckpoint>(
         L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .save_top_k = 1, .mode = "min"});

@@ -11,13 +11,12 @@
 // bfloat16); "16-*" needs CUDA and fails with the Trainer's message (docs/TRAINER.md,
 // "Precision"). Accelerator: "cpu" or "auto" (the CUDA backend is not wired into the Trainer yet).
 // --min_accuracy=A: exit 1 below that test accuracy (the example also runs as a test).
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "examples/example_main.h"
 #include "examples/mnist_data.h"
 #include "fulgur/fulgur.h"
 
@@ -67,16 +66,7 @@ class LitCNN : public L::LightningModule {
 };
 
 int main(int argc, char** argv) {
-  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY")) {
-    if (chdir(cwd) != 0) std::perror("chdir to BUILD_WORKING_DIRECTORY");
-  }
-  std::vector<std::string> args;
-  double min_accuracy = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--min_accuracy=", 0) == 0) min_accuracy = std::atof(arg.c_str() + 15);
-    else args.push_back(arg);
-  }
+  const auto [args, min_accuracy] = examples::example_args(argc, argv);
   try {
     L::LightningCLI<LitCNN, examples::MNISTData> cli(
         argc, argv,

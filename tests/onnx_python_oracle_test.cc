@@ -28,6 +28,8 @@
 #include <vector>
 
 #include "subprocess_util.h"
+
+#include <algorithm>
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/nn/activation.h"
 #include "fulgur/nn/attention.h"
@@ -290,26 +292,15 @@ std::vector<Case> cases() {
 
 TEST_CASE("onnx oracle: exported models pass onnx.checker and onnxruntime matches the module and our runtime") {
   const auto [python, from] = find_python();
-  std::string probe;
-  // Imported, not just found: an onnxruntime built for another numpy counts as missing.
-  const int probe_rc =
-      run_command(shell_quoted(python) + " -c " +
-              shell_quoted("import importlib\n"
-                     "def bad(m):\n"
-                     "  try: importlib.import_module(m)\n"
-                     "  except Exception: return True\n"
-                     "  return False\n"
-                     "print(\"missing:\", *[m for m in (\"numpy\", \"onnx\", \"onnxruntime\") if bad(m)])\n"),
-          probe);
-  if (probe_rc != 0 || probe.rfind("missing:", 0) != 0 || probe != "missing:\n") {
+  const auto missing = missing_python_modules(python, {{"numpy", "numpy"}, {"onnx", "onnx"}, {"onnxruntime", "onnxruntime"}});
+  if (!missing || !missing->empty()) {
     std::string why = "SKIPPED: onnx python oracle: ";
-    if (probe_rc != 0 || probe.rfind("missing:", 0) != 0) {
+    if (!missing) {
       why += python + " (" + from +
              ") does not run (apt-get install python3, or point --test_env=FULGUR_TEST_PYTHON at one)";
     } else {
-      const std::string missing = probe.substr(9, probe.size() - 10);
       const auto lacks = [&](const std::string& m) {
-        return (" " + missing + " ").find(" " + m + " ") != std::string::npos;
+        return std::find(missing->begin(), missing->end(), m) != missing->end();
       };
       std::string how;
       if (lacks("numpy")) how += "apt-get install python3-numpy; ";
@@ -318,7 +309,9 @@ TEST_CASE("onnx oracle: exported models pass onnx.checker and onnxruntime matche
         how +=
             "/usr/bin/python3 -m venv --system-site-packages ~/.cache/fulgur/pyenv && "
             "~/.cache/fulgur/pyenv/bin/pip install onnxruntime==1.16.3, as .ci/run does; ";
-      why += python + " (" + from + ") lacks " + missing + " (" + how +
+      std::string names;
+      for (const std::string& m : *missing) names += (names.empty() ? "" : " ") + m;
+      why += python + " (" + from + ") lacks " + names + " (" + how +
              "or --test_env=FULGUR_TEST_PYTHON=<a python3 with them>)";
     }
     std::cout << why << std::endl;

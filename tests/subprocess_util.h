@@ -8,8 +8,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -44,6 +47,30 @@ inline std::pair<std::string, std::string> find_python() {
     if (::access(venv.c_str(), X_OK) == 0) return {venv, ".ci/run's venv"};
   }
   return {"/usr/bin/python3", "the default"};
+}
+
+// The names of the `modules` ({name to report, module to import}) that `python` cannot
+// import: imported, not just found, so a wheel built for another numpy counts as missing.
+// nullopt when `python` does not run at all.
+inline std::optional<std::vector<std::string>> missing_python_modules(
+    const std::string& python, const std::vector<std::pair<std::string, std::string>>& modules) {
+  std::string script =
+      "import importlib\n"
+      "def bad(m):\n"
+      "  try: importlib.import_module(m)\n"
+      "  except Exception: return True\n"
+      "  return False\n"
+      "print('missing:', *[n for n, m in (";
+  for (const auto& [name, module] : modules) script += "('" + name + "', '" + module + "'), ";
+  script += ") if bad(m)])\n";
+  std::string out;
+  if (run_command(shell_quoted(python) + " -c " + shell_quoted(script), out) != 0 || out.rfind("missing:", 0) != 0) {
+    return std::nullopt;
+  }
+  std::istringstream words(out.substr(8));
+  std::vector<std::string> missing;
+  for (std::string w; words >> w;) missing.push_back(w);
+  return missing;
 }
 
 }  // namespace fulgur::testing

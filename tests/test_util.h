@@ -314,6 +314,16 @@ inline std::shared_ptr<data::TensorDataset> regression_data(int64_t n) {
   return std::make_shared<data::TensorDataset>(x, y);
 }
 
+// The message of the fulgur::Error `f` throws ("" when it throws none).
+inline std::string error_message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Trainer options with the logger, checkpointing, progress bar and model summary off: for
 // tests about something else.
 inline lightning::TrainerOptions quiet_options(lightning::TrainerOptions o = {}) {

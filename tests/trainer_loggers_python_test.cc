@@ -127,23 +127,17 @@ std::string replace_once(std::string s, const std::string& from, const std::stri
 
 TEST_CASE("loggers oracle: tensorboard and mlflow read back what TensorBoardLogger and MLFlowLogger wrote") {
   const auto [python, from] = find_python();
-  std::string probe;
-  const int probe_rc =
-      run_command(shell_quoted(python) + " -c " +
-              shell_quoted("import importlib\n"
-                     "def bad(m):\n"
-                     "  try: importlib.import_module(m)\n"
-                     "  except Exception: return True\n"
-                     "  return False\n"
-                     "print(\"missing:\", *[p for p, m in ((\"tensorboard\", \"tensorboard.backend.event_processing."
-                     "event_accumulator\"), (\"mlflow-skinny\", \"mlflow.tracking\")) if bad(m)])\n"),
-          probe);
-  if (probe_rc != 0 || probe != "missing:\n") {
+  const auto missing = missing_python_modules(
+      python, {{"tensorboard", "tensorboard.backend.event_processing.event_accumulator"},
+               {"mlflow-skinny", "mlflow.tracking"}});
+  if (!missing || !missing->empty()) {
     std::string why = "SKIPPED: loggers python oracle: ";
-    if (probe_rc != 0 || probe.rfind("missing:", 0) != 0) {
+    if (!missing) {
       why += python + " (" + from + ") does not run (apt-get install python3, or --test_env=FULGUR_TEST_PYTHON=...)";
     } else {
-      why += python + " (" + from + ") lacks" + probe.substr(8, probe.size() - 9) +
+      std::string names;
+      for (const std::string& m : *missing) names += " " + m;
+      why += python + " (" + from + ") lacks" + names +
              " (/usr/bin/python3 -m venv --system-site-packages ~/.cache/fulgur/pyenv && ~/.cache/fulgur/pyenv/bin/pip "
              "install tensorboard==2.18.0 mlflow-skinny==2.19.0 protobuf==5.29.6, as .ci/run does; or "
              "--test_env=FULGUR_TEST_PYTHON=<a python3 with them>)";

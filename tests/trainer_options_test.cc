@@ -16,16 +16,7 @@ namespace {
 
 [[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
 
-L::TrainerOptions quiet(L::TrainerOptions o) { return fulgur::testing::quiet_options(std::move(o)); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fulgur::testing::quiet_options;
 
 // Rows numbered 0..n-1 (x = [i], y = [i]): a batch's first x says where it starts.
 std::shared_ptr<data::TensorDataset> numbered(int64_t n) {
@@ -67,7 +58,7 @@ TEST_CASE("overfit_batches=2: the same first 2 train batches every epoch (shuffl
   Recorder model;
   data::DataLoader train(train_ds, {.batch_size = 4, .shuffle = true});
   data::DataLoader val(val_ds, {.batch_size = 4});
-  L::Trainer t(quiet({.max_epochs = 3, .overfit_batches = 2}));
+  L::Trainer t(quiet_options({.max_epochs = 3, .overfit_batches = 2}));
   // Lightning's _init_debugging_flags: limit_train/val_batches become the overfit value.
   CHECK(t.options().limit_train_batches.is_count());
   CHECK(t.options().limit_train_batches.count() == 2);
@@ -86,17 +77,17 @@ TEST_CASE("overfit_batches=2: the same first 2 train batches every epoch (shuffl
 TEST_CASE("overfit_batches as a fraction, and its checks") {
   auto ds = numbered(32);  // 8 batches of 4
   Recorder model;
-  L::Trainer t(quiet({.max_epochs = 1, .overfit_batches = 0.25, .num_sanity_val_steps = 0}));
+  L::Trainer t(quiet_options({.max_epochs = 1, .overfit_batches = 0.25, .num_sanity_val_steps = 0}));
   t.fit(model, data::DataLoader(ds, {.batch_size = 4, .shuffle = true}), data::DataLoader(ds, {.batch_size = 4}));
   CHECK(t.num_training_batches() == 2);  // int(0.25 * 8), as test_overfit_basic computes it
   CHECK(t.num_val_batches() == std::vector<int64_t>{2});
   CHECK(model.train_first_rows == std::vector<int64_t>{0, 4});
-  CHECK(error_of([] { L::Trainer bad(quiet({.overfit_batches = -1})); })
+  CHECK(fulgur::testing::error_message_of([] { L::Trainer bad(quiet_options({.overfit_batches = -1})); })
             .find("`overfit_batches` must be a non-negative int") != std::string::npos);
-  CHECK(error_of([] { L::Trainer bad(quiet({.overfit_batches = 1.5})); })
+  CHECK(fulgur::testing::error_message_of([] { L::Trainer bad(quiet_options({.overfit_batches = 1.5})); })
             .find("`overfit_batches` must be an int or a float between 0.0 and 1.0, got 1.5") != std::string::npos);
   // Default 0.0: the limits stay as given.
-  L::Trainer plain(quiet({.limit_train_batches = 3}));
+  L::Trainer plain(quiet_options({.limit_train_batches = 3}));
   CHECK(plain.options().limit_train_batches.count() == 3);
   CHECK(plain.options().limit_val_batches.fraction() == 1.0);
 }
@@ -119,7 +110,7 @@ class Reloading : public Recorder {
 
 TEST_CASE("reload_dataloaders_every_n_epochs=2: loaders requested at epochs 0, 2, 4") {
   Reloading model;
-  L::Trainer t(quiet({.max_epochs = 5, .reload_dataloaders_every_n_epochs = 2}));
+  L::Trainer t(quiet_options({.max_epochs = 5, .reload_dataloaders_every_n_epochs = 2}));
   t.fit(model);
   CHECK(model.train_requests == std::vector<int64_t>{0, 2, 4});
   CHECK(model.val_requests == std::vector<int64_t>{0, 2, 4});
@@ -128,19 +119,19 @@ TEST_CASE("reload_dataloaders_every_n_epochs=2: loaders requested at epochs 0, 2
   CHECK(t.num_training_batches() == 5);
 
   Reloading once;
-  L::Trainer t0(quiet({.max_epochs = 3}));
+  L::Trainer t0(quiet_options({.max_epochs = 3}));
   t0.fit(once);
   CHECK(once.train_requests == std::vector<int64_t>{0});  // default 0: once per fit
   CHECK(once.val_requests == std::vector<int64_t>{0});
   CHECK(t0.global_step() == 3);
 
   Reloading every;
-  L::Trainer t1(quiet({.max_epochs = 3, .reload_dataloaders_every_n_epochs = 1}));
+  L::Trainer t1(quiet_options({.max_epochs = 3, .reload_dataloaders_every_n_epochs = 1}));
   t1.fit(every);
   CHECK(every.train_requests == std::vector<int64_t>{0, 1, 2});
   CHECK(every.val_requests == std::vector<int64_t>{0, 1, 2});
 
-  CHECK(error_of([] { L::Trainer bad(quiet({.reload_dataloaders_every_n_epochs = -1})); })
+  CHECK(fulgur::testing::error_message_of([] { L::Trainer bad(quiet_options({.reload_dataloaders_every_n_epochs = -1})); })
             .find("`reload_dataloaders_every_n_epochs` should be an int >= 0, got -1.") != std::string::npos);
 }
 
@@ -148,7 +139,7 @@ TEST_CASE("reload_dataloaders_every_n_epochs keeps loaders passed to fit") {
   auto ds = numbered(8);
   Recorder model;
   data::DataLoader train(ds, {.batch_size = 4});
-  L::Trainer t(quiet({.max_epochs = 3, .limit_val_batches = 0, .reload_dataloaders_every_n_epochs = 1}));
+  L::Trainer t(quiet_options({.max_epochs = 3, .limit_val_batches = 0, .reload_dataloaders_every_n_epochs = 1}));
   t.fit(model, train);  // Recorder has no train_dataloader hook: asking it would fail
   CHECK(t.global_step() == 3 * 2);
 }
@@ -169,8 +160,8 @@ TEST_CASE("detect_anomaly: an inf in backward raises the anomaly error naming th
   REQUIRE(!autograd::is_anomaly_enabled());
   {
     Exploding model;
-    L::Trainer t(quiet({.max_epochs = 1, .limit_val_batches = 0, .detect_anomaly = true}));
-    const std::string e = error_of([&] { t.fit(model, data::DataLoader(ds, {.batch_size = 4})); });
+    L::Trainer t(quiet_options({.max_epochs = 1, .limit_val_batches = 0, .detect_anomaly = true}));
+    const std::string e = fulgur::testing::error_message_of([&] { t.fit(model, data::DataLoader(ds, {.batch_size = 4})); });
     CHECK(e.find("returned nan or inf values") != std::string::npos);
     CHECK(e.find("function 'SqrtBackward' returned nan or inf values") != std::string::npos);
     CHECK(e.find("the forward op that created it was 'Sqrt'") != std::string::npos);
@@ -180,7 +171,7 @@ TEST_CASE("detect_anomaly: an inf in backward raises the anomaly error naming th
   }
   {
     Exploding model;  // without it, the run completes (with non-finite gradients)
-    L::Trainer t(quiet({.max_epochs = 1, .limit_val_batches = 0}));
+    L::Trainer t(quiet_options({.max_epochs = 1, .limit_val_batches = 0}));
     t.fit(model, data::DataLoader(ds, {.batch_size = 4}));
     CHECK(t.global_step() == 2);
   }
@@ -195,7 +186,7 @@ TEST_CASE("detect_anomaly: an inf in backward raises the anomaly error naming th
       }
       bool anomaly_inside = true;
     } model;
-    L::Trainer t(quiet({.max_epochs = 1, .limit_val_batches = 0}));
+    L::Trainer t(quiet_options({.max_epochs = 1, .limit_val_batches = 0}));
     t.fit(model, data::DataLoader(ds, {.batch_size = 4}));
     CHECK(!model.anomaly_inside);
   }
@@ -207,7 +198,7 @@ TEST_CASE("inference_mode: validation runs without grad either way, training wit
   auto ds = numbered(8);
   for (bool inference : {true, false}) {
     Recorder model;
-    L::Trainer t(quiet({.max_epochs = 1, .num_sanity_val_steps = 0, .inference_mode = inference}));
+    L::Trainer t(quiet_options({.max_epochs = 1, .num_sanity_val_steps = 0, .inference_mode = inference}));
     t.fit(model, data::DataLoader(ds, {.batch_size = 4}), data::DataLoader(ds, {.batch_size = 4}));
     CHECK(model.train_grad_enabled);
     REQUIRE(model.val_grad_enabled.size() == 2);

@@ -16,19 +16,10 @@ namespace {
 
 [[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
 
-L::TrainerOptions quiet(L::TrainerOptions o) { return fulgur::testing::quiet_options(std::move(o)); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fulgur::testing::quiet_options;
 
 std::string trainer_error(L::TrainerOptions o) {
-  return error_of([&] { L::Trainer t(std::move(o)); });
+  return fulgur::testing::error_message_of([&] { L::Trainer t(std::move(o)); });
 }
 
 using fulgur::testing::regression_data;  // y = x . [1, -2, 0.5] + 0.3
@@ -120,7 +111,7 @@ TEST_CASE("parse_devices_flag: Lightning's spellings of `devices`") {
   CHECK(L::parse_devices_flag("[0, 1]").repr() == "[0, 1]");
   CHECK(L::parse_devices_flag("auto").repr() == "'auto'");
   for (const char* bad : {"", "two", "1.5", "[0, x]", "[-1]"}) {
-    CHECK_MESSAGE(error_of([&] { L::parse_devices_flag(bad); }).find("Devices should be an int") != std::string::npos,
+    CHECK_MESSAGE(fulgur::testing::error_message_of([&] { L::parse_devices_flag(bad); }).find("Devices should be an int") != std::string::npos,
                   bad);
   }
 }
@@ -180,7 +171,7 @@ TEST_CASE("connector: \"gpu\"/\"cuda\" ask the CUDA runtime and are refused eith
 }
 
 TEST_CASE("Trainer: hardware properties come from the strategy") {
-  L::Trainer t(quiet({}));
+  L::Trainer t(quiet_options({}));
   CHECK(t.strategy().name() == "single_device");
   CHECK(t.accelerator().name() == "cpu");
   CHECK(t.num_devices() == 1);
@@ -199,7 +190,7 @@ TEST_CASE("SingleDeviceStrategy: one process, so the collectives are the identit
   Tensor t = tensor<float>({1.0f, 2.0f});
   CHECK(s.reduce(t).to_vector<float>() == std::vector<float>{1.0f, 2.0f});
   CHECK(s.reduce(t, "sum").to_vector<float>() == std::vector<float>{1.0f, 2.0f});
-  CHECK(error_of([&] { s.reduce(t, "max"); }).find("reduce_op=\"max\" is not supported") != std::string::npos);
+  CHECK(fulgur::testing::error_message_of([&] { s.reduce(t, "max"); }).find("reduce_op=\"max\" is not supported") != std::string::npos);
   CHECK(s.all_gather(t).to_vector<float>() == std::vector<float>{1.0f, 2.0f});
   CHECK(s.broadcast(Value(int64_t{5})).as_int() == 5);
   s.barrier("sync");
@@ -213,7 +204,7 @@ TEST_CASE("Trainer(strategy=<Strategy object>): the fit's transfers, backwards a
   auto rec = std::make_shared<RecordingStrategy>();
   CHECK(rec->accelerator() == nullptr);
   Regressor model;
-  L::Trainer t(quiet({.max_epochs = 3, .strategy = rec, .num_sanity_val_steps = 0}));
+  L::Trainer t(quiet_options({.max_epochs = 3, .strategy = rec, .num_sanity_val_steps = 0}));
   CHECK(&t.strategy() == rec.get());
   CHECK(rec->accelerator() == &t.accelerator());  // the connector gives it the CPUAccelerator
   data::DataLoader train(ds, {.batch_size = 8});
@@ -230,7 +221,7 @@ TEST_CASE("Trainer(strategy=<Strategy object>): the fit's transfers, backwards a
   // Accumulation: backward every batch, a step every second one.
   auto rec2 = std::make_shared<RecordingStrategy>();
   Regressor model2;
-  L::Trainer t2(quiet({.max_epochs = 1, .strategy = rec2, .limit_val_batches = 0, .accumulate_grad_batches = 2}));
+  L::Trainer t2(quiet_options({.max_epochs = 1, .strategy = rec2, .limit_val_batches = 0, .accumulate_grad_batches = 2}));
   t2.fit(model2, data::DataLoader(ds, {.batch_size = 8}));
   CHECK(rec2->backwards == 4);
   CHECK(rec2->steps == 2);
@@ -251,7 +242,7 @@ TEST_CASE("manual optimization: manual_backward and LightningOptimizer.step go t
   auto ds = regression_data(32);
   auto rec = std::make_shared<RecordingStrategy>();
   Manual model;
-  L::Trainer t(quiet({.max_epochs = 2, .strategy = rec, .limit_val_batches = 0}));
+  L::Trainer t(quiet_options({.max_epochs = 2, .strategy = rec, .limit_val_batches = 0}));
   t.fit(model, data::DataLoader(ds, {.batch_size = 8}));
   CHECK(rec->backwards == 8);
   CHECK(!rec->backward_had_optimizer);  // Lightning's manual_backward passes optimizer=None
@@ -263,10 +254,10 @@ TEST_CASE("a fit through the strategy gives bit-identical parameters to a hand-w
   auto ds = regression_data(48);  // 6 batches of 8, in order
   Regressor through_trainer;
   auto rec = std::make_shared<RecordingStrategy>();
-  L::Trainer t(quiet({.max_epochs = 3, .strategy = rec, .limit_val_batches = 0}));
+  L::Trainer t(quiet_options({.max_epochs = 3, .strategy = rec, .limit_val_batches = 0}));
   t.fit(through_trainer, data::DataLoader(ds, {.batch_size = 8}));
   Regressor default_strategy;
-  L::Trainer t2(quiet({.max_epochs = 3, .limit_val_batches = 0}));
+  L::Trainer t2(quiet_options({.max_epochs = 3, .limit_val_batches = 0}));
   t2.fit(default_strategy, data::DataLoader(ds, {.batch_size = 8}));
 
   Regressor by_hand;  // same seed, same initial weights
@@ -290,7 +281,7 @@ TEST_CASE("validate / test / predict set the strategy up and tear it down too") 
   auto ds = regression_data(16);
   auto rec = std::make_shared<RecordingStrategy>();
   Regressor model;
-  L::Trainer t(quiet({.strategy = rec}));
+  L::Trainer t(quiet_options({.strategy = rec}));
   t.validate(model, data::DataLoader(ds, {.batch_size = 8}), {.verbose = false});
   CHECK(rec->setups == 1);
   CHECK(rec->teardowns == 1);
