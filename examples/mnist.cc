@@ -7,6 +7,7 @@
 //   ./bazelw run //examples:mnist -- --config my.yaml                # a --print_config output, edited
 //   ./bazelw run //examples:mnist -- test --ckpt_path=lightning_logs/version_0/checkpoints/last.ckpt
 //   ./bazelw run //examples:mnist -- --help
+//   mpirun -np 2 bazel-bin/examples/mnist --trainer.strategy=ddp      # data-parallel (docs/DISTRIBUTED.md)
 //
 // Data: MNIST from --data.data_dir (./data), downloaded there when the network allows; when it
 // cannot be had, Fashion-MNIST from Debian's dataset-fashion-mnist package. The program says
@@ -61,7 +62,8 @@ class LitClassifier : public L::LightningModule {
   void evaluate(const L::Batch& batch, const std::string& stage) {
     auto [x, y] = batch.unpack<2>();
     Tensor logits = forward(x);
-    log(stage + "_loss", F::cross_entropy(logits, y), {.prog_bar = true});
+    // sync_dist: under --trainer.strategy=ddp the monitored loss is the mean over all ranks.
+    log(stage + "_loss", F::cross_entropy(logits, y), {.prog_bar = true, .sync_dist = true});
     acc_->update(logits, y);
     log(stage + "_acc", acc_, {.prog_bar = true});  // a metric object: computed at epoch end
   }
@@ -107,6 +109,8 @@ int main(int argc, char** argv) {
     const double accuracy = test_accuracy(*reloaded, cli.datamodule());
     std::printf("reloaded best model: %s test accuracy %.4f\n", cli.datamodule().dataset_name().c_str(), accuracy);
 
+    // Under DDP every rank holds the same model: rank 0 alone writes the export.
+    if (!cli.trainer().is_global_zero()) return accuracy < min_accuracy ? 1 : 0;
     // Export for serving, next to the checkpoint, and check the file with our ONNX runtime.
     const std::string onnx_path = (std::filesystem::path(best).parent_path().parent_path() / "model.onnx").string();
     reloaded->eval();

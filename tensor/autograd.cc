@@ -154,6 +154,14 @@ size_t Tensor::register_post_accumulate_grad_hook(std::function<void(const Tenso
   return hooks.size() - 1;
 }
 
+void Tensor::remove_post_accumulate_grad_hook(size_t handle) const {
+  if (!impl().autograd) return;
+  auto& hooks = impl().autograd->post_accumulate_hooks;
+  FULGUR_CHECK(handle < hooks.size(), "remove_post_accumulate_grad_hook", "no hook with handle ", handle,
+               " (this tensor has ", hooks.size(), ")");
+  hooks[handle] = nullptr;
+}
+
 namespace internal {
 
 void refresh_view_history(const Tensor& t) {

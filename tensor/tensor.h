@@ -274,6 +274,8 @@ class Tensor {
   void remove_hook(size_t handle) const;
   // hook(tensor) runs after backward accumulated into this leaf's grad().
   size_t register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  // Removes it (the handle stays valid; removing twice is a no-op).
+  void remove_post_accumulate_grad_hook(size_t handle) const;
   uint64_t version() const { return impl().storage->version(); }
 
   // PyTorch-style repr: tensor([[0.1000, 0.2000]], dtype=torch.float64)

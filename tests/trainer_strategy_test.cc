@@ -123,18 +123,23 @@ TEST_CASE("connector: invalid and not-yet-supported combinations fail at constru
   CHECK(trainer_error({.strategy = "fancy"}).find("You selected an invalid strategy name: `strategy='fancy'`. It must "
                                                   "be either a string or an instance of "
                                                   "`lightning.pytorch.strategies.Strategy`") != std::string::npos);
-  for (const char* s : {"ddp", "ddp_spawn", "fsdp", "deepspeed"}) {
+  for (const char* s : {"ddp_spawn", "fsdp", "deepspeed"}) {
     const std::string e = trainer_error({.strategy = s});
-    CHECK_MESSAGE(e.find(std::string("strategy=\"") + s + "\" is not available yet") != std::string::npos, e);
-    CHECK(e.find("it arrives with the distributed layer") != std::string::npos);
+    CHECK_MESSAGE(e.find(std::string("strategy=\"") + s + "\" is not available: this build runs \"ddp\"") !=
+                      std::string::npos,
+                  e);
   }
-  // Lightning chooses "ddp" for several devices or nodes.
+  // "ddp" in a process no launcher started is a DDP run of one process (Lightning allows it).
+  CHECK(L::Trainer(quiet_options({.strategy = "ddp"})).strategy().name() == "ddp");
+  CHECK(L::Trainer(quiet_options({.strategy = "ddp"})).world_size() == 1);
+  // Lightning chooses "ddp" for several devices or nodes; Fulgur does not spawn the processes.
   std::string e = trainer_error({.accelerator = "cpu", .devices = "2"});
-  CHECK(e.find("Trainer(devices=2, num_nodes=1) needs one process per device (Lightning chooses strategy=\"ddp\" "
-               "here)") != std::string::npos);
-  CHECK(e.find("strategy=\"ddp\" is not available yet") != std::string::npos);
+  CHECK(e.find("devices=2 x num_nodes=1 means 2 processes, but this process was not started by an MPI launcher (1 "
+               "process); hint: launch with `mpirun -np 2 <program> ...`") != std::string::npos);
   e = trainer_error({.num_nodes = 2});
-  CHECK(e.find("Trainer(devices=1, num_nodes=2) needs one process per device") != std::string::npos);
+  CHECK(e.find("num_nodes=2 does not divide the 1 processes the launcher (none) started") != std::string::npos);
+  e = trainer_error({.strategy = "ddp", .devices = "3", .num_nodes = 2});
+  CHECK(e.find("devices=3 x num_nodes=2 means 6 processes") != std::string::npos);
   CHECK(trainer_error({.strategy = "single_device", .devices = "2"})
             .find("strategy=\"single_device\" runs one process on one device, but devices=2 and num_nodes=1 were "
                   "requested") != std::string::npos);

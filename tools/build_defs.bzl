@@ -119,3 +119,52 @@ def fulgur_cuda_library(name, copts = [], include_prefix = None, **kwargs):
         include_prefix = include_prefix if include_prefix != None else _include_prefix(),
         **kwargs
     )
+
+_MPI_TEST_SH = str(Label("//tools:mpi_test.sh"))
+_MPI_LSAN_SUPP = str(Label("//tools:mpi_lsan.supp"))
+
+def fulgur_mpi_test(name, srcs, deps = [], np = 2, time_limit_s = 240, size = "medium", tags = [], doctest_main = True, args = [], **kwargs):
+    """A doctest binary run on np processes by mpirun (tools/mpi_test.sh).
+
+    Makes `<name>_bin` (a testonly cc_binary with FULGUR_COPTS and doctest's main() unless
+    doctest_main = False) and the sh_test `name`, which runs
+    `mpirun --allow-run-as-root --oversubscribe -np <np> <name>_bin args...`: every rank's
+    output is shown, the test fails when any rank fails, and mpirun ends every rank after
+    time_limit_s. Works in Bazel's sandbox (Open MPI's files go to TEST_TMPDIR) and under
+    --config=asan (tools/mpi_lsan.supp suppresses Open MPI's own leaks at exit).
+
+    Args:
+      name: test name.
+      srcs, deps: of the binary (//third_party:doctest_main is added unless doctest_main = False).
+      np: number of processes.
+      time_limit_s: mpirun --timeout; keep it below the Bazel timeout of `size`.
+      size, tags, args: of the sh_test; args go to every rank.
+      **kwargs: other cc_binary attributes (copts, data, ...).
+    """
+    if doctest_main and _DOCTEST_MAIN not in deps:
+        deps = deps + [_DOCTEST_MAIN]
+    native.cc_binary(
+        name = name + "_bin",
+        srcs = srcs,
+        deps = deps,
+        copts = FULGUR_COPTS + kwargs.pop("copts", []),
+        testonly = True,
+        tags = tags + ["manual"],
+        **kwargs
+    )
+    native.sh_test(
+        name = name,
+        srcs = [_MPI_TEST_SH],
+        args = [
+            str(np),
+            str(time_limit_s),
+            "$(location %s)" % _MPI_LSAN_SUPP,
+            "$(location :%s_bin)" % name,
+        ] + args,
+        data = [
+            ":%s_bin" % name,
+            _MPI_LSAN_SUPP,
+        ],
+        size = size,
+        tags = tags + ["mpi"],
+    )

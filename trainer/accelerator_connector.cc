@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include "fulgur/distributed/launch_environment.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/ddp_strategy.h"
 
 namespace fulgur::lightning {
 
@@ -14,14 +16,38 @@ constexpr std::array<std::string_view, 12> kDistributedStrategies = {
     "ddp_find_unused_parameters_false", "ddp_spawn_find_unused_parameters_true", "deepspeed", "fsdp", "dp",
     "xla", "single_xla"};
 
+// The DDP names this build runs (processes launched by MPI); the others are refused.
+bool is_ddp(std::string_view name) {
+  return name == "ddp" || name == "ddp_find_unused_parameters_true" || name == "ddp_find_unused_parameters_false";
+}
+
 bool is_distributed(std::string_view name) {
   return std::find(kDistributedStrategies.begin(), kDistributedStrategies.end(), name) != kDistributedStrategies.end();
 }
 
 [[noreturn]] void refuse_distributed(const std::string& strategy, const std::string& why) {
   FULGUR_FAIL("Trainer", why, "strategy=\"", strategy,
-              "\" is not available yet: it arrives with the distributed layer, as do the other multi-process "
-              "strategies; hint: use devices=1, num_nodes=1 and strategy=\"auto\" (a SingleDeviceStrategy)");
+              "\" is not available: this build runs \"ddp\" (and ddp_find_unused_parameters_true/false) with "
+              "processes launched by MPI; hint: use strategy=\"ddp\" under mpirun, or strategy=\"auto\"");
+}
+
+// Lightning's cluster environments check that the launcher started devices x num_nodes
+// processes; Fulgur never spawns them itself (ddp_spawn-like launching is refused).
+void check_process_count(int64_t devices_per_node, bool devices_auto, int64_t num_nodes) {
+  const distributed::LaunchEnvironment env = distributed::detect_launch_environment();
+  const int64_t wanted = devices_per_node * num_nodes;
+  if (devices_auto) {
+    FULGUR_CHECK(env.world_size % num_nodes == 0, "Trainer", "num_nodes=", num_nodes, " does not divide the ",
+                 env.world_size, " processes the launcher (", env.launcher, ") started; hint: start num_nodes x "
+                 "devices processes");
+    return;
+  }
+  FULGUR_CHECK(env.world_size == wanted, "Trainer", "devices=", devices_per_node, " x num_nodes=", num_nodes,
+               " means ", wanted, " processes, but ", env.launcher == "none" ? std::string("this process was not "
+               "started by an MPI launcher (1 process)") : "the launcher (" + env.launcher + ") started " +
+               std::to_string(env.world_size),
+               "; hint: launch with `mpirun -np ", wanted, " <program> ...` (or `srun -n ", wanted,
+               "`): Fulgur does not spawn processes itself; or set devices=\"auto\"");
 }
 
 std::shared_ptr<Accelerator> select_accelerator(const std::string& flag) {
@@ -49,7 +75,7 @@ AcceleratorConnector::AcceleratorConnector(const std::string& accelerator_flag, 
                  "You selected an invalid strategy name: `strategy='", sname, "'`. It must be either a string or an "
                  "instance of `lightning.pytorch.strategies.Strategy`. Example choices: auto, ddp, ddp_spawn, "
                  "deepspeed, ... Find a complete list of options in our documentation at https://lightning.ai");
-    if (is_distributed(sname)) refuse_distributed(sname, "");
+    if (is_distributed(sname) && !is_ddp(sname)) refuse_distributed(sname, "");
   }
   // _check_device_config_and_set_final_flags.
   FULGUR_CHECK(num_nodes >= 1, "Trainer", "`num_nodes` must be a positive integer, but got ", num_nodes, ".");
@@ -81,6 +107,20 @@ AcceleratorConnector::AcceleratorConnector(const std::string& accelerator_flag, 
   }
   // _choose_strategy: several devices or nodes mean "ddp" in Lightning.
   const bool multi = device_ids.size() > 1 || num_nodes > 1;
+  if (is_ddp(sname) || (sname == "auto" && multi)) {
+    check_process_count(static_cast<int64_t>(device_ids.size()), devices.is_auto(), num_nodes);
+    FULGUR_CHECK(!accelerator->name().starts_with("cuda") && accelerator->name() != "gpu", "Trainer",
+                 "strategy=\"ddp\" on CUDA devices needs the NCCL backend over CUDA tensors, which this build "
+                 "does not have yet; hint: accelerator=\"cpu\"");
+    const distributed::LaunchEnvironment env = distributed::detect_launch_environment();
+    if (devices.is_auto()) {
+      device_ids.clear();
+      for (int i = 0; i < env.local_world_size; ++i) device_ids.push_back(i);
+    }
+    strategy = std::make_shared<DDPStrategy>(
+        DDPStrategyOptions{.find_unused_parameters = sname == "ddp_find_unused_parameters_true"}, accelerator);
+    return;
+  }
   const std::string shown = devices.is_auto() ? std::to_string(device_ids.size()) : devices.repr();
   FULGUR_CHECK(!multi || sname == "auto", "Trainer", "strategy=\"single_device\" runs one process on one device, "
                "but devices=", shown, " and num_nodes=", num_nodes, " were requested; hint: use devices=1 "

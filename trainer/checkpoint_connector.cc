@@ -79,10 +79,15 @@ Value Trainer::dump_checkpoint(bool weights_only) {
 
 void Trainer::save_checkpoint(const std::string& path, bool weights_only) {
   const Value checkpoint = dump_checkpoint(weights_only);
-  // Lightning's TorchCheckpointIO creates the folder (a filename template may add subfolders).
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  fulgur::save(checkpoint, path);
+  // Lightning's strategy.save_checkpoint: rank 0 writes (every rank holds the same state), the
+  // others wait for the file to exist.
+  if (is_global_zero()) {
+    // Lightning's TorchCheckpointIO creates the folder (a filename template may add subfolders).
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    fulgur::save(checkpoint, path);
+  }
+  strategy_->barrier("Trainer.save_checkpoint");
 }
 
 std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& ckpt_path) {
@@ -141,6 +146,10 @@ Value Trainer::resume_start() {
 void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks) {
   set_fx("on_load_checkpoint");
   model_->on_load_checkpoint(ck);
+  // The module in the run's dtype first ("64-true"): loading float64 weights into the float32
+  // module and converting afterwards would round them (Lightning does that; a resume here is
+  // exact).
+  precision_plugin_->convert_module(*model_);
   nn::StateDict sd;
   for (const Value::Item& item : ck.at("state_dict").items())
     sd.insert(item.first.as_string(), item.second.as_tensor());

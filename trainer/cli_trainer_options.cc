@@ -223,12 +223,12 @@ std::vector<TrainerOptionSpec> make_specs() {
                   "The accelerator to use: \"cpu\", \"gpu\"/\"cuda\" (not running the Trainer yet) or \"auto\" "
                   "(the CPU)."),
       option<StrategyName>("strategy", &O::strategy,
-                           "The strategy to use: \"auto\" or \"single_device\" (\"ddp\" comes with the "
-                           "distributed layer)."),
+                           "The strategy to use: \"auto\", \"single_device\", or \"ddp\" (also "
+                           "ddp_find_unused_parameters_true/false) with the processes launched by mpirun/srun."),
       option<Devices>("devices", &O::devices,
-                      "The devices to use: \"auto\", a number, -1 (all), a list [0, 1] or \"0,1\" (one device "
-                      "today)."),
-      option<Int>("num_nodes", &O::num_nodes, "Number of GPU nodes for distributed training."),
+                      "The devices to use: \"auto\", a number, -1 (all), a list [0, 1] or \"0,1\"; with ddp, the "
+                      "processes per node (the launcher starts them)."),
+      option<Int>("num_nodes", &O::num_nodes, "Number of nodes for distributed training."),
       option<StrOrInt>("precision", &O::precision,
                        "Double precision (64, '64' or '64-true'), full precision (32, '32' or '32-true'), "
                        "bfloat16 mixed precision ('bf16', 'bf16-mixed') or bfloat16 weights ('bf16-true'); "
@@ -278,6 +278,8 @@ std::vector<TrainerOptionSpec> make_specs() {
                    "If true, use only deterministic algorithms (Fulgur's CPU kernels always are)."),
       option<Bool>("inference_mode", &O::inference_mode,
                    "Whether to use inference mode (true) or no_grad (false) during evaluation."),
+      option<Bool>("use_distributed_sampler", &O::use_distributed_sampler,
+                   "Whether to wrap the DataLoader's sampler with a DistributedSampler in a distributed run."),
       option<Bool>("detect_anomaly", &O::detect_anomaly,
                    "Enable anomaly detection for the autograd engine (a NaN/Inf in backward names the op)."),
       option<Int>("reload_dataloaders_every_n_epochs", &O::reload_dataloaders_every_n_epochs,

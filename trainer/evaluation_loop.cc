@@ -147,11 +147,12 @@ std::vector<std::map<std::string, double>> Trainer::eval_entry(LightningModule& 
     const bool disabled = limit.is_count() ? limit.count() == 0 : limit.fraction() == 0;
     // Lightning does not even ask for the loaders when the limit is 0.
     if (eval_loaders_.empty() && !disabled) eval_loaders_ = request_loaders(test ? "test" : "val", true);
+    eval_loaders_ = distributed_loaders(std::move(eval_loaders_), test ? "test" : "val");
     if (!disabled) results = run_evaluation(stage, false);
     call_teardown(verb);
   });
   eval_loaders_ = {};
-  if (options.verbose) print_results(test ? "Test" : "Validate", results);
+  if (options.verbose && is_global_zero()) print_results(test ? "Test" : "Validate", results);
   return results;
 }
 
@@ -193,6 +194,7 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
     log_hyperparams();
     model_->zero_grad();
     if (eval_loaders_.empty()) eval_loaders_ = request_loaders("predict", true);
+    eval_loaders_ = distributed_loaders(std::move(eval_loaders_), "predict");
     LightningModule& m = *model_;
     std::vector<int64_t> counts;
     int64_t total = 0;

@@ -13,7 +13,7 @@
 
 namespace fulgur::lightning {
 
-void Trainer::run_fit(const std::string& ckpt_path) {
+void Trainer::start_fit(const std::string& ckpt_path) {
   // Lightning resolves "best"/"last" before attaching the module's callbacks.
   ckpt_path_ = select_ckpt_path("fit", ckpt_path);
   setup_callbacks();
@@ -31,6 +31,10 @@ void Trainer::run_fit(const std::string& ckpt_path) {
   model_->on_fit_start();
   log_hyperparams();
   model_->zero_grad();
+}
+
+void Trainer::run_fit(const std::string& ckpt_path) {
+  start_fit(ckpt_path);
   run_sanity_check();
   run_train_loop();
   set_fx("on_fit_end");
@@ -68,6 +72,7 @@ int64_t Trainer::estimated_stepping_batches() {
   FULGUR_CHECK(model_ != nullptr && state_.fn == "fit", "Trainer.estimated_stepping_batches",
                "only known during fit (it needs the train loader)");
   if (train_loaders_.empty()) train_loaders_ = request_loaders("train", true);
+  train_loaders_ = distributed_loaders(std::move(train_loaders_), "train");  // DDP: this rank's share
   const int64_t batches = options_.limit_train_batches.apply(train_loaders_[0].size(), "limit_train_batches");
   const int64_t n = accumulate_grad_batches_;
   const int64_t steps = (batches + n - 1) / n * std::max<int64_t>(epochs, 1);
@@ -83,7 +88,7 @@ void Trainer::ensure_val_loaders() {
     val_loaders_ = request_loaders("val", false);
     val_loaders_ready_ = true;
   }
-  val_loaders_ = overfit_loaders(std::move(val_loaders_), "val");
+  val_loaders_ = overfit_loaders(distributed_loaders(std::move(val_loaders_), "val"), "val");
 }
 
 void Trainer::run_sanity_check() {
@@ -119,6 +124,8 @@ void Trainer::run_train_loop() {
   if (train_loaders_.empty()) train_loaders_ = request_loaders("train", true);
   // Lightning's fit_loop.setup_data: the batch counts for the (possibly reloaded) train loader.
   auto setup_train_data = [&] {
+    train_loaders_ = distributed_loaders(std::move(train_loaders_), "train");
+    train_loaders_by_user_order_ = train_loaders_.all();
     // Lightning wraps several train loaders in CombinedLoader(mode="max_size_cycle"): each
     // batch holds one batch per loader (a list, in the loaders' order).
     if (train_loaders_.size() > 1) train_loaders_ = data::CombinedLoader(train_loaders_.all(), "max_size_cycle");
@@ -159,35 +166,44 @@ void Trainer::run_train_loop() {
       setup_train_data();
       if (fit_done()) break;
     }
-    set_fx("on_train_epoch_start");
-    callbacks_do([&](Callback& c) { c.on_train_epoch_start(*this, *model_); });
-    model_->on_train_epoch_start();
+    start_train_epoch();
     run_train_epoch();
-    epoch_processed_ = true;
-    // Lightning's special order: callbacks, the module, then the monitoring callbacks, so
-    // that those see what the module logged in on_train_epoch_end.
-    set_fx("on_train_epoch_end");
-    callbacks_do([&](Callback& c) {
-      if (!c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
-    });
-    model_->on_train_epoch_end();
-    detail::MetricViews epoch = train_results_->metrics(false);
-    publish(epoch, false);
-    callbacks_do([&](Callback& c) {
-      if (c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
-    });
-    publish(epoch, true);
-    train_results_->reset();
-    update_lr_schedulers("epoch", true, 0);
-    ++current_epoch_;
-    epoch_processed_ = false;
-    epoch_batches_done_ = 0;
+    finish_train_epoch();
   }
   state_.stage = "train";
   set_fx("on_train_end");
   callbacks_do([&](Callback& c) { c.on_train_end(*this, *model_); });
   model_->on_train_end();
   results_ = nullptr;
+}
+
+void Trainer::start_train_epoch() {
+  set_fx("on_train_epoch_start");
+  callbacks_do([&](Callback& c) { c.on_train_epoch_start(*this, *model_); });
+  model_->on_train_epoch_start();
+  set_train_sampler_epoch();  // Lightning's _set_sampler_epoch: each epoch its own shuffle
+}
+
+void Trainer::finish_train_epoch() {
+  epoch_processed_ = true;
+  // Lightning's special order: callbacks, the module, then the monitoring callbacks, so
+  // that those see what the module logged in on_train_epoch_end.
+  set_fx("on_train_epoch_end");
+  callbacks_do([&](Callback& c) {
+    if (!c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
+  });
+  model_->on_train_epoch_end();
+  detail::MetricViews epoch = train_results_->metrics(false);
+  publish(epoch, false);
+  callbacks_do([&](Callback& c) {
+    if (c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
+  });
+  publish(epoch, true);
+  train_results_->reset();
+  update_lr_schedulers("epoch", true, 0);
+  ++current_epoch_;
+  epoch_processed_ = false;
+  epoch_batches_done_ = 0;
 }
 
 void Trainer::run_train_epoch() {
@@ -254,11 +270,13 @@ void Trainer::run_train_batch(const Batch& batch, int64_t batch_idx) {
     return;
   }
   Value outputs = Value::dict();
+  last_loss_ = Tensor();
   {
     SetGradEnabled grad_on(true);
     if (model_->automatic_optimization()) run_automatic_batch(batch, batch_idx, &outputs);
     else run_manual_batch(batch, batch_idx, &outputs);
   }
+  if (const Value* loss = outputs.find("loss"); loss != nullptr && loss->is_tensor()) last_loss_ = loss->as_tensor();
   if (!should_accumulate(batch_idx)) update_lr_schedulers("step", false, batch_idx);
   if (batch_idx + 1 == num_training_batches_) update_lr_schedulers("epoch", false, batch_idx);
   // The batch counts as done from here on, so a checkpoint saved in on_train_batch_end
@@ -289,6 +307,10 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
   auto closure = [&]() -> Tensor {
     set_fx("training_step");
     StepOutput out;
+    // DDP: gradients are averaged across processes only on the backward that completes an
+    // accumulation window (no_sync() on the others).
+    strategy_->set_gradient_sync(!should_accumulate(batch_idx));
+    strategy_->before_training_step(*model_);
     try {
       const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
       out = model_->training_step(batch, batch_idx);
@@ -342,6 +364,9 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
 void Trainer::run_manual_batch(const Batch& batch, int64_t batch_idx, Value* outputs) {
   set_fx("training_step");
   StepOutput out;
+  // Manual optimization: every manual_backward synchronises (Lightning's DDP does the same).
+  strategy_->set_gradient_sync(true);
+  strategy_->before_training_step(*model_);
   try {
     const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
     out = model_->training_step(batch, batch_idx);

@@ -174,7 +174,15 @@ void LightningModule::unfreeze() {
   train();
 }
 
-void LightningModule::print_line(const std::string& line) const { std::cout << line << std::endl; }
+Tensor LightningModule::all_gather(const Tensor& tensor, bool sync_grads) {
+  if (trainer_ == nullptr) return tensor;
+  return trainer_->strategy().all_gather(tensor, sync_grads);
+}
+
+void LightningModule::print_line(const std::string& line) const {
+  if (trainer_ != nullptr && !trainer_->is_global_zero()) return;
+  std::cout << line << std::endl;
+}
 
 void LightningOptimizer::step(const std::function<Tensor()>& closure) {
   Trainer& t = module_->trainer();

@@ -216,6 +216,10 @@ class LightningModule : public nn::Module {
   void print(const Args&... args) const {
     print_line(::fulgur::detail::str_cat(args...));
   }
+  // Lightning's LightningModule.all_gather: [world_size, *tensor.shape], every process's
+  // tensor in rank order under DDP; one process (SingleDeviceStrategy) or outside a run: the
+  // tensor itself, as Lightning.
+  Tensor all_gather(const Tensor& tensor, bool sync_grads = false);
   // The Trainer running this module; throws when there is none.
   Trainer& trainer() const;
   bool has_trainer() const { return trainer_ != nullptr; }

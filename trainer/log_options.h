@@ -26,7 +26,7 @@ struct LogOptions {
   std::optional<bool> on_epoch = std::nullopt;
   std::string reduce_fx = "mean";  // epoch reduction: "mean" (weighted by batch size), "sum", "max", "min"
   bool enable_graph = false;       // values are detached (nothing else is supported)
-  bool sync_dist = false;          // one process: nothing to sync (kept for the distributed layer)
+  bool sync_dist = false;          // DDP: reduce with reduce_fx across the processes (one process: no-op)
   bool add_dataloader_idx = true;  // "/dataloader_idx_N" when several eval loaders
   // The weight of this value in the epoch mean; unset: inferred from the batch.
   std::optional<int64_t> batch_size = std::nullopt;

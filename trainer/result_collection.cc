@@ -95,17 +95,56 @@ double ResultCollection::epoch_value(Result& r) {
 }
 
 MetricViews ResultCollection::metrics(bool on_step) {
-  MetricViews out;
+  // Local values first, then one reduction for all the sync_dist ones (Lightning syncs the
+  // step value with reduce_fx, and the epoch mean as sum(value * batch size) / sum(batch size)).
+  struct Entry {
+    Result* r;
+    double value;
+  };
+  std::vector<Entry> entries;
+  std::vector<SyncItem> items;
+  std::vector<std::pair<size_t, int>> item_of;  // (entry, 0: value, 1: mean's numerator, 2: its weight)
   for (Result& r : results_) {
     if (r.has_reset) continue;
-    double value;
+    if (on_step ? (!r.on_step || !r.has_step) : (!r.on_epoch || !r.has_epoch)) continue;
+    const bool synced = sync_ && r.options.sync_dist && r.metric == nullptr;
+    const std::string& fx = r.options.reduce_fx;
     if (on_step) {
-      if (!r.on_step || !r.has_step) continue;
-      value = r.step_value;
-    } else {
-      if (!r.on_epoch || !r.has_epoch) continue;
-      value = epoch_value(r);
+      entries.push_back({&r, r.step_value});
+      if (synced) {
+        items.push_back({r.key + "@step", fx, r.step_value});
+        item_of.emplace_back(entries.size() - 1, 0);
+      }
+      continue;
     }
+    if (synced && fx == "mean") {
+      entries.push_back({&r, 0});
+      items.push_back({r.key + "@epoch", "sum", r.value});
+      item_of.emplace_back(entries.size() - 1, 1);
+      items.push_back({r.key + "@epoch_weight", "sum", r.weight});
+      item_of.emplace_back(entries.size() - 1, 2);
+      continue;
+    }
+    entries.push_back({&r, epoch_value(r)});
+    if (synced) {
+      items.push_back({r.key + "@epoch", fx, r.value});
+      item_of.emplace_back(entries.size() - 1, 0);
+    }
+  }
+  if (!items.empty()) {
+    const std::vector<double> reduced = sync_(items);
+    std::vector<double> numerator(entries.size(), 0);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto [e, part] = item_of[i];
+      if (part == 0) entries[e].value = reduced[i];
+      else if (part == 1) numerator[e] = reduced[i];
+      else entries[e].value = numerator[e] / reduced[i];
+    }
+  }
+  MetricViews out;
+  for (const Entry& e : entries) {
+    const Result& r = *e.r;
+    const double value = e.value;
     const bool forked = r.on_step && r.on_epoch;
     const std::string forked_name = forked ? r.name + (on_step ? "_step" : "_epoch") : r.name;
     if (r.options.logger) out.log[forked_name] = value;

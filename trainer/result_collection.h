@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,17 @@ struct MetricViews {
   std::map<std::string, double> log, callback, pbar;
 };
 
+// One value that self.log(..., sync_dist=true) asked to reduce across processes.
+// op: "mean" (average over ranks), "sum", "max", "min".
+struct SyncItem {
+  std::string key;
+  std::string op;
+  double value = 0;
+};
+// Reduces every item across the processes (same list, same order on every rank) and returns
+// the results in order. Set by the Trainer in multi-process runs.
+using SyncFn = std::function<std::vector<double>(const std::vector<SyncItem>&)>;
+
 class ResultCollection {
  public:
   explicit ResultCollection(bool training) : training_(training) {}
@@ -44,6 +56,9 @@ class ResultCollection {
   // again until logged anew.
   void reset();
   bool empty() const { return results_.empty(); }
+  // sync_dist values are reduced through `sync` when views are built (metrics()): at those
+  // points every rank is at the same place of the loop, whereas log() calls may differ.
+  void set_sync(SyncFn sync) { sync_ = std::move(sync); }
 
  private:
   struct Result {
@@ -63,6 +78,7 @@ class ResultCollection {
 
   bool training_;
   std::vector<Result> results_;
+  SyncFn sync_;
 };
 
 }  // namespace fulgur::lightning::detail

@@ -1,5 +1,8 @@
 #include "fulgur/trainer/strategy.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "fulgur/kernels/error.h"
 #include "fulgur/trainer/lightning_module.h"
 
@@ -30,6 +33,12 @@ Tensor Strategy::optimizer_step(optim::Optimizer& optimizer, const std::function
     return Tensor();
   }
   return optimizer.step(closure);
+}
+
+void Strategy::abort(int exit_code, const std::string& why) {
+  std::fprintf(stderr, "fulgur: aborting: %s\n", why.c_str());
+  std::fflush(stderr);
+  std::_Exit(exit_code);
 }
 
 void SingleDeviceStrategy::model_to_device(LightningModule& module) { module.to(device_); }

@@ -1,8 +1,8 @@
 // L::Strategy: how a run uses its devices (lightning.pytorch.strategies). The Trainer routes
 // through it everything a distributed run changes: where the module and batches live, the
 // backward and the optimizer step, the collectives (reduce, all_gather, broadcast, barrier)
-// and the process ranks. SingleDeviceStrategy is the one run today; "ddp" later only adds a
-// subclass (docs/TRAINER.md, "Strategy and accelerator").
+// and the process ranks. SingleDeviceStrategy runs one process; DDPStrategy (ddp_strategy.h)
+// several (docs/TRAINER.md, "Strategy and accelerator"; docs/DISTRIBUTED.md).
 //
 //   L::Trainer trainer({.strategy = std::make_shared<L::SingleDeviceStrategy>(kCPU)});
 #pragma once
@@ -18,6 +18,7 @@
 #include "fulgur/tensor/tensor.h"
 #include "fulgur/trainer/accelerator.h"
 #include "fulgur/trainer/batch.h"
+#include "fulgur/trainer/metrics/reducer.h"
 
 namespace fulgur::lightning {
 
@@ -55,6 +56,11 @@ class Strategy {
   virtual void backward(const Tensor& closure_loss, LightningModule& module, optim::Optimizer* optimizer);
   virtual void pre_backward(const Tensor& closure_loss, LightningModule& module) {}
   virtual void post_backward(const Tensor& closure_loss, LightningModule& module) {}
+  // Whether the next backward synchronises gradients across processes: the fit loop turns it
+  // off on gradient-accumulation micro-batches but the last (DDP's no_sync()).
+  virtual void set_gradient_sync(bool enabled) {}
+  // Right before each training_step (DDP: buffers broadcast from rank 0, as DDP's forward).
+  virtual void before_training_step(LightningModule& module) {}
   // optimizer.step(closure); the module's default optimizer_step and LightningOptimizer.step
   // come here. Returns the closure's loss (undefined when the optimizer does not give it).
   virtual Tensor optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure);
@@ -67,6 +73,17 @@ class Strategy {
   virtual void barrier(const std::string& name = "") = 0;
   // Lightning's reduce_boolean_decision: whether all (or any) processes decided true.
   virtual bool reduce_boolean_decision(bool decision, bool all = true) { return decision; }
+  // Every process's string, in rank order (the Trainer compares logged keys with it).
+  virtual std::vector<std::string> all_gather_strings(const std::string& s) { return {s}; }
+  // What metric objects sync their states through (null: one process, nothing to sync).
+  virtual std::shared_ptr<const metrics::Reducer> metrics_reducer() { return nullptr; }
+
+  // ---- failures ------------------------------------------------------------------------------
+  // Whether an exception escaping a Trainer call must end every process (abort) rather than
+  // propagate: true for multi-process strategies, whose other ranks would wait forever.
+  virtual bool abort_on_exception() const { return false; }
+  // Ends every process of the run with exit_code after printing why (MPI_Abort).
+  [[noreturn]] virtual void abort(int exit_code, const std::string& why);
 
  private:
   std::shared_ptr<Accelerator> accelerator_;

@@ -216,6 +216,11 @@ void Trainer::begin_run(LightningModule& model, LightningDataModule* dm, const s
   callbacks_ = options_.callbacks;
   train_results_ = std::make_unique<detail::ResultCollection>(true);
   eval_results_ = std::make_unique<detail::ResultCollection>(false);
+  if (world_size() > 1) {
+    auto sync = [this](const std::vector<detail::SyncItem>& items) { return sync_logged(items); };
+    train_results_->set_sync(sync);
+    eval_results_->set_sync(sync);
+  }
   results_ = nullptr;
   current_fx_.clear();
   train_loaders_given_ = val_loaders_given_ = false;
@@ -232,10 +237,60 @@ void Trainer::end_run() {
   if (model_ != nullptr) model_->trainer_ = nullptr;
   // Loaders given as lvalues are borrowed: hold none past the call.
   train_loaders_ = {};
+  train_loaders_by_user_order_.clear();
   val_loaders_ = {};
   val_loaders_ready_ = false;
   results_ = nullptr;
   current_fx_.clear();
+}
+
+// Called inside a catch block: the failure path of every entry point (rethrows).
+void Trainer::fail_run(const std::exception& e) {
+  // Lightning 2.x's _call_and_handle_interrupt/_interrupt: status "interrupted", on_exception
+  // (callbacks, then the module (a Fulgur addition), then the datamodule), loggers finalized
+  // "failed", the Trainer's own teardown (no teardown hooks), stage reset, the error rethrown.
+  const std::string fx = current_fx_;
+  const bool keyboard_interrupt = dynamic_cast<const KeyboardInterrupt*>(&e) != nullptr;
+  if (keyboard_interrupt) std::fprintf(stderr, "\nDetected KeyboardInterrupt, attempting graceful shutdown ...\n");
+  state_.status = "interrupted";
+  // An error inside these is dropped: the original error is the one to report.
+  for (const auto& c : callbacks_) {
+    try {
+      c->on_exception(*this, *model_, e);
+    } catch (...) {
+    }
+  }
+  try {
+    model_->on_exception(e);
+  } catch (...) {
+  }
+  if (datamodule_ != nullptr) {
+    try {
+      datamodule_->on_exception(e);
+    } catch (...) {
+    }
+  }
+  try {
+    finalize_loggers("failed");
+  } catch (...) {
+  }
+  state_.stage.clear();
+  if (strategy_->abort_on_exception() && !keyboard_interrupt) {
+    // The other ranks may be waiting in a collective this rank will never join: end the job
+    // (before teardown, which could wait for this rank's own collectives in flight).
+    strategy_->abort(1, "rank " + std::to_string(global_rank()) + " of " + std::to_string(world_size()) + ": " +
+                            e.what() + (fx.empty() ? std::string() : " [raised in `" + fx + "`]"));
+  }
+  end_run();
+  if (keyboard_interrupt) throw;
+  failed_hook_ = fx;
+  if (dynamic_cast<const Error*>(&e) != nullptr && !fx.empty()) {
+    throw Error(std::string(e.what()) + " [raised in `" + fx + "`]");
+  }
+  // Other types reach the caller unchanged (catch clauses for them keep working); the hook is
+  // in failed_hook() and on stderr.
+  if (!fx.empty()) std::fprintf(stderr, "fulgur: the exception \"%s\" was raised in `%s`\n", e.what(), fx.c_str());
+  throw;
 }
 
 void Trainer::run_guarded(const std::function<void()>& body) {
@@ -249,51 +304,16 @@ void Trainer::run_guarded(const std::function<void()>& body) {
     state_.status = "finished";
     state_.stage.clear();
   } catch (const std::exception& e) {
-    // Lightning 2.x's _call_and_handle_interrupt/_interrupt: status "interrupted", on_exception
-    // (callbacks, then the module (a Fulgur addition), then the datamodule), loggers finalized
-    // "failed", the Trainer's own teardown (no teardown hooks), stage reset, the error rethrown.
-    const std::string fx = current_fx_;
-    const bool keyboard_interrupt = dynamic_cast<const KeyboardInterrupt*>(&e) != nullptr;
-    if (keyboard_interrupt) std::fprintf(stderr, "\nDetected KeyboardInterrupt, attempting graceful shutdown ...\n");
-    state_.status = "interrupted";
-    // An error inside these is dropped: the original error is the one to report.
-    for (const auto& c : callbacks_) {
-      try {
-        c->on_exception(*this, *model_, e);
-      } catch (...) {
-      }
-    }
-    try {
-      model_->on_exception(e);
-    } catch (...) {
-    }
-    if (datamodule_ != nullptr) {
-      try {
-        datamodule_->on_exception(e);
-      } catch (...) {
-      }
-    }
-    try {
-      finalize_loggers("failed");
-    } catch (...) {
-    }
-    state_.stage.clear();
-    end_run();
-    if (keyboard_interrupt) throw;
-    failed_hook_ = fx;
-    if (dynamic_cast<const Error*>(&e) != nullptr && !fx.empty()) {
-      throw Error(std::string(e.what()) + " [raised in `" + fx + "`]");
-    }
-    // Other types reach the caller unchanged (catch clauses for them keep working); the hook is
-    // in failed_hook() and on stderr.
-    if (!fx.empty()) std::fprintf(stderr, "fulgur: the exception \"%s\" was raised in `%s`\n", e.what(), fx.c_str());
-    throw;
+    fail_run(e);
   }
   end_run();
 }
 
 void Trainer::check_interrupt() const {
-  if (detail::sigint_pending()) throw KeyboardInterrupt();
+  // Several processes stop together: a Ctrl+C seen by any rank stops every rank after the
+  // same batch (mpirun forwards SIGINT to all, but they may see it one batch apart).
+  const bool pending = detail::sigint_pending();
+  if (world_size() > 1 ? strategy_->reduce_boolean_decision(pending, false) : pending) throw KeyboardInterrupt();
 }
 
 void Trainer::setup_callbacks() {
@@ -315,8 +335,13 @@ void Trainer::setup_callbacks() {
     return dynamic_cast<callbacks::ModelCheckpoint*>(c.get()) == nullptr;
   });
   set_fx("prepare_data");
-  if (datamodule_ != nullptr) datamodule_->prepare_data();
-  model_->prepare_data();
+  // Lightning's _DataConnector.prepare_data: once per node (local rank 0; the hook downloads
+  // and writes files), then everyone waits for it.
+  if (local_rank() == 0) {
+    if (datamodule_ != nullptr) datamodule_->prepare_data();
+    model_->prepare_data();
+  }
+  if (world_size() > 1) strategy_->barrier("prepare_data");
 }
 
 void Trainer::call_setup(const std::string& stage) {
@@ -428,6 +453,11 @@ void Trainer::module_log(const std::string& name, const LogValue& value, const L
   if (num_current_loaders_ > 1 && options.add_dataloader_idx && !training()) {
     key += "/dataloader_idx_" + std::to_string(current_dataloader_idx_);
   }
+  // Metric objects sync their states across processes in compute() (torchmetrics does so
+  // whenever torch.distributed is initialised).
+  if (value.is_metric() && value.metric()->reducer() == nullptr) {
+    if (auto reducer = strategy_->metrics_reducer()) value.metric()->set_reducer(std::move(reducer));
+  }
   results_->log(fx, key, value, options, on_step, on_epoch, options.batch_size.value_or(current_batch_size_));
 }
 
@@ -446,7 +476,7 @@ void Trainer::publish(detail::MetricViews views, bool to_logger) {
 // batch (step metrics, validation in the batch's on_advance_end, and the epoch end, where it
 // steps back by one), while batches_that_stepped_ here already counts it: hence the -1.
 void Trainer::send_to_loggers(const std::map<std::string, double>& metrics) {
-  if (loggers_.empty() || metrics.empty()) return;
+  if (loggers_.empty() || metrics.empty() || !is_global_zero()) return;
   std::map<std::string, double> scalars = metrics;
   int64_t step = state_.fn == "fit" ? std::max<int64_t>(batches_that_stepped_ - 1, 0) : batches_that_stepped_;
   if (auto it = scalars.find("step"); it != scalars.end()) {
@@ -464,7 +494,8 @@ void Trainer::send_to_loggers(const std::map<std::string, double>& metrics) {
 // Lightning's _log_hyperparams: the module's saved hyperparameters (an empty dict when
 // save_hyperparameters() was not called), once per run before the loops.
 void Trainer::log_hyperparams() {
-  if (loggers_.empty()) return;
+  // Lightning's loggers are rank_zero_only: the other ranks log nothing.
+  if (loggers_.empty() || !is_global_zero()) return;
   const Value params = model_->hyperparameters_saved() ? model_->hparams().to_value() : Value::dict();
   for (const auto& logger : loggers_) {
     logger->log_hyperparams(params);
@@ -473,6 +504,7 @@ void Trainer::log_hyperparams() {
 }
 
 void Trainer::finalize_loggers(const std::string& status) {
+  if (!is_global_zero()) return;
   for (const auto& logger : loggers_) logger->finalize(status);
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fulgur/data/distributed_sampler.h"
 #include "fulgur/trainer/accelerator_connector.h"
 #include "fulgur/trainer/callback.h"
 #include "fulgur/trainer/callbacks/early_stopping.h"
@@ -118,6 +119,9 @@ struct TrainerOptions {
   bool deterministic = false;  // Fulgur's CPU kernels are deterministic already
   // Evaluation and prediction loops under InferenceMode (true) or NoGradGuard (false).
   bool inference_mode = true;
+  // In a DDP run, each map-style loader reads its rank's share through a DistributedSampler
+  // (shuffled like the loader, seeded by PL_GLOBAL_SEED; set_epoch every epoch).
+  bool use_distributed_sampler = true;
   // autograd's anomaly mode for the run (restored after): a NaN/Inf in backward names the op.
   bool detect_anomaly = false;
   // N > 0: ask the *_dataloader hooks again every N epochs (loaders passed in are kept).
@@ -172,6 +176,38 @@ class Trainer {
   // the on_save_checkpoint hooks (callbacks, then the module). weights_only leaves out the
   // optimizer, scheduler, loop and callback states. Needs a module attached (a run in progress
   // or a finished fit).
+  // ---- host-driven fit (docs/TRAINER.md, "Host-driven training") ---------------------------
+  // For programs whose own time loop must stay in charge (a simulation that trains a surrogate
+  // every K steps): the same fit, cut where the host decides. Per call, the Trainer's usual
+  // semantics: accumulation, clipping, LR schedulers, logging, callbacks (checkpoints, early
+  // stopping: read should_stop()), DDP. An exception ends the run as fit() would (status
+  // "interrupted", on_exception hooks) and is rethrown.
+  //
+  //   trainer.fit_begin(model, val_loader);
+  //   while (simulating) { ...; loss = trainer.fit_step(batch); if (epoch_done) { trainer.fit_validate();
+  //                        trainer.fit_epoch_end(); } if (trainer.should_stop()) break; }
+  //   trainer.fit_end();
+  //
+  // fit_begin: fit's setup (callbacks, setup, configure_model, optimizers, ckpt_path restore,
+  // on_fit_start, on_train_start); no sanity check and no automatic validation.
+  void fit_begin(LightningModule& model, Loaders val_dataloaders = {}, FitOptions options = {});
+  // One training batch (a raw batch, as a loader yields it: transfer hooks run); opens an epoch
+  // (on_train_epoch_start) when none is open. Returns training_step's loss (NaN when it
+  // returned none). max_steps reached sets should_stop().
+  double fit_step(const Value& batch);
+  // The validation loop now, over the loaders given to fit_begin (or val_dataloader()); its
+  // callbacks run (ModelCheckpoint, EarlyStopping). Returns the callback metrics.
+  std::map<std::string, double> fit_validate();
+  // The same over these loaders (they replace the ones given before).
+  std::map<std::string, double> fit_validate(Loaders val_dataloaders);
+  // Closes the open epoch: epoch-interval schedulers, on_train_epoch_end (checkpoints), epoch
+  // logging; current_epoch += 1. No-op when no epoch is open.
+  void fit_epoch_end();
+  // Closes the open epoch if any, then on_train_end, on_fit_end, teardown: status "finished".
+  void fit_end();
+  // Whether fit_begin ran and fit_end (or a failure) has not.
+  bool fit_in_progress() const { return host_fit_; }
+
   void save_checkpoint(const std::string& path, bool weights_only = false);
   // The checkpoint save_checkpoint writes, as a Value.
   Value dump_checkpoint(bool weights_only = false);
@@ -261,6 +297,7 @@ class Trainer {
   void begin_run(LightningModule& model, LightningDataModule* dm, const std::string& fn);
   void end_run();
   void run_guarded(const std::function<void()>& body);
+  [[noreturn]] void fail_run(const std::exception& e);
   void setup_callbacks();
   void call_setup(const std::string& stage);
   void call_teardown(const std::string& stage);
@@ -276,6 +313,8 @@ class Trainer {
   // Logging (trainer.cc).
   void module_log(const std::string& name, const LogValue& value, const LogOptions& options);
   void publish(detail::MetricViews views, bool to_logger);
+  // trainer/log_sync.cc: the sync_dist reduction, after the ranks agreed on the keys.
+  std::vector<double> sync_logged(const std::vector<detail::SyncItem>& items);
   void send_to_loggers(const std::map<std::string, double>& metrics);
   void log_hyperparams();
   void finalize_loggers(const std::string& status);
@@ -284,13 +323,21 @@ class Trainer {
   void check_interrupt() const;
 
   // Fit loop (fit_loop.cc).
+  // fit's setup up to on_fit_start (callbacks, setup, configure_model, optimizers, ckpt_path
+  // restore, hyperparameters logged); run_fit and fit_begin share it.
+  void start_fit(const std::string& ckpt_path);
   void run_fit(const std::string& ckpt_path);
   void run_sanity_check();
   void run_train_loop();
+  void start_train_epoch();   // on_train_epoch_start hooks, sampler epoch
   void run_train_epoch();
+  void finish_train_epoch();  // on_train_epoch_end hooks, epoch logging, epoch schedulers, epoch += 1
   void run_validation_in_fit();
   void ensure_val_loaders();
   Loaders overfit_loaders(Loaders loaders, const char* prefix) const;
+  // trainer/distributed_loaders.cc: DistributedSampler in place of the default samplers (DDP).
+  Loaders distributed_loaders(Loaders loaders, const std::string& which);
+  void set_train_sampler_epoch();
   void run_train_batch(const Batch& batch, int64_t batch_idx);
   void run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* outputs);
   void run_manual_batch(const Batch& batch, int64_t batch_idx, Value* outputs);
@@ -326,6 +373,8 @@ class Trainer {
   std::string ckpt_path_;
   std::vector<std::shared_ptr<Logger>> loggers_;
   std::vector<std::shared_ptr<optim::Optimizer>> optimizers_;
+  // The train loaders before CombinedLoader wraps them (set_train_sampler_epoch reaches their samplers).
+  std::vector<std::shared_ptr<data::DataLoader>> train_loaders_by_user_order_;
   std::vector<LRSchedulerConfig> schedulers_;
   Loaders train_loaders_, val_loaders_, eval_loaders_;
   bool val_loaders_ready_ = false;
@@ -358,6 +407,12 @@ class Trainer {
   std::vector<int64_t> device_ids_;
   int64_t num_nodes_ = 1;
   bool strategy_set_up_ = false;
+  // Host-driven fit (trainer/host_loop.cc).
+  bool host_fit_ = false;
+  bool host_epoch_open_ = false;
+  int64_t host_batch_idx_ = 0;
+  Tensor last_loss_;  // training_step's loss of the last batch (detached)
+  void host_guard(const char* op, const std::function<void()>& body);
   bool anomaly_before_ = false;  // autograd's anomaly mode before a detect_anomaly run
   // reload_dataloaders_every_n_epochs: loaders passed to fit are kept; the epoch of the last
   // request of each (Lightning's _last_train_dl_reload_epoch / _last_val_dl_reload_epoch).

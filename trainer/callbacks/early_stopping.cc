@@ -129,7 +129,9 @@ void EarlyStopping::run_early_stopping_check(Trainer& trainer) {
   if (trainer.options().fast_dev_run > 0 || !validate_condition_metric(trainer)) return;
   const double current = trainer.callback_metrics().at(options_.monitor);
   auto [should_stop, reason] = evaluate_stopping_criteria(current);
-  // One process: Lightning's reduce_boolean_decision is the identity here.
+  // Lightning: stop when any process decided to (reduce_boolean_decision(all=False)), so that
+  // every rank leaves the loop after the same epoch.
+  should_stop = trainer.strategy().reduce_boolean_decision(should_stop, false);
   trainer.should_stop(trainer.should_stop() || should_stop);
   if (should_stop) {
     stopped_epoch_ = trainer.current_epoch();

@@ -203,7 +203,9 @@ std::string ModelCheckpoint::resolve_ckpt_dir(const Trainer& trainer) const {
 }
 
 void ModelCheckpoint::setup(Trainer& trainer, LightningModule&, const std::string& stage) {
-  dirpath_ = resolve_ckpt_dir(trainer);
+  // Lightning's __resolve_ckpt_dir: rank 0's folder everywhere (another rank's logger may see
+  // a version folder rank 0 just created and count one more).
+  dirpath_ = trainer.strategy().broadcast(Value(resolve_ckpt_dir(trainer))).as_string();
   val_loop_ran_ = false;
   std::error_code ec;
   if (stage == "fit" && options_.save_top_k != 0 && fs::is_directory(*dirpath_, ec) &&
@@ -348,12 +350,21 @@ std::string ModelCheckpoint::format_checkpoint_name(const std::map<std::string, 
   return format_name(std::move(c), filename ? filename : options_.filename, ver);
 }
 
-std::string ModelCheckpoint::interpolated_filepath(const Candidates& metrics, const std::string& del_filepath) const {
+// Lightning's file_exists: rank 0's answer on every rank, so that all ranks pick the same
+// name (rank 0 may be writing the file another rank is looking for).
+bool ModelCheckpoint::file_exists(Trainer& trainer, const std::string& path) const {
+  std::error_code ec;
+  const bool here = fs::exists(fs::symlink_status(path, ec));
+  if (trainer.world_size() == 1) return here;
+  return trainer.strategy().all_gather_strings(here ? "1" : "0").at(0) == "1";
+}
+
+std::string ModelCheckpoint::interpolated_filepath(Trainer& trainer, const Candidates& metrics,
+                                                   const std::string& del_filepath) const {
   std::string filepath = format_name(metrics, options_.filename, std::nullopt);
   if (options_.enable_version_counter) {
     int64_t version = STARTING_VERSION;
-    std::error_code ec;
-    while (fs::exists(fs::symlink_status(filepath, ec)) && filepath != del_filepath) {
+    while (file_exists(trainer, filepath) && filepath != del_filepath) {
       filepath = format_name(metrics, options_.filename, version++);
     }
   }
@@ -403,7 +414,9 @@ void ModelCheckpoint::save_monitor_checkpoint(Trainer& trainer, const Candidates
   const auto it = metrics.find(*options_.monitor);
   const std::optional<double> current =
       it == metrics.end() ? std::nullopt : std::optional<double>(it->second.value);
-  if (check_monitor_top_k(current)) {
+  // Lightning: saved when any rank's (unsynced) value qualifies, so that every rank takes the
+  // same branch (the save is a collective).
+  if (trainer.strategy().reduce_boolean_decision(check_monitor_top_k(current), false) && current) {
     update_best_and_save(*current, trainer, metrics);
   } else if (options_.verbose) {
     std::fprintf(stderr, "Epoch %lld, global step %lld: %s was not in top %lld\n",
@@ -413,12 +426,13 @@ void ModelCheckpoint::save_monitor_checkpoint(Trainer& trainer, const Candidates
 }
 
 void ModelCheckpoint::save_none_monitor_checkpoint(Trainer& trainer, const Candidates& metrics) {
-  const std::string filepath = interpolated_filepath(metrics, best_model_path_);
+  const std::string filepath = interpolated_filepath(trainer, metrics, best_model_path_);
   // Set before saving: the path is part of the saved state.
   const std::string previous = best_model_path_;
   best_model_path_ = filepath;
   save_checkpoint(trainer, filepath);
-  if (options_.save_top_k == 1 && !previous.empty() && should_remove_checkpoint(trainer, previous, filepath)) {
+  if (options_.save_top_k == 1 && !previous.empty() && should_remove_checkpoint(trainer, previous, filepath) &&
+      trainer.is_global_zero()) {
     std::error_code ec;
     fs::remove(previous, ec);
   }
@@ -435,7 +449,7 @@ void ModelCheckpoint::update_best_and_save(double current, Trainer& trainer, con
   }
   // Lightning does not keep NaN: it becomes the worst score.
   if (std::isnan(current)) current = options_.mode == "min" ? kInf : -kInf;
-  const std::string filepath = interpolated_filepath(metrics, del_filepath);
+  const std::string filepath = interpolated_filepath(trainer, metrics, del_filepath);
   current_score_ = current;
   const auto same = std::find_if(best_k_models_.begin(), best_k_models_.end(),
                                  [&](const auto& e) { return e.first == filepath; });
@@ -466,7 +480,8 @@ void ModelCheckpoint::update_best_and_save(double current, Trainer& trainer, con
                  py_repr(*options_.monitor).c_str(), buf, py_repr(filepath).c_str(), static_cast<long long>(k));
   }
   save_checkpoint(trainer, filepath);
-  if (!del_filepath.empty() && should_remove_checkpoint(trainer, del_filepath, filepath)) {
+  if (!del_filepath.empty() && should_remove_checkpoint(trainer, del_filepath, filepath) &&
+      trainer.is_global_zero()) {
     std::error_code ec;
     fs::remove(del_filepath, ec);
   }
@@ -477,8 +492,7 @@ void ModelCheckpoint::save_last_checkpoint(Trainer& trainer, const Candidates& m
   std::string filepath = format_name(metrics, CHECKPOINT_NAME_LAST, std::nullopt);
   if (options_.enable_version_counter) {
     int64_t version = STARTING_VERSION;
-    std::error_code ec;
-    while (fs::exists(fs::symlink_status(filepath, ec)) && filepath != last_model_path_) {
+    while (file_exists(trainer, filepath) && filepath != last_model_path_) {
       filepath = format_name(metrics, CHECKPOINT_NAME_LAST, version++);
     }
   }
@@ -486,16 +500,21 @@ void ModelCheckpoint::save_last_checkpoint(Trainer& trainer, const Candidates& m
   last_model_path_ = filepath;  // part of the saved state
   if (options_.save_last.link() && !last_checkpoint_saved_.empty() && options_.save_top_k != 0) {
     // last.ckpt -> the checkpoint just written; replaced atomically through a temporary link.
+    // Files are rank 0's business (Lightning's strategy.save_checkpoint / remove_checkpoint).
+    if (trainer.is_global_zero()) {
     std::error_code ec;
     if (fs::is_directory(fs::symlink_status(filepath, ec))) fs::remove_all(filepath, ec);
     const std::string temp = filepath + ".link-tmp";
     fs::remove(temp, ec);
     fs::create_symlink(last_checkpoint_saved_, temp);
     fs::rename(temp, filepath);
+    }
+    trainer.strategy().barrier("ModelCheckpoint.link");
   } else {
     save_checkpoint(trainer, filepath);
   }
-  if (!previous.empty() && should_remove_checkpoint(trainer, previous, filepath)) {
+  if (!previous.empty() && should_remove_checkpoint(trainer, previous, filepath) &&
+      trainer.is_global_zero()) {
     std::error_code ec;
     fs::remove(previous, ec);
   }
@@ -505,7 +524,9 @@ void ModelCheckpoint::save_checkpoint(Trainer& trainer, const std::string& filep
   trainer.save_checkpoint(filepath, options_.save_weights_only);
   last_global_step_saved_ = trainer.global_step();
   last_checkpoint_saved_ = filepath;
-  for (const auto& logger : trainer.loggers()) logger->after_save_checkpoint(*this);
+  if (trainer.is_global_zero()) {
+    for (const auto& logger : trainer.loggers()) logger->after_save_checkpoint(*this);
+  }
 }
 
 bool ModelCheckpoint::should_remove_checkpoint(const Trainer& trainer, const std::string& previous,

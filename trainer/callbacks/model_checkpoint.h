@@ -131,7 +131,8 @@ class ModelCheckpoint : public Callback {
   Candidates monitor_candidates(const Trainer& trainer) const;
   std::string format_name(Candidates metrics, const std::optional<std::string>& filename,
                           std::optional<int64_t> ver) const;
-  std::string interpolated_filepath(const Candidates& metrics, const std::string& del_filepath) const;
+  std::string interpolated_filepath(Trainer& trainer, const Candidates& metrics, const std::string& del_filepath) const;
+  bool file_exists(Trainer& trainer, const std::string& path) const;
   void save_topk_checkpoint(Trainer& trainer, const Candidates& metrics);
   void save_monitor_checkpoint(Trainer& trainer, const Candidates& metrics);
   void save_none_monitor_checkpoint(Trainer& trainer, const Candidates& metrics);
