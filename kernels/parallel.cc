@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 
 #include "fulgur/kernels/error.h"
@@ -11,8 +10,10 @@ namespace fulgur {
 
 void set_num_threads(int n) {
   FULGUR_CHECK(n >= 1, "set_num_threads", "expected a positive thread count, got ", n);
+  // Per thread: OpenMP's nthreads-var is a per-thread ICV (libgomp gives every thread its
+  // own), and Eigen, left unset, asks omp_get_max_threads() on the calling thread. (Eigen's
+  // own setNbThreads would be one process-wide value for every thread and Trainer.)
   omp_set_num_threads(n);
-  Eigen::setNbThreads(n);
 }
 
 int get_num_threads() { return omp_get_max_threads(); }

@@ -1,4 +1,6 @@
-// CPU threading. One knob (set_num_threads) drives OpenMP and Eigen. parallel_for splits a
+// CPU threading. One knob (set_num_threads) drives OpenMP and Eigen, for the calling thread
+// only (each thread, so each Trainer running in its own thread, keeps its own count; see
+// docs/INSTALL.md "Several trainers in one process"). parallel_for splits a
 // range into chunks whose boundaries depend only on the range and the grain, never on the
 // thread count, so kernels that reduce per chunk give the same bits with 1 or N threads.
 #pragma once

@@ -31,10 +31,22 @@ void Generator::set_state(uint64_t seed, uint64_t offset) {
   offset_ = offset;
 }
 
+namespace {
+// This thread's DefaultGeneratorGuard generator, if any.
+thread_local Generator* t_default_generator = nullptr;
+}  // namespace
+
 Generator& default_generator() {
+  if (t_default_generator != nullptr) return *t_default_generator;
   static Generator generator;
   return generator;
 }
+
+DefaultGeneratorGuard::DefaultGeneratorGuard(Generator& generator) : previous_(t_default_generator) {
+  t_default_generator = &generator;
+}
+
+DefaultGeneratorGuard::~DefaultGeneratorGuard() { t_default_generator = previous_; }
 
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 

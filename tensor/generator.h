@@ -30,9 +30,28 @@ class Generator {
   uint64_t offset_ = 0;
 };
 
-// The process-wide generator used when an op is given none.
+// The generator used when an op is given none: this thread's DefaultGeneratorGuard's if one
+// is alive, else the process-wide one.
 Generator& default_generator();
 // Seeds the default generator (torch.manual_seed).
 void manual_seed(uint64_t seed);
+
+// Gives the current thread its own default generator while the guard lives: manual_seed,
+// L::seed_everything, parameter init, dropout, rand/randn and samplers without an explicit
+// generator then draw from `generator` on this thread, never from (or into) another
+// thread's stream. Two Trainers in two threads, each under its own guard, get exactly the
+// numbers each gets alone (tests/trainer_two_trainers_test.cc). Guards nest; `generator`
+// must outlive the guard. Threads the library starts (DataLoader workers) have their own
+// per-worker generators already. docs/INSTALL.md "Several trainers in one process".
+class DefaultGeneratorGuard {
+ public:
+  explicit DefaultGeneratorGuard(Generator& generator);
+  ~DefaultGeneratorGuard();
+  DefaultGeneratorGuard(const DefaultGeneratorGuard&) = delete;
+  DefaultGeneratorGuard& operator=(const DefaultGeneratorGuard&) = delete;
+
+ private:
+  Generator* previous_;
+};
 
 }  // namespace fulgur

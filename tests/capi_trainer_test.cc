@@ -1,0 +1,257 @@
+// The C ABI's host-driven Trainer (fulgur_trainer_*): the host's loop feeding batches must
+// train exactly as the C API's own forward/loss/backward/step loop does (bit for bit), with
+// accumulation, checkpoints that load back and resume, early stopping as a flag, callbacks,
+// and errors as statuses.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fulgur/fulgur_c.h"
+
+namespace {
+
+constexpr fulgur_device kHost = {FULGUR_DEVICE_CPU, 0};
+
+#define CHECK_OK(call) REQUIRE_MESSAGE((call) == FULGUR_OK, std::string(fulgur_last_error()))
+
+std::string tmp_path(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+}
+
+struct Handles {
+  fulgur_model* model = nullptr;
+  fulgur_optimizer* opt = nullptr;
+  fulgur_trainer* trainer = nullptr;
+  ~Handles() {
+    fulgur_trainer_destroy(trainer);
+    fulgur_optimizer_destroy(opt);
+    fulgur_model_destroy(model);
+  }
+};
+
+// 3 -> 5 -> 1 tanh MLP from seed 11, SGD with momentum.
+void build(Handles& h, double lr = 0.05) {
+  CHECK_OK(fulgur_model_create(11, &h.model));
+  CHECK_OK(fulgur_model_add_linear(h.model, 3, 5, 1));
+  CHECK_OK(fulgur_model_add_tanh(h.model));
+  CHECK_OK(fulgur_model_add_linear(h.model, 5, 1, 1));
+  CHECK_OK(fulgur_optimizer_sgd(h.model, lr, 0.9, 0.0, 0, &h.opt));
+}
+
+// Batch k of a fixed synthetic regression problem: y = x0 - 2 x1 + 0.5 x2.
+struct Batch {
+  std::vector<float> x, y;
+  fulgur_tensor* xt = nullptr;
+  fulgur_tensor* yt = nullptr;
+  explicit Batch(int k, int64_t n = 4) : x(static_cast<size_t>(n * 3)), y(static_cast<size_t>(n)) {
+    for (int64_t i = 0; i < n; ++i) {
+      for (int j = 0; j < 3; ++j) x[i * 3 + j] = std::sin(0.7f * static_cast<float>(k * 13 + i * 3 + j));
+      y[i] = x[i * 3] - 2 * x[i * 3 + 1] + 0.5f * x[i * 3 + 2];
+    }
+    const int64_t xs[2] = {n, 3}, ys[2] = {n, 1};
+    CHECK_OK(fulgur_tensor_from_data(x.data(), FULGUR_FLOAT32, 2, xs, nullptr, kHost, &xt));
+    CHECK_OK(fulgur_tensor_from_data(y.data(), FULGUR_FLOAT32, 2, ys, nullptr, kHost, &yt));
+  }
+  ~Batch() {
+    fulgur_tensor_destroy(xt);
+    fulgur_tensor_destroy(yt);
+  }
+};
+
+std::vector<float> params(fulgur_model* m) {
+  int64_t count = 0;
+  CHECK_OK(fulgur_model_num_parameter_tensors(m, &count));
+  std::vector<float> all;
+  for (int64_t i = 0; i < count; ++i) {
+    fulgur_tensor* p = nullptr;
+    CHECK_OK(fulgur_model_parameter(m, i, &p));
+    int64_t n = 0;
+    CHECK_OK(fulgur_tensor_numel(p, &n));
+    std::vector<float> v(static_cast<size_t>(n));
+    CHECK_OK(fulgur_tensor_copy_to(p, v.data(), v.size() * sizeof(float)));
+    all.insert(all.end(), v.begin(), v.end());
+    fulgur_tensor_destroy(p);
+  }
+  return all;
+}
+
+// The C API's own loop: zero_grad, forward, loss, backward, step.
+void manual_steps(Handles& h, int batches) {
+  for (int k = 0; k < batches; ++k) {
+    Batch b(k);
+    CHECK_OK(fulgur_optimizer_zero_grad(h.opt));
+    fulgur_tensor* out = nullptr;
+    fulgur_tensor* loss = nullptr;
+    CHECK_OK(fulgur_model_forward(h.model, b.xt, &out));
+    CHECK_OK(fulgur_loss(FULGUR_LOSS_MSE, out, b.yt, &loss));
+    CHECK_OK(fulgur_tensor_backward(loss));
+    fulgur_tensor_destroy(loss);
+    fulgur_tensor_destroy(out);
+    CHECK_OK(fulgur_optimizer_step(h.opt));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("C trainer: host-driven steps equal the C API's own training loop, bit for bit") {
+  Handles ref, h;
+  build(ref);
+  build(h);
+  manual_steps(ref, 6);
+  fulgur_trainer_options o;
+  fulgur_trainer_options_default(&o);
+  CHECK(o.max_steps == -1);
+  CHECK(o.accumulate_grad_batches == 1);
+  CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+  CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+  std::vector<double> losses;
+  for (int k = 0; k < 6; ++k) {
+    Batch b(k);
+    double loss = 0;
+    CHECK_OK(fulgur_trainer_step(h.trainer, b.xt, b.yt, &loss));
+    losses.push_back(loss);
+  }
+  CHECK_OK(fulgur_trainer_end(h.trainer));
+  CHECK(params(h.model) == params(ref.model));
+  int64_t step = 0;
+  CHECK_OK(fulgur_trainer_global_step(h.trainer, &step));
+  CHECK(step == 6);
+  CHECK(losses.back() < losses.front());
+}
+
+TEST_CASE("C trainer: checkpoints load back into a C model and resume the step count") {
+  namespace fs = std::filesystem;
+  const std::string dir = tmp_path("capi_trainer_ckpt");
+  fs::remove_all(dir);
+  Handles h;
+  build(h);
+  fulgur_trainer_options o;
+  fulgur_trainer_options_default(&o);
+  o.checkpoint_dir = dir.c_str();
+  o.save_last = 1;
+  CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+  CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    for (int k = 0; k < 3; ++k) {
+      Batch b(k);
+      CHECK_OK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr));
+    }
+    CHECK_OK(fulgur_trainer_epoch_end(h.trainer));
+  }
+  int64_t epoch = 0;
+  CHECK_OK(fulgur_trainer_current_epoch(h.trainer, &epoch));
+  CHECK(epoch == 2);
+  CHECK_OK(fulgur_trainer_end(h.trainer));
+  const std::string last = dir + "/last.ckpt";
+  REQUIRE(fs::exists(last));
+  // The Trainer's file holds the module's "net." weights: a fresh C model reads them.
+  Handles loaded;
+  build(loaded);
+  CHECK_OK(fulgur_checkpoint_load(loaded.model, nullptr, last.c_str(), "net."));
+  CHECK(params(loaded.model) == params(h.model));
+  // Resuming through the trainer: step count and weights continue; one more step from there
+  // equals one more step of the original run.
+  Handles resumed;
+  build(resumed);
+  fulgur_trainer_options o2;
+  fulgur_trainer_options_default(&o2);
+  CHECK_OK(fulgur_trainer_create(&o2, &resumed.trainer));
+  CHECK_OK(fulgur_trainer_begin(resumed.trainer, resumed.model, resumed.opt, FULGUR_LOSS_MSE, last.c_str()));
+  int64_t step = 0;
+  CHECK_OK(fulgur_trainer_global_step(resumed.trainer, &step));
+  CHECK(step == 6);
+  fulgur_trainer_options o3;
+  fulgur_trainer_options_default(&o3);
+  fulgur_trainer* more = nullptr;
+  CHECK_OK(fulgur_trainer_create(&o3, &more));
+  CHECK_OK(fulgur_trainer_begin(more, h.model, h.opt, FULGUR_LOSS_MSE, last.c_str()));
+  Batch b(7);
+  CHECK_OK(fulgur_trainer_step(resumed.trainer, b.xt, b.yt, nullptr));
+  CHECK_OK(fulgur_trainer_step(more, b.xt, b.yt, nullptr));
+  CHECK_OK(fulgur_trainer_end(resumed.trainer));
+  CHECK_OK(fulgur_trainer_end(more));
+  fulgur_trainer_destroy(more);
+  CHECK(params(resumed.model) == params(h.model));
+}
+
+namespace {
+struct Seen {
+  std::vector<int64_t> steps;
+  std::vector<double> val;
+};
+void on_batch(void* user, int64_t step, double) { static_cast<Seen*>(user)->steps.push_back(step); }
+void on_val(void* user, int64_t, double value) { static_cast<Seen*>(user)->val.push_back(value); }
+}  // namespace
+
+TEST_CASE("C trainer: early stopping is a flag; callbacks see steps and val_loss; accumulation counts windows") {
+  Handles h;
+  build(h, /*lr=*/0.0);  // nothing improves: val_loss stays the same
+  fulgur_trainer_options o;
+  fulgur_trainer_options_default(&o);
+  o.early_stopping_patience = 2;
+  o.accumulate_grad_batches = 2;
+  CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+  Seen seen;
+  CHECK_OK(fulgur_trainer_set_callbacks(h.trainer, on_batch, on_val, &seen));
+  CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+  Batch val(99);
+  int epochs = 0;
+  int32_t stop = 0;
+  while (!stop && epochs < 10) {
+    for (int k = 0; k < 4; ++k) {
+      Batch b(k);
+      CHECK_OK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr));
+    }
+    double v = 0;
+    CHECK_OK(fulgur_trainer_validate(h.trainer, val.xt, val.yt, &v));
+    CHECK(std::isfinite(v));
+    CHECK_OK(fulgur_trainer_epoch_end(h.trainer));
+    CHECK_OK(fulgur_trainer_should_stop(h.trainer, &stop));
+    ++epochs;
+  }
+  CHECK_OK(fulgur_trainer_end(h.trainer));
+  CHECK(epochs == 3);  // best at the first validation, then patience 2
+  // 4 batches per epoch, 2 per optimizer step: the step count after each batch.
+  REQUIRE(seen.steps.size() == 12);
+  CHECK(seen.steps[0] == 0);
+  CHECK(seen.steps[1] == 1);
+  CHECK(seen.steps[3] == 2);
+  CHECK(seen.steps.back() == 6);
+  REQUIRE(seen.val.size() == 3);
+  CHECK(seen.val[0] == seen.val[2]);  // lr 0: the same loss every time
+}
+
+TEST_CASE("C trainer: errors are statuses with messages; a failed step ends the fit") {
+  Handles h;
+  build(h);
+  fulgur_trainer_options o;
+  fulgur_trainer_options_default(&o);
+  o.accumulate_grad_batches = 0;
+  CHECK(fulgur_trainer_create(&o, &h.trainer) == FULGUR_INVALID_ARGUMENT);
+  CHECK(std::string(fulgur_last_error()).find("accumulate_grad_batches is 0") != std::string::npos);
+  fulgur_trainer_options_default(&o);
+  CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+  Batch b(0);
+  CHECK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr) == FULGUR_INVALID_ARGUMENT);
+  CHECK(std::string(fulgur_last_error()).find("call fulgur_trainer_begin first") != std::string::npos);
+  CHECK(fulgur_trainer_begin(h.trainer, h.model, h.opt, static_cast<fulgur_loss_kind>(9), nullptr) ==
+        FULGUR_INVALID_ARGUMENT);
+  CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+  // A target of the wrong shape: the loss refuses it, the fit ends as fit() would.
+  std::vector<float> wrong(8, 0.f);
+  const int64_t ws[2] = {4, 2};
+  fulgur_tensor* wt = nullptr;
+  CHECK_OK(fulgur_tensor_from_data(wrong.data(), FULGUR_FLOAT32, 2, ws, nullptr, kHost, &wt));
+  CHECK(fulgur_trainer_step(h.trainer, b.xt, wt, nullptr) == FULGUR_SHAPE_MISMATCH);
+  INFO(std::string(fulgur_last_error()));
+  CHECK(std::string(fulgur_last_error()).find("input [4, 1] and target [4, 2] differ") != std::string::npos);
+  CHECK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr) == FULGUR_INVALID_ARGUMENT);
+  fulgur_tensor_destroy(wt);
+  CHECK(fulgur_trainer_end(nullptr) == FULGUR_INVALID_ARGUMENT);
+  fulgur_trainer_destroy(nullptr);
+}
