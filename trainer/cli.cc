@@ -530,11 +530,8 @@ void LightningCLIBase::set_seed() {
   int64_t value = 0;
   if (seed.is_bool()) {
     // Lightning 2.x's seed_everything(None): PL_GLOBAL_SEED, else 0.
-    if (const char* env = std::getenv("PL_GLOBAL_SEED")) {
-      char* end = nullptr;
-      const long long parsed = std::strtoll(env, &end, 10);
-      FULGUR_CHECK(end != env && *end == '\0', kOp, "Invalid seed specified via PL_GLOBAL_SEED: '", env, "'");
-      value = parsed;
+    if (const std::optional<int64_t> env = global_seed(kOp)) {
+      value = *env;
     } else {
       std::cerr << "No seed found, seed set to 0\n";
     }

@@ -39,15 +39,15 @@ std::vector<std::pair<std::string, Tensor>> model_buffers(LightningModule& modul
 }  // namespace
 
 DDPStrategy::DDPStrategy(DDPStrategyOptions options, std::shared_ptr<Accelerator> accelerator)
-    : Strategy(std::move(accelerator)), options_(std::move(options)), group_(options_.process_group) {
+    : Strategy(std::move(accelerator)),
+      options_(std::move(options)),
+      group_(options_.process_group),
+      env_(distributed::detect_launch_environment()) {
   FULGUR_CHECK(options_.process_group_backend == "mpi", "DDPStrategy", "process_group_backend=\"",
                options_.process_group_backend, "\" is not available: the NCCL backend serves CUDA tensors, which "
                "arrive with the CUDA backend; hint: use \"mpi\" (CPU)");
   FULGUR_CHECK(options_.bucket_cap_mb > 0, "DDPStrategy", "bucket_cap_mb=", options_.bucket_cap_mb,
                " must be positive");
-  const distributed::LaunchEnvironment env = distributed::detect_launch_environment();
-  local_rank_ = env.local_rank;
-  node_rank_ = env.node_rank;
 }
 
 DDPStrategy::~DDPStrategy() = default;
@@ -58,11 +58,11 @@ void DDPStrategy::connect() {
 }
 
 int64_t DDPStrategy::world_size() const {
-  return group_ ? group_->size() : distributed::detect_launch_environment().world_size;
+  return group_ ? group_->size() : env_.world_size;
 }
-int64_t DDPStrategy::global_rank() const { return group_ ? group_->rank() : distributed::detect_launch_environment().rank; }
-int64_t DDPStrategy::local_rank() const { return local_rank_; }
-int64_t DDPStrategy::node_rank() const { return node_rank_; }
+int64_t DDPStrategy::global_rank() const { return group_ ? group_->rank() : env_.rank; }
+int64_t DDPStrategy::local_rank() const { return env_.local_rank; }
+int64_t DDPStrategy::node_rank() const { return env_.node_rank; }
 
 // Every rank must hold the same parameters (names, shapes, dtypes) or the bucket collectives
 // would pair up different tensors: compared once, with the difference in the message.

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "fulgur/distributed/launch_environment.h"
 #include "fulgur/distributed/process_group.h"
 #include "fulgur/trainer/gradient_buckets.h"
 #include "fulgur/trainer/strategy.h"
@@ -92,8 +93,8 @@ class DDPStrategy : public Strategy {
   std::shared_ptr<distributed::ProcessGroup> group_;
   std::unique_ptr<GradientBuckets> buckets_;
   std::shared_ptr<const metrics::Reducer> metrics_reducer_;
-  int64_t local_rank_ = 0;
-  int64_t node_rank_ = 0;
+  // Where this process sits, from the launcher (until the group exists, also the ranks).
+  distributed::LaunchEnvironment env_;
 };
 
 }  // namespace fulgur::lightning

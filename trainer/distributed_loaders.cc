@@ -1,11 +1,11 @@
 // Lightning's use_distributed_sampler: in a DDP run each rank reads its own share of every
 // map-style loader, through a DistributedSampler put in place of the loader's default one
 // (Lightning's _process_dataloader / _get_distributed_sampler).
-#include <cstdlib>
 #include <string>
 
 #include "fulgur/data/distributed_sampler.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/seed.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning {
@@ -28,17 +28,6 @@ class UnrepeatedDistributedSampler : public data::Sampler {
  private:
   int64_t n_, replicas_, rank_;
 };
-
-// Lightning seeds the sampler with PL_GLOBAL_SEED (set by seed_everything), else 0.
-uint64_t global_seed() {
-  const char* s = std::getenv("PL_GLOBAL_SEED");
-  if (s == nullptr || *s == '\0') return 0;
-  try {
-    return std::stoull(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 }  // namespace
 
@@ -69,7 +58,8 @@ Loaders Trainer::distributed_loaders(Loaders loaders, const std::string& which) 
       auto sampler = std::make_shared<data::DistributedSampler>(
           l->dataset()->size(),
           data::DistributedSamplerOptions{.num_replicas = world, .rank = rank, .shuffle = o.shuffle,
-                                          .seed = global_seed()});
+                                          // Lightning: PL_GLOBAL_SEED (seed_everything), else 0.
+                                          .seed = static_cast<uint64_t>(global_seed("Trainer").value_or(0))});
       sharded.sampler = std::move(sampler);
     }
     out.push_back(std::make_shared<data::DataLoader>(l->dataset(), std::move(sharded)));

@@ -85,7 +85,7 @@ void GradientBuckets::on_grad_ready(size_t bucket, size_t slot) {
   b.buffer.narrow(0, s.offset, s.numel).copy_(grad.reshape({-1}));
   if (s.ready) return;
   s.ready = true;
-  FULGUR_CHECK(!b.launched, "DDP backward", "the gradient of '", s.name, "' arrived after its bucket's all-reduce "
+  FULGUR_CHECK(b.work == nullptr, "DDP backward", "the gradient of '", s.name, "' arrived after its bucket's all-reduce "
                "started (a second backward before the optimizer step?); hint: call backward once per step, or use "
                "gradient accumulation, which skips the reduction on all micro-batches but the last");
   if (--b.pending == 0) launch_ready_buckets();
@@ -95,7 +95,6 @@ void GradientBuckets::launch_ready_buckets() {
   while (next_to_launch_ < buckets_.size() && buckets_[next_to_launch_].pending == 0) {
     Bucket& b = buckets_[next_to_launch_++];
     b.work = group_->all_reduce_async(b.buffer, distributed::ReduceOp::Sum);
-    b.launched = true;
   }
 }
 
@@ -156,7 +155,6 @@ void GradientBuckets::finish() {
 void GradientBuckets::reset_iteration() {
   for (Bucket& b : buckets_) {
     b.pending = static_cast<int64_t>(b.slots.size());
-    b.launched = false;
     for (Slot& s : b.slots) s.ready = false;
   }
   next_to_launch_ = 0;

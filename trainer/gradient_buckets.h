@@ -61,8 +61,7 @@ class GradientBuckets {
     std::vector<Slot> slots;
     Tensor buffer;  // flat, contiguous, the slots' dtype
     int64_t pending = 0;  // slots not yet ready
-    std::unique_ptr<distributed::Work> work;
-    bool launched = false;
+    std::unique_ptr<distributed::Work> work;  // set while its all-reduce is in flight
   };
   void on_grad_ready(size_t bucket, size_t slot);
   void launch_ready_buckets();

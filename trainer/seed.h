@@ -6,9 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace fulgur::lightning {
 
 uint64_t seed_everything(uint64_t seed, bool workers = false);
+
+// The seed recorded in PL_GLOBAL_SEED (nullopt when unset); fulgur::Error from `op` with
+// Lightning's "Invalid seed specified via PL_GLOBAL_SEED" when it is not an integer.
+std::optional<int64_t> global_seed(const char* op);
 
 }  // namespace fulgur::lightning
