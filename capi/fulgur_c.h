@@ -338,6 +338,28 @@ FULGUR_C_API fulgur_status fulgur_trainer_global_step(const fulgur_trainer* trai
 FULGUR_C_API fulgur_status fulgur_trainer_current_epoch(const fulgur_trainer* trainer, int64_t* epoch);
 /* Writes the Trainer's checkpoint (rank 0 writes under DDP), atomically. */
 FULGUR_C_API fulgur_status fulgur_trainer_save_checkpoint(fulgur_trainer* trainer, const char* path);
+/* The learning-rate schedule of the next fits (torch.optim.lr_scheduler, stepped by the Trainer
+ * as Lightning steps configure_optimizers' scheduler), set before fulgur_trainer_begin:
+ *   FULGUR_LR_CONSTANT      no scheduler (the default); param1, param2 ignored
+ *   FULGUR_LR_STEP          StepLR(step_size = param1 (an integer >= 1), gamma = param2)
+ *   FULGUR_LR_EXPONENTIAL   ExponentialLR(gamma = param1)
+ *   FULGUR_LR_COSINE        CosineAnnealingLR(T_max = param1 (an integer >= 1), eta_min = param2)
+ *   FULGUR_LR_PLATEAU       ReduceLROnPlateau on val_loss (factor = param1 in (0, 1),
+ *                           patience = param2 (an integer >= 0)), stepped after each
+ *                           fulgur_trainer_validate at the epoch end ("epoch" interval only)
+ * every_n_steps: 0 steps the schedule at each fulgur_trainer_epoch_end (interval "epoch"); n >= 1
+ * every n optimizer steps (interval "step", frequency n). Its state is saved in the Trainer's
+ * checkpoints and restored by a resume. Same thread as the trainer; not during a fit. */
+typedef enum fulgur_lr_schedule {
+  FULGUR_LR_CONSTANT = 0,
+  FULGUR_LR_STEP = 1,
+  FULGUR_LR_EXPONENTIAL = 2,
+  FULGUR_LR_COSINE = 3,
+  FULGUR_LR_PLATEAU = 4,
+  FULGUR_LR_SCHEDULE_FORCE_INT32 = 0x7fffffff
+} fulgur_lr_schedule;
+FULGUR_C_API fulgur_status fulgur_trainer_set_lr_schedule(fulgur_trainer* trainer, fulgur_lr_schedule schedule,
+                                                          double param1, double param2, int64_t every_n_steps);
 /* Called at each training batch end with (user_data, global_step, batch loss) and at each
  * validation end with (user_data, global_step, val_loss): the host's callbacks. NULL removes. */
 typedef void (*fulgur_step_callback)(void* user_data, int64_t global_step, double value);

@@ -15,8 +15,8 @@ namespace fulgur::capi {
 // (not owned: the handle outlives the trainer), the loss kind.
 class CapiModule : public lightning::LightningModule {
  public:
-  CapiModule(fulgur_model* model, fulgur_optimizer* optimizer, int32_t loss)
-      : model_(model), optimizer_(optimizer), loss_(loss) {
+  CapiModule(fulgur_model* model, fulgur_optimizer* optimizer, int32_t loss, const fulgur_trainer* owner)
+      : model_(model), optimizer_(optimizer), loss_(loss), owner_(owner) {
     register_module("net", model->net);
   }
   Tensor forward(const Tensor& x) override { return model_->net->forward(x); }
@@ -29,7 +29,9 @@ class CapiModule : public lightning::LightningModule {
     log("val_loss", loss_of(batch), {.sync_dist = true});
   }
   lightning::OptimizerConfig configure_optimizers() override {
-    return std::shared_ptr<optim::Optimizer>(optimizer_->optimizer.get(), [](optim::Optimizer*) {});
+    std::shared_ptr<optim::Optimizer> opt(optimizer_->optimizer.get(), [](optim::Optimizer*) {});
+    if (owner_->lr_schedule == FULGUR_LR_CONSTANT) return opt;
+    return {opt, lr_scheduler(*opt)};
   }
 
  private:
@@ -39,10 +41,78 @@ class CapiModule : public lightning::LightningModule {
     fulgur_tensor target{y};
     return compute_loss(loss_, &prediction, &target);
   }
+  lightning::LRSchedulerConfig lr_scheduler(optim::Optimizer& opt) const {
+    const fulgur_trainer& o = *owner_;
+    lightning::LRSchedulerConfig config;
+    if (o.lr_every_n_steps > 0) {
+      config.interval = "step";
+      config.frequency = o.lr_every_n_steps;
+    }
+    switch (o.lr_schedule) {
+      case FULGUR_LR_STEP:
+        config.scheduler = std::make_shared<optim::StepLR>(
+            opt, optim::StepLROptions{.step_size = static_cast<int64_t>(o.lr_param1), .gamma = o.lr_param2});
+        break;
+      case FULGUR_LR_EXPONENTIAL:
+        config.scheduler = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = o.lr_param1});
+        break;
+      case FULGUR_LR_COSINE:
+        config.scheduler = std::make_shared<optim::CosineAnnealingLR>(
+            opt, optim::CosineAnnealingLROptions{.T_max = static_cast<int64_t>(o.lr_param1), .eta_min = o.lr_param2});
+        break;
+      default:  // FULGUR_LR_PLATEAU (fulgur_trainer_set_lr_schedule admits nothing else)
+        config.scheduler = std::make_shared<optim::ReduceLROnPlateau>(
+            opt, optim::ReduceLROnPlateauOptions{.factor = o.lr_param1, .patience = static_cast<int64_t>(o.lr_param2)});
+        config.monitor = "val_loss";
+        break;
+    }
+    return config;
+  }
+
   fulgur_model* model_;
   fulgur_optimizer* optimizer_;
   int32_t loss_;
+  const fulgur_trainer* owner_;
 };
+
+// The checks of fulgur_trainer_set_lr_schedule: integers where PyTorch takes ints, ranges where
+// its constructors would throw later (at begin, far from the call that was wrong).
+void check_lr_schedule(int32_t schedule, double param1, double param2, int64_t every_n_steps) {
+  const auto integer_at_least = [](double v, double lo) { return v >= lo && v == std::floor(v) && v < 9.0e15; };
+  const std::string given = "(param1 " + std::to_string(param1) + ", param2 " + std::to_string(param2) + ")";
+  if (every_n_steps < 0) {
+    fail(FULGUR_INVALID_ARGUMENT, "every_n_steps is " + std::to_string(every_n_steps) +
+                                      "; hint: 0 steps the schedule at each epoch end, n >= 1 every n optimizer steps");
+  }
+  switch (schedule) {
+    case FULGUR_LR_CONSTANT:
+      return;
+    case FULGUR_LR_STEP:
+      if (!integer_at_least(param1, 1) || !(param2 > 0)) {
+        fail(FULGUR_INVALID_ARGUMENT, "FULGUR_LR_STEP " + given + ": step_size (param1) must be an integer >= 1 and gamma (param2) > 0");
+      }
+      return;
+    case FULGUR_LR_EXPONENTIAL:
+      if (!(param1 > 0)) fail(FULGUR_INVALID_ARGUMENT, "FULGUR_LR_EXPONENTIAL " + given + ": gamma (param1) must be > 0");
+      return;
+    case FULGUR_LR_COSINE:
+      if (!integer_at_least(param1, 1) || !(param2 >= 0)) {
+        fail(FULGUR_INVALID_ARGUMENT, "FULGUR_LR_COSINE " + given + ": T_max (param1) must be an integer >= 1 and eta_min (param2) >= 0");
+      }
+      return;
+    case FULGUR_LR_PLATEAU:
+      if (!(param1 > 0 && param1 < 1) || !integer_at_least(param2, 0)) {
+        fail(FULGUR_INVALID_ARGUMENT, "FULGUR_LR_PLATEAU " + given + ": factor (param1) must be in (0, 1) and patience (param2) an integer >= 0");
+      }
+      if (every_n_steps != 0) {
+        fail(FULGUR_INVALID_ARGUMENT, "FULGUR_LR_PLATEAU with every_n_steps " + std::to_string(every_n_steps) +
+                                          ": it is stepped with val_loss at epoch ends; hint: pass every_n_steps 0");
+      }
+      return;
+    default:
+      fail(FULGUR_INVALID_ARGUMENT, "schedule " + std::to_string(schedule) + " is not a fulgur_lr_schedule (0..4)");
+  }
+}
 
 // Calls the host's functions from the Trainer's hooks.
 class HostCallbacks : public lightning::Callback {
@@ -180,7 +250,7 @@ fulgur_status fulgur_trainer_begin(fulgur_trainer* trainer, fulgur_model* model,
     if (trainer->trainer->fit_in_progress()) {
       fail(FULGUR_INVALID_ARGUMENT, "a fit is already in progress; hint: call fulgur_trainer_end first");
     }
-    trainer->module = std::make_unique<CapiModule>(model, optimizer, kind);
+    trainer->module = std::make_unique<CapiModule>(model, optimizer, kind, trainer);
     trainer->trainer->fit_begin(*trainer->module, {},
                                 {.ckpt_path = ckpt_path != nullptr ? std::string(ckpt_path) : std::string()});
   });
@@ -250,6 +320,22 @@ fulgur_status fulgur_trainer_save_checkpoint(fulgur_trainer* trainer, const char
   return guarded(__func__, FULGUR_IO_ERROR, [&] {
     require(path, "path");
     running(trainer, "fulgur_trainer_save_checkpoint").save_checkpoint(path);
+  });
+}
+
+fulgur_status fulgur_trainer_set_lr_schedule(fulgur_trainer* trainer, fulgur_lr_schedule schedule, double param1,
+                                             double param2, int64_t every_n_steps) {
+  return guarded(__func__, FULGUR_INVALID_ARGUMENT, [&] {
+    require(trainer, "trainer");
+    if (trainer->trainer->fit_in_progress()) {
+      fail(FULGUR_INVALID_ARGUMENT, "a fit is in progress; hint: set the schedule before fulgur_trainer_begin");
+    }
+    const auto kind = static_cast<int32_t>(schedule);
+    check_lr_schedule(kind, param1, param2, every_n_steps);
+    trainer->lr_schedule = kind;
+    trainer->lr_param1 = param1;
+    trainer->lr_param2 = param2;
+    trainer->lr_every_n_steps = every_n_steps;
   });
 }
 

@@ -15,6 +15,11 @@ struct fulgur_trainer {
   fulgur_step_callback on_train_batch_end = nullptr;
   fulgur_step_callback on_validation_end = nullptr;
   void* user_data = nullptr;
+  // fulgur_trainer_set_lr_schedule: built by configure_optimizers at each begin.
+  int32_t lr_schedule = FULGUR_LR_CONSTANT;
+  double lr_param1 = 0;
+  double lr_param2 = 0;
+  int64_t lr_every_n_steps = 0;
 };
 
 namespace fulgur::capi {

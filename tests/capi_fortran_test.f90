@@ -3,9 +3,33 @@
 ! bit, those of the same training done with the C++ API (tests/capi_fortran_reference.cc, on
 ! the same arrays). Then: inference into a Fortran array, a checkpoint round trip, and an
 ! error status with its message.
+! The host-driven Trainer is then checked the same way: its step losses equal the loop's,
+! its callback sees every batch, and its checkpoint loads back into a model.
+
+! The Trainer's callback (a module procedure: BIND(C) is not allowed on internal ones).
+module trainer_callbacks
+  use, intrinsic :: iso_c_binding
+  implicit none
+  integer(c_int64_t) :: last_step = -1
+  real(c_double) :: last_loss = -1
+contains
+  ! user_data points to the program's batch counter.
+  subroutine on_batch(user_data, step, value) bind(c)
+    type(c_ptr), value :: user_data
+    integer(c_int64_t), value :: step
+    real(c_double), value :: value
+    integer, pointer :: batches
+    call c_f_pointer(user_data, batches)
+    batches = batches + 1
+    last_step = step
+    last_loss = value
+  end subroutine
+end module trainer_callbacks
+
 program capi_fortran_test
   use, intrinsic :: iso_c_binding
   use fulgur
+  use trainer_callbacks
   implicit none
 
   interface
@@ -28,6 +52,14 @@ program capi_fortran_test
   character(len=4096) :: tmpdir
   character(len=:), allocatable :: path
   integer :: i, k, s, length
+  type(fulgur_model) :: trained
+  type(fulgur_optimizer) :: trained_sgd
+  type(fulgur_trainer) :: trainer
+  type(fulgur_trainer_options) :: options
+  real(c_double) :: trainer_losses(steps), val_loss, eval_loss
+  integer(c_int64_t) :: global_step
+  integer, target :: batches_seen
+  logical :: stop
 
   ! x(k, i): feature k of sample i (features first: the tensor is [n, 3]).
   do i = 1, n
@@ -64,6 +96,52 @@ program capi_fortran_test
   call ok(fulgur_optimizer_get_lr(sgd, lr))
   call check(lr == 0.05_c_double, "lr")
 
+  call get_environment_variable("TEST_TMPDIR", tmpdir, length)
+  if (length == 0) tmpdir = "/tmp"
+
+  ! The same training through the host-driven Trainer: the same losses, bit for bit.
+  call ok(fulgur_model_create(42_c_int64_t, trained))
+  call ok(fulgur_model_add_linear(trained, 3, 4))
+  call ok(fulgur_model_add_tanh(trained))
+  call ok(fulgur_model_add_linear(trained, 4, 1))
+  call ok(fulgur_optimizer_sgd(trained, 0.05_c_double, trained_sgd, momentum=0.9_c_double, nesterov=.true.))
+  options%checkpoint_dir = trim(tmpdir) // "/trainer_checkpoints"
+  options%save_last = .true.
+  call ok(fulgur_trainer_create(options, trainer))
+  batches_seen = 0
+  call ok(fulgur_trainer_set_callbacks(trainer, on_train_batch_end=on_batch, user_data=c_loc(batches_seen)))
+  call ok(fulgur_trainer_begin(trainer, trained, trained_sgd, FULGUR_LOSS_MSE))
+  do s = 1, steps
+    call ok(fulgur_trainer_step(trainer, xt, yt, trainer_losses(s)))
+  end do
+  call ok(fulgur_trainer_validate(trainer, xt, yt, val_loss))
+  call ok(fulgur_trainer_epoch_end(trainer))
+  call ok(fulgur_trainer_global_step(trainer, global_step))
+  call ok(fulgur_trainer_should_stop(trainer, stop))
+  call ok(fulgur_trainer_end(trainer))
+  call check(all(trainer_losses == reference), "the Trainer's step losses equal the C++ API's bit for bit")
+  call check(global_step == steps, "global step")
+  call check(.not. stop, "no reason to stop")
+  call check(batches_seen == steps .and. last_step == steps, "the callback saw every batch and the step count")
+  call check(last_loss == trainer_losses(steps), "the callback got the batch loss")
+  ! val_loss is the loss of the trained model in eval mode.
+  call ok(fulgur_model_set_training(trained, .false.))
+  call ok(fulgur_model_forward(trained, xt, out))
+  call ok(fulgur_loss(FULGUR_LOSS_MSE, out, yt, loss))
+  call ok(fulgur_tensor_item(loss, eval_loss))
+  call check(real(val_loss, c_float) == real(eval_loss, c_float), "val_loss is the eval loss of the trained model")
+  call check(fulgur_trainer_set_lr_schedule(trainer, FULGUR_LR_STEP, 0.5_c_double, 0.5_c_double) &
+             == FULGUR_INVALID_ARGUMENT, "a fractional step_size is refused")
+  call fulgur_trainer_destroy(trainer)
+  ! The Trainer's last.ckpt holds the module's "net." weights.
+  call ok(fulgur_checkpoint_load(model, trim(tmpdir) // "/trainer_checkpoints/last.ckpt", key_prefix="net."))
+  call ok(fulgur_model_set_training(model, .false.))
+  call ok(fulgur_model_forward(model, xt, out))
+  call ok(fulgur_loss(FULGUR_LOSS_MSE, out, yt, loss))
+  call ok(fulgur_tensor_item(loss, val_loss))
+  call check(val_loss == eval_loss, "the Trainer's checkpoint loads into a model")
+  call ok(fulgur_model_set_training(model, .true.))
+
   ! Inference into a Fortran array: a session over the model equals an eval-mode forward.
   call ok(fulgur_model_set_training(model, .false.))
   call ok(fulgur_model_forward(model, xt, out))
@@ -75,8 +153,6 @@ program capi_fortran_test
   call check(all(pred2 == pred), "session output written into the Fortran array")
 
   ! Checkpoint round trip into a model with other initial weights.
-  call get_environment_variable("TEST_TMPDIR", tmpdir, length)
-  if (length == 0) tmpdir = "/tmp"
   path = trim(tmpdir) // "/fortran.ckpt"
   call ok(fulgur_checkpoint_save(model, path, sgd))
   call ok(fulgur_model_create(7_c_int64_t, restored))
@@ -106,6 +182,9 @@ program capi_fortran_test
   call fulgur_tensor_destroy(yt)
   call fulgur_session_destroy(session)
   call fulgur_optimizer_destroy(sgd)
+  call fulgur_optimizer_destroy(trained_sgd)
+  call fulgur_model_destroy(trained)
+  deallocate(options%checkpoint_dir)
   call fulgur_model_destroy(restored)
   call fulgur_model_destroy(model)
   deallocate(path)  ! the main program's variables are never freed otherwise (LeakSanitizer)

@@ -255,3 +255,108 @@ TEST_CASE("C trainer: errors are statuses with messages; a failed step ends the 
   CHECK(fulgur_trainer_end(nullptr) == FULGUR_INVALID_ARGUMENT);
   fulgur_trainer_destroy(nullptr);
 }
+
+namespace {
+double lr_of(const Handles& h) {
+  double lr = -1;
+  CHECK_OK(fulgur_optimizer_get_lr(h.opt, &lr));
+  return lr;
+}
+}  // namespace
+
+TEST_CASE("C trainer: lr schedules step per optimizer step or per epoch, and resume where they were") {
+  // Expected values are PyTorch's closed forms (StepLR: lr0 * gamma^floor(last_epoch /
+  // step_size)); gamma 0.5 keeps every value exact in binary, so == is the right comparison.
+  SUBCASE("StepLR every 2 optimizer steps") {
+    Handles h;
+    build(h, 0.05);
+    fulgur_trainer_options o;
+    fulgur_trainer_options_default(&o);
+    CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+    CHECK_OK(fulgur_trainer_set_lr_schedule(h.trainer, FULGUR_LR_STEP, 1, 0.5, 2));
+    CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+    for (int k = 1; k <= 6; ++k) {
+      Batch b(k);
+      CHECK_OK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr));
+      CHECK(lr_of(h) == 0.05 * std::pow(0.5, k / 2));
+    }
+    CHECK_OK(fulgur_trainer_end(h.trainer));
+  }
+  SUBCASE("StepLR(step_size 2) per epoch, saved in the checkpoint and resumed") {
+    namespace fs = std::filesystem;
+    const std::string dir = tmp_path("capi_trainer_lr");
+    fs::remove_all(dir);
+    Handles h;
+    build(h, 0.05);
+    fulgur_trainer_options o;
+    fulgur_trainer_options_default(&o);
+    o.checkpoint_dir = dir.c_str();
+    o.save_last = 1;
+    CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+    CHECK_OK(fulgur_trainer_set_lr_schedule(h.trainer, FULGUR_LR_STEP, 2, 0.5, 0));
+    CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+    const double after_epoch[3] = {0.05, 0.025, 0.025};  // last_epoch 1, 2, 3
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      Batch b(epoch);
+      CHECK_OK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr));
+      CHECK_OK(fulgur_trainer_epoch_end(h.trainer));
+      CHECK(lr_of(h) == after_epoch[epoch]);
+    }
+    CHECK_OK(fulgur_trainer_end(h.trainer));
+    // Resumed, the schedule is at last_epoch 3: the next epoch end (4) halves the lr. A
+    // schedule started afresh (last_epoch 0 -> 1) would leave it at 0.025.
+    Handles resumed;
+    build(resumed, 0.05);
+    fulgur_trainer_options o2;
+    fulgur_trainer_options_default(&o2);
+    CHECK_OK(fulgur_trainer_create(&o2, &resumed.trainer));
+    CHECK_OK(fulgur_trainer_set_lr_schedule(resumed.trainer, FULGUR_LR_STEP, 2, 0.5, 0));
+    const std::string last = dir + "/last.ckpt";
+    CHECK_OK(fulgur_trainer_begin(resumed.trainer, resumed.model, resumed.opt, FULGUR_LOSS_MSE, last.c_str()));
+    CHECK(lr_of(resumed) == 0.025);
+    Batch b(3);
+    CHECK_OK(fulgur_trainer_step(resumed.trainer, b.xt, b.yt, nullptr));
+    CHECK_OK(fulgur_trainer_epoch_end(resumed.trainer));
+    CHECK(lr_of(resumed) == 0.0125);
+    CHECK_OK(fulgur_trainer_end(resumed.trainer));
+  }
+  SUBCASE("ReduceLROnPlateau on val_loss at epoch ends") {
+    // lr 1e-6: each epoch's step changes val_loss by far less than the plateau's relative
+    // threshold 1e-4, so every epoch after the first is "no improvement"; patience 0 halves
+    // the lr at each of them (powers of two times 1e-6: exact).
+    Handles h;
+    build(h, 1e-6);
+    fulgur_trainer_options o;
+    fulgur_trainer_options_default(&o);
+    CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+    CHECK_OK(fulgur_trainer_set_lr_schedule(h.trainer, FULGUR_LR_PLATEAU, 0.5, 0, 0));
+    CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+    Batch val(99);
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      Batch b(epoch);
+      CHECK_OK(fulgur_trainer_step(h.trainer, b.xt, b.yt, nullptr));
+      CHECK_OK(fulgur_trainer_validate(h.trainer, val.xt, val.yt, nullptr));
+      CHECK_OK(fulgur_trainer_epoch_end(h.trainer));
+      CHECK(lr_of(h) == 1e-6 * std::pow(0.5, epoch));
+    }
+    CHECK_OK(fulgur_trainer_end(h.trainer));
+  }
+  SUBCASE("bad schedules are refused with a message, and not during a fit") {
+    Handles h;
+    build(h);
+    fulgur_trainer_options o;
+    fulgur_trainer_options_default(&o);
+    CHECK_OK(fulgur_trainer_create(&o, &h.trainer));
+    CHECK(fulgur_trainer_set_lr_schedule(h.trainer, FULGUR_LR_STEP, 1.5, 0.5, 0) == FULGUR_INVALID_ARGUMENT);
+    CHECK(std::string(fulgur_last_error()).find("step_size (param1) must be an integer >= 1") != std::string::npos);
+    CHECK(fulgur_trainer_set_lr_schedule(h.trainer, FULGUR_LR_PLATEAU, 0.5, 2, 3) == FULGUR_INVALID_ARGUMENT);
+    CHECK(std::string(fulgur_last_error()).find("pass every_n_steps 0") != std::string::npos);
+    CHECK(fulgur_trainer_set_lr_schedule(h.trainer, static_cast<fulgur_lr_schedule>(7), 1, 1, 0) ==
+          FULGUR_INVALID_ARGUMENT);
+    CHECK(fulgur_trainer_set_lr_schedule(nullptr, FULGUR_LR_CONSTANT, 0, 0, 0) == FULGUR_INVALID_ARGUMENT);
+    CHECK_OK(fulgur_trainer_begin(h.trainer, h.model, h.opt, FULGUR_LOSS_MSE, nullptr));
+    CHECK(fulgur_trainer_set_lr_schedule(h.trainer, FULGUR_LR_EXPONENTIAL, 0.9, 0, 0) == FULGUR_INVALID_ARGUMENT);
+    CHECK(std::string(fulgur_last_error()).find("before fulgur_trainer_begin") != std::string::npos);
+    CHECK_OK(fulgur_trainer_end(h.trainer));
+  }
+}

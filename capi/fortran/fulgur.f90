@@ -6,6 +6,11 @@
 ! [n_batch, n_features] a model takes, and the result y(n_out, n_batch) reads back the same
 ! way. The arrays must be TARGETs that outlive the tensors made from them.
 !
+! The Trainer (fulgur_trainer_*) is driven by the host's time loop: create it from a
+! type(fulgur_trainer_options) (defaults as in the C ABI), then begin / step / validate /
+! epoch_end / end. fulgur_trainer_create_mpi takes the host's communicator as the INTEGER
+! handle of `use mpi` (comm%mpi_val with `use mpi_f08`); this module itself needs no MPI.
+!
 ! Every function returns a status (FULGUR_OK = 0); fulgur_last_error() gives the message.
 ! Handles (type(fulgur_tensor), ...) are released with the matching *_destroy subroutine;
 ! ownership and threading rules are those of the C ABI (docs/C_API.md).
@@ -24,6 +29,9 @@ module fulgur
   ! fulgur_loss_kind
   integer(c_int), parameter, public :: FULGUR_LOSS_MSE = 0, FULGUR_LOSS_L1 = 1, &
     FULGUR_LOSS_SMOOTH_L1 = 2, FULGUR_LOSS_CROSS_ENTROPY = 3, FULGUR_LOSS_BCE_WITH_LOGITS = 4
+  ! fulgur_lr_schedule (fulgur_trainer_set_lr_schedule)
+  integer(c_int), parameter, public :: FULGUR_LR_CONSTANT = 0, FULGUR_LR_STEP = 1, &
+    FULGUR_LR_EXPONENTIAL = 2, FULGUR_LR_COSINE = 3, FULGUR_LR_PLATEAU = 4
   ! The C ABI version these bindings were written for (compare with fulgur_abi_version()).
   integer(c_int32_t), parameter, public :: FULGUR_C_ABI_VERSION = 1
 
@@ -40,6 +48,57 @@ module fulgur
   type, public :: fulgur_session
     type(c_ptr) :: ptr = c_null_ptr
   end type
+
+  type, public :: fulgur_trainer
+    type(c_ptr) :: ptr = c_null_ptr
+  end type
+
+  ! The Trainer's options, with the C ABI's defaults (fulgur_trainer_options_default). A
+  ! directory left unallocated is NULL: the current directory (default_root_dir), no
+  ! ModelCheckpoint (checkpoint_dir), save at every epoch end (monitor).
+  type, public :: fulgur_trainer_options
+    integer(c_int64_t) :: max_steps = -1                ! -1: no limit
+    integer(c_int64_t) :: accumulate_grad_batches = 1
+    real(c_double) :: gradient_clip_val = 0             ! <= 0: no clipping
+    integer(c_int64_t) :: log_every_n_steps = 50
+    character(len=:), allocatable :: default_root_dir
+    logical :: csv_logger = .false.                     ! metrics.csv in default_root_dir
+    character(len=:), allocatable :: checkpoint_dir
+    character(len=:), allocatable :: monitor            ! e.g. "val_loss"
+    integer(c_int32_t) :: save_top_k = 1
+    logical :: save_last = .false.
+    integer(c_int64_t) :: early_stopping_patience = -1  ! < 0: no EarlyStopping
+    logical :: ddp = .false.                            ! DDP over MPI_COMM_WORLD
+  end type
+
+  ! struct fulgur_trainer_options, as the C compiler lays it out.
+  type, bind(c) :: c_trainer_options
+    integer(c_int64_t) :: max_steps
+    integer(c_int64_t) :: accumulate_grad_batches
+    real(c_double) :: gradient_clip_val
+    integer(c_int64_t) :: log_every_n_steps
+    type(c_ptr) :: default_root_dir
+    integer(c_int32_t) :: csv_logger
+    type(c_ptr) :: checkpoint_dir
+    type(c_ptr) :: monitor
+    integer(c_int32_t) :: save_top_k
+    integer(c_int32_t) :: save_last
+    integer(c_int64_t) :: early_stopping_patience
+    integer(c_int32_t) :: ddp
+    integer(c_int32_t) :: reserved(8)
+  end type
+
+  ! What the host's callbacks look like (fulgur_trainer_set_callbacks): user_data is the
+  ! c_loc of anything the host passed, step the global step, value the loss.
+  abstract interface
+    subroutine fulgur_step_callback(user_data, step, value) bind(c)
+      import :: c_ptr, c_int64_t, c_double
+      type(c_ptr), value :: user_data
+      integer(c_int64_t), value :: step
+      real(c_double), value :: value
+    end subroutine
+  end interface
+  public :: fulgur_step_callback
 
   ! struct fulgur_device, passed by value.
   type, bind(c) :: c_device
@@ -59,6 +118,10 @@ module fulgur
     fulgur_optimizer_step, fulgur_optimizer_zero_grad, fulgur_optimizer_get_lr, fulgur_optimizer_set_lr
   public :: fulgur_checkpoint_save, fulgur_checkpoint_load
   public :: fulgur_session_from_onnx, fulgur_session_from_model, fulgur_session_destroy, fulgur_session_run
+  public :: fulgur_trainer_create, fulgur_trainer_create_mpi, fulgur_trainer_destroy, fulgur_trainer_begin, &
+    fulgur_trainer_step, fulgur_trainer_validate, fulgur_trainer_epoch_end, fulgur_trainer_end, &
+    fulgur_trainer_should_stop, fulgur_trainer_global_step, fulgur_trainer_current_epoch, &
+    fulgur_trainer_save_checkpoint, fulgur_trainer_set_lr_schedule, fulgur_trainer_set_callbacks
 
   ! x(:), x(:,:), ... of real(c_float), real(c_double) or integer(c_int64_t) -> a tensor over it.
   interface fulgur_tensor_from_array
@@ -286,6 +349,93 @@ module fulgur
       integer(c_int32_t), value :: n_in, n_out
       type(c_ptr), intent(in) :: inputs(*), outputs(*)
       integer(c_int) :: c_session_run
+    end function
+    function c_trainer_create(options, out) bind(c, name="fulgur_trainer_create")
+      import :: c_ptr, c_int, c_trainer_options
+      type(c_trainer_options), intent(in) :: options
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: c_trainer_create
+    end function
+    function c_trainer_create_mpi(options, comm, out) bind(c, name="fulgur_trainer_create_mpi")
+      import :: c_ptr, c_int, c_trainer_options
+      type(c_trainer_options), intent(in) :: options
+      integer(c_int), value :: comm  ! MPI_Fint
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: c_trainer_create_mpi
+    end function
+    subroutine c_trainer_destroy(t) bind(c, name="fulgur_trainer_destroy")
+      import :: c_ptr
+      type(c_ptr), value :: t
+    end subroutine
+    function c_trainer_begin(t, m, o, loss, ckpt_path) bind(c, name="fulgur_trainer_begin")
+      import :: c_ptr, c_int, c_char
+      type(c_ptr), value :: t, m, o
+      integer(c_int), value :: loss
+      character(kind=c_char), intent(in) :: ckpt_path(*)
+      integer(c_int) :: c_trainer_begin
+    end function
+    function c_trainer_step(t, x, y, loss) bind(c, name="fulgur_trainer_step")
+      import :: c_ptr, c_int, c_double
+      type(c_ptr), value :: t, x, y
+      real(c_double), intent(out) :: loss
+      integer(c_int) :: c_trainer_step
+    end function
+    function c_trainer_validate(t, x, y, loss) bind(c, name="fulgur_trainer_validate")
+      import :: c_ptr, c_int, c_double
+      type(c_ptr), value :: t, x, y
+      real(c_double), intent(out) :: loss
+      integer(c_int) :: c_trainer_validate
+    end function
+    function c_trainer_epoch_end(t) bind(c, name="fulgur_trainer_epoch_end")
+      import :: c_ptr, c_int
+      type(c_ptr), value :: t
+      integer(c_int) :: c_trainer_epoch_end
+    end function
+    function c_trainer_end(t) bind(c, name="fulgur_trainer_end")
+      import :: c_ptr, c_int
+      type(c_ptr), value :: t
+      integer(c_int) :: c_trainer_end
+    end function
+    function c_trainer_should_stop(t, stop) bind(c, name="fulgur_trainer_should_stop")
+      import :: c_ptr, c_int, c_int32_t
+      type(c_ptr), value :: t
+      integer(c_int32_t), intent(out) :: stop
+      integer(c_int) :: c_trainer_should_stop
+    end function
+    function c_trainer_global_step(t, step) bind(c, name="fulgur_trainer_global_step")
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: t
+      integer(c_int64_t), intent(out) :: step
+      integer(c_int) :: c_trainer_global_step
+    end function
+    function c_trainer_current_epoch(t, epoch) bind(c, name="fulgur_trainer_current_epoch")
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: t
+      integer(c_int64_t), intent(out) :: epoch
+      integer(c_int) :: c_trainer_current_epoch
+    end function
+    function c_trainer_save_checkpoint(t, path) bind(c, name="fulgur_trainer_save_checkpoint")
+      import :: c_ptr, c_int, c_char
+      type(c_ptr), value :: t
+      character(kind=c_char), intent(in) :: path(*)
+      integer(c_int) :: c_trainer_save_checkpoint
+    end function
+    function c_trainer_set_lr_schedule(t, schedule, param1, param2, every_n_steps) &
+        bind(c, name="fulgur_trainer_set_lr_schedule")
+      import :: c_ptr, c_int, c_double, c_int64_t
+      type(c_ptr), value :: t
+      integer(c_int), value :: schedule
+      real(c_double), value :: param1, param2
+      integer(c_int64_t), value :: every_n_steps
+      integer(c_int) :: c_trainer_set_lr_schedule
+    end function
+    function c_trainer_set_callbacks(t, on_batch, on_validation, user_data) &
+        bind(c, name="fulgur_trainer_set_callbacks")
+      import :: c_ptr, c_int, c_funptr
+      type(c_ptr), value :: t
+      type(c_funptr), value :: on_batch, on_validation
+      type(c_ptr), value :: user_data
+      integer(c_int) :: c_trainer_set_callbacks
     end function
   end interface
 
@@ -637,6 +787,176 @@ contains
       out_ptrs(i) = outputs(i)%ptr
     end do
     status = c_session_run(s%ptr, int(size(inputs), c_int32_t), in_ptrs, int(size(outputs), c_int32_t), out_ptrs)
+  end function
+
+  ! ---- the Trainer, driven by the host's loop ------------------------------------------------
+
+  ! A NUL-terminated copy of s for a `const char*` option (an unallocated s stays NULL).
+  subroutine c_chars(s, chars, ptr)
+    character(len=:), allocatable, intent(in) :: s
+    character(kind=c_char), allocatable, target, intent(inout) :: chars(:)
+    type(c_ptr), intent(out) :: ptr
+    integer :: i
+    ptr = c_null_ptr
+    if (.not. allocated(s)) return
+    allocate(chars(len(s) + 1))
+    do i = 1, len(s)
+      chars(i) = s(i:i)
+    end do
+    chars(len(s) + 1) = c_null_char
+    ptr = c_loc(chars)
+  end subroutine
+
+  ! Calls create (or create_mpi when comm is present) with options as the C struct; the
+  ! strings only need to live for the call (the Trainer copies them).
+  integer(c_int) function create_trainer(options, t, comm) result(status)
+    type(fulgur_trainer_options), intent(in) :: options
+    type(fulgur_trainer), intent(out) :: t
+    integer, intent(in), optional :: comm
+    type(c_trainer_options) :: c
+    character(kind=c_char), allocatable, target :: root(:), checkpoints(:), monitor(:)
+    c%max_steps = options%max_steps
+    c%accumulate_grad_batches = options%accumulate_grad_batches
+    c%gradient_clip_val = options%gradient_clip_val
+    c%log_every_n_steps = options%log_every_n_steps
+    call c_chars(options%default_root_dir, root, c%default_root_dir)
+    c%csv_logger = merge(1_c_int32_t, 0_c_int32_t, options%csv_logger)
+    call c_chars(options%checkpoint_dir, checkpoints, c%checkpoint_dir)
+    call c_chars(options%monitor, monitor, c%monitor)
+    c%save_top_k = options%save_top_k
+    c%save_last = merge(1_c_int32_t, 0_c_int32_t, options%save_last)
+    c%early_stopping_patience = options%early_stopping_patience
+    c%ddp = merge(1_c_int32_t, 0_c_int32_t, options%ddp)
+    c%reserved = 0
+    if (present(comm)) then
+      status = c_trainer_create_mpi(c, int(comm, c_int), t%ptr)
+    else
+      status = c_trainer_create(c, t%ptr)
+    end if
+  end function
+
+  integer(c_int) function fulgur_trainer_create(options, t) result(status)
+    type(fulgur_trainer_options), intent(in) :: options
+    type(fulgur_trainer), intent(out) :: t
+    status = create_trainer(options, t)
+  end function
+
+  ! DDP over the ranks of the host's communicator `comm` (every rank calls it); fulgur never
+  ! initialises or finalises MPI. options%ddp is ignored.
+  integer(c_int) function fulgur_trainer_create_mpi(options, comm, t) result(status)
+    type(fulgur_trainer_options), intent(in) :: options
+    integer, intent(in) :: comm
+    type(fulgur_trainer), intent(out) :: t
+    status = create_trainer(options, t, comm)
+  end function
+
+  subroutine fulgur_trainer_destroy(t)
+    type(fulgur_trainer), intent(inout) :: t
+    call c_trainer_destroy(t%ptr)
+    t%ptr = c_null_ptr
+  end subroutine
+
+  ! Starts a fit of model with optimizer and a FULGUR_LOSS_* loss; ckpt_path resumes from a
+  ! checkpoint the Trainer wrote.
+  integer(c_int) function fulgur_trainer_begin(t, m, o, loss, ckpt_path) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    type(fulgur_model), intent(in) :: m
+    type(fulgur_optimizer), intent(in) :: o
+    integer(c_int), intent(in) :: loss
+    character(len=*), intent(in), optional :: ckpt_path
+    if (present(ckpt_path)) then
+      status = c_trainer_begin(t%ptr, m%ptr, o%ptr, loss, c_string(ckpt_path))
+    else
+      status = c_trainer_begin(t%ptr, m%ptr, o%ptr, loss, c_string(""))
+    end if
+  end function
+
+  ! One training batch; loss (optional) gets its loss.
+  integer(c_int) function fulgur_trainer_step(t, x, y, loss) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    type(fulgur_tensor), intent(in) :: x, y
+    real(c_double), intent(out), optional :: loss
+    real(c_double) :: value
+    status = c_trainer_step(t%ptr, x%ptr, y%ptr, value)
+    if (status == FULGUR_OK .and. present(loss)) loss = value
+  end function
+
+  ! The validation loop on one batch; val_loss (optional) gets its loss.
+  integer(c_int) function fulgur_trainer_validate(t, x, y, val_loss) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    type(fulgur_tensor), intent(in) :: x, y
+    real(c_double), intent(out), optional :: val_loss
+    real(c_double) :: value
+    status = c_trainer_validate(t%ptr, x%ptr, y%ptr, value)
+    if (status == FULGUR_OK .and. present(val_loss)) val_loss = value
+  end function
+
+  integer(c_int) function fulgur_trainer_epoch_end(t) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    status = c_trainer_epoch_end(t%ptr)
+  end function
+
+  integer(c_int) function fulgur_trainer_end(t) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    status = c_trainer_end(t%ptr)
+  end function
+
+  ! stop: .true. when early stopping or max_steps asks the host to stop training.
+  integer(c_int) function fulgur_trainer_should_stop(t, stop) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    logical, intent(out) :: stop
+    integer(c_int32_t) :: flag
+    status = c_trainer_should_stop(t%ptr, flag)
+    stop = flag /= 0
+  end function
+
+  integer(c_int) function fulgur_trainer_global_step(t, step) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    integer(c_int64_t), intent(out) :: step
+    status = c_trainer_global_step(t%ptr, step)
+  end function
+
+  integer(c_int) function fulgur_trainer_current_epoch(t, epoch) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    integer(c_int64_t), intent(out) :: epoch
+    status = c_trainer_current_epoch(t%ptr, epoch)
+  end function
+
+  ! The Trainer's checkpoint (rank 0 writes under DDP), atomically.
+  integer(c_int) function fulgur_trainer_save_checkpoint(t, path) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    character(len=*), intent(in) :: path
+    status = c_trainer_save_checkpoint(t%ptr, c_string(path))
+  end function
+
+  ! FULGUR_LR_* with its two parameters (see fulgur_c.h); every_n_steps 0 (the default) steps
+  ! it at each epoch end, n every n optimizer steps. Before begin.
+  integer(c_int) function fulgur_trainer_set_lr_schedule(t, schedule, param1, param2, every_n_steps) result(status)
+    type(fulgur_trainer), intent(in) :: t
+    integer(c_int), intent(in) :: schedule
+    real(c_double), intent(in) :: param1, param2
+    integer, intent(in), optional :: every_n_steps
+    integer(c_int64_t) :: n
+    n = 0
+    if (present(every_n_steps)) n = int(every_n_steps, c_int64_t)
+    status = c_trainer_set_lr_schedule(t%ptr, schedule, param1, param2, n)
+  end function
+
+  ! The host's callbacks (absent: none) and the user_data pointer they receive (absent: NULL).
+  integer(c_int) function fulgur_trainer_set_callbacks(t, on_train_batch_end, on_validation_end, user_data) &
+      result(status)
+    type(fulgur_trainer), intent(in) :: t
+    procedure(fulgur_step_callback), optional :: on_train_batch_end, on_validation_end
+    type(c_ptr), intent(in), optional :: user_data
+    type(c_funptr) :: on_batch, on_validation
+    type(c_ptr) :: user
+    on_batch = c_null_funptr
+    on_validation = c_null_funptr
+    user = c_null_ptr
+    if (present(on_train_batch_end)) on_batch = c_funloc(on_train_batch_end)
+    if (present(on_validation_end)) on_validation = c_funloc(on_validation_end)
+    if (present(user_data)) user = user_data
+    status = c_trainer_set_callbacks(t%ptr, on_batch, on_validation, user)
   end function
 
 end module fulgur

@@ -9,7 +9,8 @@
 #   3. CMake's find_package(fulgur <version>) + fulgur::fulgur builds and runs the same
 #      program; find_package(fulgur 99.0) is refused by fulgurConfigVersion.cmake;
 #   then a C program against <fulgur/fulgur_c.h> (gcc) and a Fortran one against the installed
-#   module source (gfortran) each compare the C ABI version of header and library;
+#   module source (gfortran) each compare the C ABI version of header and library, and a C
+#   caller of <fulgur/fulgur_c_mpi.h> builds with fulgur-mpi.pc (MPI's flags);
 #   4. the export policy, with nm: no third-party (Eigen, yaml-cpp, protobuf, ONNX, doctest)
 #      symbol is exported; every exported symbol is fulgur's (or one libstdc++ exports
 #      itself); what consumers need is exported (typeinfo/vtables of fulgur::Error,
@@ -167,6 +168,28 @@ mkdir -p "${tmp}/fortran"
 gfortran -std=f2008 "${consumer_flags[@]}" -J "${tmp}/fortran" "${prefix}/include/fulgur/fortran/fulgur.f90" "${tmp}/abi.f90" \
   -L"${lib}" -lfulgur -Wl,-rpath,"${lib}" -o "${tmp}/abi_fortran"
 "${tmp}/abi_fortran" || fail "the Fortran program saw another ABI version in libfulgur.so than its module's"
+
+step "the MPI headers: gcc \$(pkg-config --cflags --libs fulgur-mpi) compiles and links a C caller"
+[[ -s "${prefix}/include/fulgur/fulgur_c_mpi.h" && -s "${prefix}/include/fulgur/distributed/mpi_process_group.h" ]] ||
+  fail "the MPI headers (fulgur_c_mpi.h, distributed/mpi_process_group.h) were not installed"
+cat >"${tmp}/mpi_caller.c" <<'C'
+#include <fulgur/fulgur_c_mpi.h>
+/* Compiled and linked only: running needs mpirun (examples/ run theirs under it). */
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  fulgur_trainer_options options;
+  fulgur_trainer_options_default(&options);
+  fulgur_trainer* trainer = NULL;
+  const fulgur_status status = fulgur_trainer_create_mpi(&options, MPI_Comm_c2f(MPI_COMM_WORLD), &trainer);
+  fulgur_trainer_destroy(trainer);
+  MPI_Finalize();
+  return status == FULGUR_OK ? 0 : 1;
+}
+C
+# shellcheck disable=SC2046  # pkg-config's output is a list of flags
+gcc -std=c11 -Wall -Werror "${consumer_flags[@]}" "${tmp}/mpi_caller.c" $(pkg-config --cflags --libs fulgur-mpi) \
+  -Wl,-rpath,"${lib}" -o "${tmp}/mpi_caller" || fail "a C caller of fulgur_c_mpi.h does not build with fulgur-mpi.pc"
+echo "fulgur-mpi.pc: $(pkg-config --cflags --libs fulgur-mpi)"
 
 # ---- 4. exported symbols ----------------------------------------------------------------------
 step "exported symbols (nm -D --defined-only)"
