@@ -174,6 +174,9 @@ lightning::TrainerOptions trainer_options(const fulgur_trainer_options& o, fulgu
         lightning::callbacks::EarlyStoppingOptions{.monitor = "val_loss", .patience = o.early_stopping_patience}));
   }
   t.callbacks.push_back(std::make_shared<HostCallbacks>(owner));
+  // Each rank's host passes its own batches (its part of the domain): a DistributedSampler
+  // would validate every rank on a share of its own batch only.
+  t.use_distributed_sampler = false;
   if (owner->process_group) {
     t.strategy = std::make_shared<lightning::DDPStrategy>(
         lightning::DDPStrategyOptions{.process_group = owner->process_group});

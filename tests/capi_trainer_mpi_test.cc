@@ -91,6 +91,11 @@ TEST_CASE("C trainer over the host's communicator: 2 ranks x batch 4 train like 
     Batch b(8 * k + 4 * comm_rank, 4);
     CHECK_OK(fulgur_trainer_step(trainer, b.xt, b.yt, nullptr));
   }
+  // Validation on each rank's own 4 samples: val_loss is the mean over all 8 (sync_dist), the
+  // host's batch is not split again by a DistributedSampler.
+  Batch val(100 + 4 * comm_rank, 4);
+  double val_loss = 0;
+  CHECK_OK(fulgur_trainer_validate(trainer, val.xt, val.yt, &val_loss));
   CHECK_OK(fulgur_trainer_end(trainer));
   fulgur_trainer_destroy(trainer);
 
@@ -114,6 +119,19 @@ TEST_CASE("C trainer over the host's communicator: 2 ranks x batch 4 train like 
   for (size_t i = 0; i < got.size(); ++i) {
     CAPTURE(i);
     CHECK(std::abs(got[i] - want[i]) <= 1e-6f * std::abs(want[i]) + 1e-7f);  // float32 model
+  }
+  {
+    Batch all(100, 8);
+    CHECK_OK(fulgur_model_set_training(ref, 0));
+    fulgur_tensor* out = nullptr;
+    fulgur_tensor* loss = nullptr;
+    CHECK_OK(fulgur_model_forward(ref, all.xt, &out));
+    CHECK_OK(fulgur_loss(FULGUR_LOSS_MSE, out, all.yt, &loss));
+    double want_val = 0;
+    CHECK_OK(fulgur_tensor_item(loss, &want_val));
+    fulgur_tensor_destroy(loss);
+    fulgur_tensor_destroy(out);
+    CHECK(val_loss == doctest::Approx(want_val).epsilon(1e-5));
   }
   // Both ranks hold the same weights.
   std::vector<float> other(got.size());

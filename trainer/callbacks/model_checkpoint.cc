@@ -208,7 +208,8 @@ void ModelCheckpoint::setup(Trainer& trainer, LightningModule&, const std::strin
   dirpath_ = trainer.strategy().broadcast(Value(resolve_ckpt_dir(trainer))).as_string();
   val_loop_ran_ = false;
   std::error_code ec;
-  if (stage == "fit" && options_.save_top_k != 0 && fs::is_directory(*dirpath_, ec) &&
+  // rank_zero_warn in Lightning: once per run, not once per rank.
+  if (stage == "fit" && trainer.is_global_zero() && options_.save_top_k != 0 && fs::is_directory(*dirpath_, ec) &&
       !fs::is_empty(*dirpath_, ec)) {
     std::fprintf(stderr, "warning: Checkpoint directory %s exists and is not empty.\n", dirpath_->c_str());
   }
