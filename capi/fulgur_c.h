@@ -187,6 +187,13 @@ FULGUR_C_API fulgur_status fulgur_model_add_conv2d(fulgur_model* model, int64_t 
                                                    int64_t kernel_size, int64_t stride, int64_t padding);
 /* Flatten(start_dim = 1). */
 FULGUR_C_API fulgur_status fulgur_model_add_flatten(fulgur_model* model);
+/* An ONNX model file (one input, one output) as the next layer, TRAINABLE: its floating-point
+ * initializers become parameters (named "<layer>.<initializer name, '.' -> '_'>", e.g.
+ * "0.0_weight"), gradients flow through its graph, and optimizers, checkpoints and the Trainer
+ * treat them as any layer's. E.g. a network exported from PyTorch, fine-tuned here, or
+ * followed by a new head (fulgur_model_add_linear). FULGUR_IO_ERROR for a file that cannot
+ * be read or is not such a model (the message says why). */
+FULGUR_C_API fulgur_status fulgur_model_add_onnx(fulgur_model* model, const char* path);
 
 /* y = model(x): *out is a new library-owned contiguous tensor (destroy it). x may borrow
  * caller memory, any strides, float32 (or float64: converted). With grad mode on (training)

@@ -6,6 +6,7 @@
 
 #include "capi/handles.h"
 #include "fulgur/nn/onnx/export.h"
+#include "fulgur/nn/onnx/onnx_module.h"
 
 namespace fulgur::capi {
 namespace {
@@ -71,6 +72,14 @@ fulgur_status fulgur_model_create(uint64_t seed, fulgur_model** out) {
 }
 
 void fulgur_model_destroy(fulgur_model* model) { delete model; }
+
+fulgur_status fulgur_model_add_onnx(fulgur_model* model, const char* path) {
+  return guarded(__func__, FULGUR_IO_ERROR, [&] {
+    require(model, "model");
+    require(path, "path");
+    model->net->push_back(std::make_shared<fulgur::onnx::OnnxModule>(path));
+  });
+}
 
 fulgur_status fulgur_model_add_linear(fulgur_model* model, int64_t in_features, int64_t out_features, int32_t bias) {
   return guarded(__func__, FULGUR_INVALID_ARGUMENT, [&] {

@@ -173,6 +173,8 @@ program capi_fortran_test
   print '(a, a)', 'expected error: ', fulgur_last_error()
   call check(index(fulgur_last_error(), "fulgur_model_forward: ") == 1, "message names the function")
   call check(fulgur_checkpoint_load(model, trim(tmpdir) // "/missing.ckpt") == FULGUR_IO_ERROR, "IO error")
+  call check(fulgur_model_add_onnx(model, trim(tmpdir) // "/missing.onnx") == FULGUR_IO_ERROR, "ONNX IO error")
+  call check(index(fulgur_last_error(), "missing.onnx") > 0, "the message names the ONNX file")
 
   call fulgur_tensor_destroy(wt)
   call fulgur_tensor_destroy(pt)

@@ -3,6 +3,7 @@
 // the same data for training, which the C layer must reproduce bit for bit.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -537,6 +538,88 @@ TEST_CASE("inference sessions write into caller buffers: ONNX file and model") {
   CHECK(fulgur_session_run(onnx.h, 1, inputs, 1, bad_outputs) == FULGUR_SHAPE_MISMATCH);
   CHECK(std::string(fulgur_last_error()).find("output 0 is [8, 1] but outputs[0] is [4, 1]") != std::string::npos);
   CHECK(small == std::vector<float>(4, 7.0f));
+}
+
+TEST_CASE("an ONNX file as a trainable layer: same forward, same training, checkpoints, a new head") {
+  // Reference: the model that wrote the file, trained by the same C loop. The ONNX graph
+  // computes the same functions with other kernels (Gemm as matmul + add), so values agree to
+  // float32 rounding, not bit for bit.
+  Model m;
+  build_mlp(21, m);
+  const std::string path = tmp_path("capi_trainable.onnx");
+  std::vector<float> sample(3 * 2, 0.5f);
+  Tensor st;
+  wrap(sample, {2, 3}, st);
+  CHECK_OK(fulgur_model_export_onnx(m.h, path.c_str(), st.h));
+
+  Model o;
+  CHECK_OK(fulgur_model_create(0, &o.h));
+  CHECK_OK(fulgur_model_add_onnx(o.h, path.c_str()));
+  int64_t tensors = 0, scalars = 0, want_scalars = 0;
+  CHECK_OK(fulgur_model_num_parameter_tensors(o.h, &tensors));
+  CHECK_OK(fulgur_model_num_parameters(o.h, &scalars));
+  CHECK_OK(fulgur_model_num_parameters(m.h, &want_scalars));
+  CHECK(tensors == 4);
+  CHECK(scalars == want_scalars);  // 3*4 + 4 + 4*1 + 1
+  char name[64];
+  CHECK_OK(fulgur_model_parameter_name(o.h, 0, name, sizeof(name)));
+  CHECK(std::string(name).rfind("0.", 0) == 0);  // layer 0 of the C model, '.' of the initializer -> '_'
+
+  std::vector<float> x = inputs8(), y = targets8(x);
+  Tensor xt, yt, out_m, out_o;
+  wrap(x, {8, 3}, xt);
+  wrap(y, {8, 1}, yt);
+  CHECK_OK(fulgur_model_forward(m.h, xt.h, &out_m.h));
+  CHECK_OK(fulgur_model_forward(o.h, xt.h, &out_o.h));
+  const std::vector<float> before_m = read(out_m.h), before_o = read(out_o.h);
+  for (size_t i = 0; i < 8; ++i) CHECK(before_o[i] == doctest::Approx(before_m[i]).epsilon(1e-5));
+
+  Optimizer om, oo;
+  CHECK_OK(fulgur_optimizer_sgd(m.h, 0.1, 0.9, 0.0, 0, &om.h));
+  CHECK_OK(fulgur_optimizer_sgd(o.h, 0.1, 0.9, 0.0, 0, &oo.h));
+  double first = 0, last = 0;
+  for (int k = 0; k < 20; ++k) {
+    const double lm = c_step(m.h, om.h, xt.h, yt.h);
+    last = c_step(o.h, oo.h, xt.h, yt.h);
+    if (k == 0) first = last;
+    CHECK(last == doctest::Approx(lm).epsilon(1e-4));
+  }
+  CHECK(last < 0.5 * first);  // gradients reached the initializers and the optimizer moved them
+  // The trained weights, compared by sorting (the ONNX file orders its initializers by name).
+  std::vector<float> pm = all_parameters(m.h), po = all_parameters(o.h);
+  std::sort(pm.begin(), pm.end());
+  std::sort(po.begin(), po.end());
+  REQUIRE(pm.size() == po.size());
+  for (size_t i = 0; i < pm.size(); ++i) CHECK(po[i] == doctest::Approx(pm[i]).epsilon(1e-4).scale(1e-3));
+
+  // Checkpoint round trip into another model made from the same file.
+  const std::string ckpt = tmp_path("capi_trainable.ckpt");
+  CHECK_OK(fulgur_checkpoint_save(o.h, oo.h, ckpt.c_str()));
+  Model o2;
+  CHECK_OK(fulgur_model_create(0, &o2.h));
+  CHECK_OK(fulgur_model_add_onnx(o2.h, path.c_str()));
+  CHECK_OK(fulgur_checkpoint_load(o2.h, nullptr, ckpt.c_str(), nullptr));
+  CHECK(same_bits(all_parameters(o2.h), all_parameters(o.h)));
+
+  // A new head after the ONNX layer: [8, 1] -> [8, 2].
+  CHECK_OK(fulgur_model_add_linear(o2.h, 1, 2, 1));
+  Tensor head;
+  CHECK_OK(fulgur_model_forward(o2.h, xt.h, &head.h));
+  int64_t sizes[2] = {0, 0};
+  CHECK_OK(fulgur_tensor_sizes(head.h, sizes));
+  CHECK(sizes[0] == 8);
+  CHECK(sizes[1] == 2);
+
+  // Files that are not such a model.
+  Model bad;
+  CHECK_OK(fulgur_model_create(0, &bad.h));
+  CHECK(fulgur_model_add_onnx(bad.h, tmp_path("missing.onnx").c_str()) == FULGUR_IO_ERROR);
+  CHECK(std::string(fulgur_last_error()).find("fulgur_model_add_onnx: ") == 0);
+  CHECK(fulgur_model_add_onnx(bad.h, ckpt.c_str()) == FULGUR_IO_ERROR);  // a checkpoint, not ONNX
+  CHECK(fulgur_model_add_onnx(bad.h, nullptr) == FULGUR_INVALID_ARGUMENT);
+  int64_t none = -1;
+  CHECK_OK(fulgur_model_num_parameter_tensors(bad.h, &none));
+  CHECK(none == 0);  // failed calls added nothing
 }
 
 TEST_CASE("every error path: the right status, a message naming the function, outputs untouched") {

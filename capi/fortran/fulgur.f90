@@ -111,7 +111,7 @@ module fulgur
     fulgur_tensor_copy_to_array, fulgur_tensor_backward, fulgur_tensor_numel
   public :: fulgur_model_create, fulgur_model_destroy, fulgur_model_add_linear, fulgur_model_add_relu, &
     fulgur_model_add_tanh, fulgur_model_add_sigmoid, fulgur_model_add_gelu, fulgur_model_add_dropout, &
-    fulgur_model_add_layer_norm, fulgur_model_forward, fulgur_model_set_training, &
+    fulgur_model_add_layer_norm, fulgur_model_add_onnx, fulgur_model_forward, fulgur_model_set_training, &
     fulgur_model_num_parameters, fulgur_model_zero_grad
   public :: fulgur_loss
   public :: fulgur_optimizer_sgd, fulgur_optimizer_adam, fulgur_optimizer_adamw, fulgur_optimizer_destroy, &
@@ -236,6 +236,12 @@ module fulgur
       integer(c_int64_t), value :: n
       real(c_double), value :: eps
       integer(c_int) :: c_model_add_layer_norm
+    end function
+    function c_model_add_onnx(m, path) bind(c, name="fulgur_model_add_onnx")
+      import :: c_ptr, c_int, c_char
+      type(c_ptr), value :: m
+      character(kind=c_char), intent(in) :: path(*)
+      integer(c_int) :: c_model_add_onnx
     end function
     function c_model_forward(m, x, out) bind(c, name="fulgur_model_forward")
       import :: c_ptr, c_int
@@ -610,6 +616,13 @@ contains
     integer, intent(in) :: n
     real(c_double), intent(in) :: eps
     status = c_model_add_layer_norm(m%ptr, int(n, c_int64_t), eps)
+  end function
+
+  ! An ONNX file (one input, one output) as the next layer, trainable (fulgur_c.h).
+  integer(c_int) function fulgur_model_add_onnx(m, path) result(status)
+    type(fulgur_model), intent(in) :: m
+    character(len=*), intent(in) :: path
+    status = c_model_add_onnx(m%ptr, c_string(path))
   end function
 
   ! y = model(x): y receives a new tensor; on success the tensor y held before (if any) is

@@ -10,6 +10,7 @@
 #include "fulgur/kernels/error.h"
 #include "fulgur/nn/onnx/model_impl.h"
 #include "fulgur/nn/onnx/op_registry.h"
+#include "fulgur/nn/onnx/tensor_proto.h"
 
 namespace fulgur::onnx {
 namespace {
@@ -43,7 +44,7 @@ InferenceSession& InferenceSession::operator=(InferenceSession&&) noexcept = def
 
 InferenceSession::InferenceSession(const std::filesystem::path& path) : impl_(std::make_unique<SessionImpl>()) {
   std::ifstream in(path, std::ios::binary);
-  FULGUR_CHECK(in.good(), "onnx::InferenceSession", "cannot open ", fulgur::printable(path.string()));
+  FULGUR_CHECK(in.good(), "onnx::InferenceSession", "cannot open ", fulgur::printable(path.string(), kMaxPathInMessage));
   std::ostringstream ss;
   ss << in.rdbuf();
   FULGUR_CHECK(!in.bad(), "onnx::InferenceSession", "cannot read ", fulgur::printable(path.string()));
@@ -60,6 +61,7 @@ InferenceSession InferenceSession::from_bytes(const std::string& bytes, const st
 const std::vector<ValueInfo>& InferenceSession::inputs() const { return impl_->inputs; }
 const std::vector<ValueInfo>& InferenceSession::outputs() const { return impl_->outputs; }
 int64_t InferenceSession::opset() const { return impl_->opset; }
+const std::map<std::string, Tensor>& InferenceSession::initializers() const { return impl_->initializers; }
 
 std::vector<Tensor> InferenceSession::run(const std::vector<Tensor>& inputs) const {
   FULGUR_CHECK(inputs.size() == impl_->inputs.size(), kOp, "the model takes ", impl_->inputs.size(),

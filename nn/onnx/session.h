@@ -52,6 +52,9 @@ class InferenceSession {
   const std::vector<ValueInfo>& outputs() const;
   // The opset version declared for the default ("" / "ai.onnx") domain.
   int64_t opset() const;
+  // The graph's initializers (weights, constants) by name. The tensors are the ones run()
+  // reads: an OnnxModule makes the floating ones trainable parameters through them.
+  const std::map<std::string, Tensor>& initializers() const;
 
  private:
   InferenceSession();

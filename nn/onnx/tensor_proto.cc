@@ -16,7 +16,7 @@ constexpr const char* kOp = "onnx::load_tensor_proto";
 
 std::string read_file(const std::filesystem::path& path, const char* op) {
   std::ifstream in(path, std::ios::binary);
-  FULGUR_CHECK(in.good(), op, "cannot open ", fulgur::printable(path.string()));
+  FULGUR_CHECK(in.good(), op, "cannot open ", fulgur::printable(path.string(), kMaxPathInMessage));
   std::ostringstream ss;
   ss << in.rdbuf();
   FULGUR_CHECK(!in.bad(), op, "cannot read ", fulgur::printable(path.string()));

@@ -12,6 +12,10 @@ class TensorProto;
 
 namespace fulgur::onnx {
 
+// A file path in an error message is the caller's own: shown whole (escaped) up to this many
+// bytes, so that the file name at its end is not cut off (printable's default is 60).
+inline constexpr size_t kMaxPathInMessage = 4096;
+
 // Reads a serialized onnx.TensorProto file (e.g. test_data_set_0/input_0.pb).
 // Throws fulgur::Error on unreadable, malformed or unsupported data.
 Tensor load_tensor_proto(const std::filesystem::path& path);
