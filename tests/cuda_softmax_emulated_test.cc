@@ -6,6 +6,8 @@
 
 #include <limits>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "fulgur/kernels/cuda/softmax.h"
@@ -24,9 +26,12 @@ struct Shape {
   int64_t rows, cols;
 };
 
-const Shape kShapes[] = {{1, 1},  {3, 5},    {5, 32},   {4, 33},   {9, 64},  {2, 100}, {5, 256},
-                         {3, 511}, {2, 1000}, {2, 1024}, {2, 1025}, {3, 4096}, {2, 4099}, {1, 5000},
-                         {2, 12000}, {1, 20000}, {1, 20002}, {1, 40000}};
+// The last four: few very long rows cut into chunks (multi-block, 16-byte and scalar access),
+// and 64 rows of 32772 columns, where one block per row is enough again.
+const Shape kShapes[] = {{1, 1},    {3, 5},     {5, 32},    {4, 33},    {9, 64},    {2, 100},
+                         {5, 256},  {3, 511},   {2, 1000},  {2, 1024},  {2, 1025},  {3, 4096},
+                         {2, 4099}, {1, 5000},  {2, 12000}, {1, 20000}, {1, 20002}, {1, 40000},
+                         {3, 65536}, {2, 40002}, {64, 32772}};
 
 }  // namespace
 
@@ -37,7 +42,7 @@ TEST_CASE("cuda softmax (emulated): forward and backward against a double refere
       CAPTURE(s.rows);
       CAPTURE(s.cols);
       CAPTURE(log);
-      CAPTURE(fulgur::cuda::softmax_kernel_name(s.cols));
+      CAPTURE(fulgur::cuda::softmax_kernel_name(s.rows, s.cols));
       const auto n = static_cast<size_t>(s.rows * s.cols);
       const auto x = fulgur::testing::random_floats(n, rng, -8.0f, 8.0f);
       std::vector<float> y(n, std::numeric_limits<float>::quiet_NaN());
@@ -50,6 +55,16 @@ TEST_CASE("cuda softmax (emulated): forward and backward against a double refere
       CHECK(compare(dx, fulgur::testing::softmax_backward_reference(y, dy, s.rows, s.cols, log), 1e-4, 1e-5) == "");
     }
   }
+}
+
+TEST_CASE("cuda softmax (emulated): the shapes above take every kernel, multi-block included") {
+  std::set<std::string> names;
+  for (const Shape s : kShapes) names.insert(fulgur::cuda::softmax_kernel_name(s.rows, s.cols));
+  CHECK(names == std::set<std::string>{"warp-per-row", "block-per-row", "multi-block-per-row"});
+  CHECK(fulgur::cuda::softmax_row_splits(3, 65536) == 16);  // 86 wanted, 16 chunks of 4096 at most
+  CHECK(fulgur::cuda::softmax_row_splits(1, 40000) == 9);
+  CHECK(fulgur::cuda::softmax_row_splits(64, 1 << 20) == 1);  // enough rows: one block each
+  CHECK(fulgur::cuda::softmax_row_splits(2, 32768) == 1);     // short enough for the smem kernel
 }
 
 TEST_CASE("cuda softmax (emulated): agrees with the CPU backend, NaN and -inf rows included") {
@@ -76,14 +91,17 @@ TEST_CASE("cuda softmax (emulated): agrees with the CPU backend, NaN and -inf ro
 
 TEST_CASE("cuda softmax (emulated): misaligned rows take the scalar path, empty shapes do nothing") {
   std::mt19937 rng(3);
-  const int64_t rows = 2, cols = 2048;
-  auto storage = fulgur::testing::random_floats(static_cast<size_t>(rows * cols + 1), rng);
-  std::vector<float> out(storage.size(), 0.0f);
-  const std::vector<float> x(storage.begin() + 1, storage.end());
-  fulgur::cuda::softmax_forward<Exec::Emulated>(storage.data() + 1, out.data() + 1, rows, cols, false, nullptr);
-  CHECK(compare(std::vector<float>(out.begin() + 1, out.end()), fulgur::testing::softmax_reference(x, rows, cols, false),
-                kRtol, kAtol) == "");
-  CHECK(out[0] == 0.0f);  // nothing written before the output
+  for (const int64_t cols : {2048, 40000}) {  // one block per row; multi-block
+    CAPTURE(cols);
+    const int64_t rows = 2;
+    auto storage = fulgur::testing::random_floats(static_cast<size_t>(rows * cols + 1), rng);
+    std::vector<float> out(storage.size(), 0.0f);
+    const std::vector<float> x(storage.begin() + 1, storage.end());
+    fulgur::cuda::softmax_forward<Exec::Emulated>(storage.data() + 1, out.data() + 1, rows, cols, false, nullptr);
+    CHECK(compare(std::vector<float>(out.begin() + 1, out.end()),
+                  fulgur::testing::softmax_reference(x, rows, cols, false), kRtol, kAtol) == "");
+    CHECK(out[0] == 0.0f);  // nothing written before the output
+  }
 
   std::vector<float> none(4, 1.0f);
   fulgur::cuda::softmax_forward<Exec::Emulated>(none.data(), none.data(), 0, 4, false, nullptr);

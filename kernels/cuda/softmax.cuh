@@ -13,6 +13,11 @@
 // (updated once per batch of 16 values, so about one exp per value) merged across the block,
 // then a second pass that writes; the second read of a row mostly hits L2. Backward makes
 // one pass for the dot product and one that writes.
+// Very long rows and few of them (cuda::softmax_row_splits): one block per row would leave
+// most of the GPU idle, so each row is cut into `splits` chunks, a block each (grid splits x
+// rows). A first kernel writes each chunk's (max, sum) (backward: its dot product) to a small
+// workspace; a second one merges the row's partials in chunk order (every block the same
+// order, so the result is deterministic and the same in every block) and writes its chunk.
 // Fused: max, exp, sum, normalisation (and the log) in one kernel; nothing is materialised.
 // Semantics as the CPU kernel (kernels/cpu/softmax.cc): a NaN makes its row NaN, a row of all
 // -inf gives NaN (exp(-inf - -inf)), as PyTorch.
@@ -20,6 +25,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "kernels/cuda/row_reduce.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
 #include "fulgur/kernels/cuda/softmax.h"
@@ -240,37 +247,111 @@ __device__ __forceinline__ void store(float* p, int n, const float* v) {
   }
 }
 
-template <bool kVec4, bool kLog>
-__global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block(const float* __restrict__ x,
-                                                                         float* __restrict__ y, int64_t cols) {
-  FULGUR_SHARED(MaxSum, scratch, [32]);
-  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+// This thread's online (max, sum) over its share of in[0, n) (n % 4 == 0 when kVec4, in
+// 16-byte aligned): batches of 16 (4 independent 16-byte loads in flight, one rescale) or 4
+// scalars.
+template <bool kVec4>
+__device__ __forceinline__ MaxSum thread_maxsum(const float* __restrict__ in, int64_t n) {
   MaxSum acc = maxsum_identity();
-  // Batches of 16 (4 independent 16-byte loads in flight, one rescale) or 4 scalars.
   constexpr int kWidth = kVec4 ? 4 : 1, kBatch = 4;
-  const int64_t units = cols / kWidth;
+  const int64_t units = n / kWidth;
   for (int64_t u0 = threadIdx.x; u0 < units; u0 += kBatch * static_cast<int64_t>(blockDim.x)) {
     float v[kWidth * kBatch];
     FULGUR_UNROLL
     for (int b = 0; b < kBatch; ++b) {
       const int64_t u = u0 + static_cast<int64_t>(b) * blockDim.x;
       if constexpr (kVec4) {
-        const float4 f = u < units ? reinterpret_cast<const float4*>(x + base)[u]
+        const float4 f = u < units ? reinterpret_cast<const float4*>(in)[u]
                                    : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
         v[4 * b] = f.x, v[4 * b + 1] = f.y, v[4 * b + 2] = f.z, v[4 * b + 3] = f.w;
       } else {
-        v[b] = u < units ? x[base + u] : -INFINITY;
+        v[b] = u < units ? in[u] : -INFINITY;
       }
     }
     acc = maxsum_add_batch<kWidth * kBatch>(acc, v);
   }
-  const MaxSum total = block_maxsum(acc, scratch);
+  return acc;
+}
+
+// out[0, n) = softmax (or log-softmax) of in[0, n) given the row's total (max, sum).
+template <bool kVec4, bool kLog>
+__device__ __forceinline__ void write_normalized(const float* __restrict__ in, float* __restrict__ out, int64_t n,
+                                                 MaxSum total) {
   const float log_s = logf(total.sum);
-  for_each_in_row<kVec4>(cols, [&](int64_t j, int n) {
+  for_each_in_row<kVec4>(n, [&](int64_t j, int width) {
     float v[4];
-    load<kVec4>(x + base + j, n, v);
-    for (int k = 0; k < n; ++k) v[k] = kLog ? (v[k] - total.max) - log_s : expf(v[k] - total.max) / total.sum;
-    store<kVec4>(y + base + j, n, v);
+    load<kVec4>(in + j, width, v);
+    for (int k = 0; k < width; ++k) v[k] = kLog ? (v[k] - total.max) - log_s : expf(v[k] - total.max) / total.sum;
+    store<kVec4>(out + j, width, v);
+  });
+}
+
+template <bool kVec4, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block(const float* __restrict__ x,
+                                                                         float* __restrict__ y, int64_t cols) {
+  FULGUR_SHARED(MaxSum, scratch, [32]);
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  const MaxSum total = block_maxsum(thread_maxsum<kVec4>(x + base, cols), scratch);
+  write_normalized<kVec4, kLog>(x + base, y + base, cols, total);
+}
+
+// Block (chunk, row) of a row cut into gridDim.x chunks of `chunk` columns (the last one
+// shorter): the chunk's [first, end) bounds.
+__device__ __forceinline__ void chunk_bounds(int64_t cols, int64_t chunk, int64_t* first, int64_t* n) {
+  *first = static_cast<int64_t>(blockIdx.x) * chunk;
+  const int64_t end = *first + chunk < cols ? *first + chunk : cols;
+  *n = end > *first ? end - *first : 0;
+}
+
+// Multi-block forward, first kernel: partial[row * splits + chunk] = the chunk's (max, sum).
+template <bool kVec4>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_maxsum(const float* __restrict__ x,
+                                                                        MaxSum* __restrict__ partial, int64_t cols,
+                                                                        int64_t chunk) {
+  FULGUR_SHARED(MaxSum, scratch, [32]);
+  int64_t first = 0, n = 0;
+  chunk_bounds(cols, chunk, &first, &n);
+  const MaxSum total = block_maxsum(thread_maxsum<kVec4>(x + static_cast<int64_t>(blockIdx.y) * cols + first, n),
+                                    scratch);
+  if (threadIdx.x == 0) partial[static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x] = total;
+}
+
+// Multi-block forward, second kernel: merges the row's partials in chunk order, writes the chunk.
+template <bool kVec4, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_write(const float* __restrict__ x,
+                                                                       float* __restrict__ y,
+                                                                       const MaxSum* __restrict__ partial,
+                                                                       int64_t cols, int64_t chunk) {
+  MaxSum total = maxsum_identity();
+  for (unsigned c = 0; c < gridDim.x; ++c) total = maxsum_merge(total, partial[blockIdx.y * gridDim.x + c]);
+  int64_t first = 0, n = 0;
+  chunk_bounds(cols, chunk, &first, &n);
+  const int64_t base = static_cast<int64_t>(blockIdx.y) * cols + first;
+  write_normalized<kVec4, kLog>(x + base, y + base, n, total);
+}
+
+// This thread's share of sum(dy * y) (log-softmax: sum(dy)) over [0, n).
+template <bool kVec4, bool kLog>
+__device__ __forceinline__ float thread_dot(const float* __restrict__ y, const float* __restrict__ dy, int64_t n) {
+  float dot = 0.0f;
+  for_each_in_row<kVec4>(n, [&](int64_t j, int width) {
+    float yv[4], gv[4];
+    load<kVec4>(y + j, width, yv);
+    load<kVec4>(dy + j, width, gv);
+    for (int k = 0; k < width; ++k) dot += kLog ? gv[k] : gv[k] * yv[k];
+  });
+  return dot;
+}
+
+template <bool kVec4, bool kLog>
+__device__ __forceinline__ void write_backward(const float* __restrict__ y, const float* __restrict__ dy,
+                                               float* __restrict__ dx, int64_t n, float dot) {
+  for_each_in_row<kVec4>(n, [&](int64_t j, int width) {
+    float yv[4], gv[4];
+    load<kVec4>(y + j, width, yv);
+    load<kVec4>(dy + j, width, gv);
+    for (int k = 0; k < width; ++k) gv[k] = kLog ? gv[k] - expf(yv[k]) * dot : yv[k] * (gv[k] - dot);
+    store<kVec4>(dx + j, width, gv);
   });
 }
 
@@ -280,21 +361,98 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_backward_block(const 
                                                                           float* __restrict__ dx, int64_t cols) {
   FULGUR_SHARED(float, scratch, [32]);
   const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  const float dot = block_sum(thread_dot<kVec4, kLog>(y + base, dy + base, cols), scratch);
+  write_backward<kVec4, kLog>(y + base, dy + base, dx + base, cols, dot);
+}
+
+// Multi-block backward: the chunks' dot products, then the merge (in chunk order) and writes.
+template <bool kVec4, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_dot(const float* __restrict__ y,
+                                                                     const float* __restrict__ dy,
+                                                                     float* __restrict__ partial, int64_t cols,
+                                                                     int64_t chunk) {
+  FULGUR_SHARED(float, scratch, [32]);
+  int64_t first = 0, n = 0;
+  chunk_bounds(cols, chunk, &first, &n);
+  const int64_t base = static_cast<int64_t>(blockIdx.y) * cols + first;
+  const float dot = block_sum(thread_dot<kVec4, kLog>(y + base, dy + base, n), scratch);
+  if (threadIdx.x == 0) partial[static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x] = dot;
+}
+
+template <bool kVec4, bool kLog>
+__global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_backward(const float* __restrict__ y,
+                                                                          const float* __restrict__ dy,
+                                                                          float* __restrict__ dx,
+                                                                          const float* __restrict__ partial,
+                                                                          int64_t cols, int64_t chunk) {
   float dot = 0.0f;
-  for_each_in_row<kVec4>(cols, [&](int64_t j, int n) {
-    float yv[4], gv[4];
-    load<kVec4>(y + base + j, n, yv);
-    load<kVec4>(dy + base + j, n, gv);
-    for (int k = 0; k < n; ++k) dot += kLog ? gv[k] : gv[k] * yv[k];
-  });
-  dot = block_sum(dot, scratch);
-  for_each_in_row<kVec4>(cols, [&](int64_t j, int n) {
-    float yv[4], gv[4];
-    load<kVec4>(y + base + j, n, yv);
-    load<kVec4>(dy + base + j, n, gv);
-    for (int k = 0; k < n; ++k) gv[k] = kLog ? gv[k] - expf(yv[k]) * dot : yv[k] * (gv[k] - dot);
-    store<kVec4>(dx + base + j, n, gv);
-  });
+  for (unsigned c = 0; c < gridDim.x; ++c) dot += partial[blockIdx.y * gridDim.x + c];
+  int64_t first = 0, n = 0;
+  chunk_bounds(cols, chunk, &first, &n);
+  const int64_t base = static_cast<int64_t>(blockIdx.y) * cols + first;
+  write_backward<kVec4, kLog>(y + base, dy + base, dx + base, n, dot);
+}
+
+// The multi-block kernels' workspace (rows x splits partial results): stream-ordered device
+// memory on the GPU (cudaMallocAsync: no device-wide synchronisation), host memory emulated.
+template <typename T>
+class Workspace {
+ public:
+  Workspace(int64_t count, void* stream) : stream_(stream) {
+#if FULGUR_SIMT_EMULATED
+    host_.resize(static_cast<size_t>(count));
+    data_ = host_.data();
+#else
+    const cudaError_t e = cudaMallocAsync(reinterpret_cast<void**>(&data_), static_cast<size_t>(count) * sizeof(T),
+                                          static_cast<cudaStream_t>(stream_));
+    if (e != cudaSuccess) {
+      throw Error(std::string("softmax (cuda): cannot allocate the multi-block workspace of ") +
+                  std::to_string(count * static_cast<int64_t>(sizeof(T))) + " bytes: " + cudaGetErrorString(e));
+    }
+#endif
+  }
+  ~Workspace() {
+#if !FULGUR_SIMT_EMULATED
+    cudaFreeAsync(data_, static_cast<cudaStream_t>(stream_));
+#endif
+  }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  T* data() const { return data_; }
+
+ private:
+  void* stream_;
+  T* data_ = nullptr;
+#if FULGUR_SIMT_EMULATED
+  std::vector<T> host_;
+#endif
+};
+
+// Columns per chunk for `splits` chunks: a multiple of 4 (chunks of an aligned row stay aligned).
+inline int64_t chunk_columns(int64_t cols, int64_t splits) { return ((cols + splits - 1) / splits + 3) / 4 * 4; }
+
+template <bool kVec4, bool kLog>
+void forward_split(const float* x, float* y, int64_t rows, int64_t cols, int64_t splits, void* stream) {
+  const int64_t chunk = chunk_columns(cols, splits);
+  splits = (cols + chunk - 1) / chunk;  // rounding the chunk up may leave fewer chunks
+  Workspace<MaxSum> partial(rows * splits, stream);
+  const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(rows));
+  FULGUR_LAUNCH((softmax_chunk_maxsum<kVec4>), grid, dim3(kLongRowThreads), 0, stream, x, partial.data(), cols, chunk);
+  FULGUR_LAUNCH((softmax_chunk_write<kVec4, kLog>), grid, dim3(kLongRowThreads), 0, stream, x, y,
+                static_cast<const MaxSum*>(partial.data()), cols, chunk);
+}
+
+template <bool kVec4, bool kLog>
+void backward_split(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, int64_t splits,
+                    void* stream) {
+  const int64_t chunk = chunk_columns(cols, splits);
+  splits = (cols + chunk - 1) / chunk;
+  Workspace<float> partial(rows * splits, stream);
+  const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(rows));
+  FULGUR_LAUNCH((softmax_chunk_dot<kVec4, kLog>), grid, dim3(kLongRowThreads), 0, stream, y, dy, partial.data(), cols,
+                chunk);
+  FULGUR_LAUNCH((softmax_chunk_backward<kVec4, kLog>), grid, dim3(kLongRowThreads), 0, stream, y, dy, dx,
+                static_cast<const float*>(partial.data()), cols, chunk);
 }
 
 void check_shape(const char* op, int64_t rows, int64_t cols) {
@@ -339,7 +497,13 @@ void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream)
   const dim3 row_blocks(static_cast<unsigned>(rows)), warp_blocks(static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) /
                                                                                          kWarpRowsPerBlock));
   const int c = static_cast<int>(cols);
-  if (cols <= cuda::kSoftmaxWarpMaxCols && vec) {
+  if (const int64_t splits = cuda::softmax_row_splits(rows, cols); splits > 1) {
+    if (vec) {
+      forward_split<true, kLog>(x, y, rows, cols, splits, stream);
+    } else {
+      forward_split<false, kLog>(x, y, rows, cols, splits, stream);
+    }
+  } else if (cols <= cuda::kSoftmaxWarpMaxCols && vec) {
     if (cols <= 128) {
       FULGUR_LAUNCH((softmax_forward_warp_vec4<1, kLog>), warp_blocks, dim3(128), 0, stream, x, y, rows, c);
     } else if (cols <= 256) {
@@ -378,9 +542,16 @@ void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream)
 
 template <bool kLog>
 void backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, void* stream) {
-  if (cols <= cuda::kSoftmaxWarpMaxCols) {
+  const bool vec = cols % 4 == 0 && cuda::aligned16(y) && cuda::aligned16(dy) && cuda::aligned16(dx);
+  if (const int64_t splits = cuda::softmax_row_splits(rows, cols); splits > 1) {
+    if (vec) {
+      backward_split<true, kLog>(y, dy, dx, rows, cols, splits, stream);
+    } else {
+      backward_split<false, kLog>(y, dy, dx, rows, cols, splits, stream);
+    }
+  } else if (cols <= cuda::kSoftmaxWarpMaxCols) {
     dispatch_per_lane<BackwardWarp, kLog>(static_cast<int>(cols), y, dy, dx, rows, static_cast<int>(cols), stream);
-  } else if (cols % 4 == 0 && cuda::aligned16(y) && cuda::aligned16(dy) && cuda::aligned16(dx)) {
+  } else if (vec) {
     FULGUR_LAUNCH((softmax_backward_block<true, kLog>), dim3(static_cast<unsigned>(rows)), dim3(kLongRowThreads), 0,
                   stream, y, dy, dx, cols);
   } else {

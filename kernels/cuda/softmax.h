@@ -23,9 +23,28 @@ void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols, bool 
 template <Exec E>
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log, void* stream);
 
-// Which kernel a row length takes (for benchmarks and docs).
+// Few very long rows are cut into chunks, a block each: rows of more than this many columns...
+constexpr int64_t kSoftmaxSplitMinCols = 32768;
+// ...when there are fewer rows than this: one 512-thread block per row fills 4 blocks per SM,
+// so below ~4 x 132 rows (H100/H200) an H200 has idle SMs; 64 keeps the simple path wherever
+// rows alone give 64+ blocks.
+constexpr int64_t kSoftmaxSplitMaxRows = 64;
+
+// Blocks per row: 1, or enough chunks (of at least 4096 columns, at most 64) for ~256 blocks.
+inline int64_t softmax_row_splits(int64_t rows, int64_t cols) {
+  if (rows <= 0 || rows >= kSoftmaxSplitMaxRows || cols <= kSoftmaxSplitMinCols) return 1;
+  int64_t splits = (256 + rows - 1) / rows;
+  if (splits > cols / 4096) splits = cols / 4096;
+  if (splits > 64) splits = 64;
+  return splits > 1 ? splits : 1;
+}
+
+// Which kernel a shape takes (for benchmarks, docs and tests).
 inline const char* softmax_kernel_name(int64_t cols) {
   return cols <= kSoftmaxWarpMaxCols ? "warp-per-row" : "block-per-row";
+}
+inline const char* softmax_kernel_name(int64_t rows, int64_t cols) {
+  return softmax_row_splits(rows, cols) > 1 ? "multi-block-per-row" : softmax_kernel_name(cols);
 }
 
 }  // namespace fulgur::cuda
