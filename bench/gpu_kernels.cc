@@ -105,6 +105,29 @@ void run_elementwise(Reporter& report, std::mt19937& rng) {
   report.row("adamw_step", tensors, each, adam, 28.0 * static_cast<double>(tensors * each), copy_gb_s);
 }
 
+// Few very long rows, where softmax cuts each row into chunks (cuda::softmax_row_splits): a
+// block per row alone would leave most SMs idle.
+void run_few_long_rows(Reporter& report, std::mt19937& rng) {
+  for (int64_t rows : {4, 16}) {
+    const int64_t cols = int64_t{1} << 22;
+    const size_t n = static_cast<size_t>(rows * cols), bytes = n * sizeof(float);
+    DeviceBuffer x(bytes), y(bytes), dy(bytes), dx(bytes);
+    fill_random(x, rng, -8.0f, 8.0f);
+    fill_random(dy, rng, -1.0f, 1.0f);
+    const double copy_ms = median_ms([&] { cudaMemcpyAsync(y.data(), x.data(), bytes, cudaMemcpyDeviceToDevice); });
+    const double copy_gb_s = 2.0 * static_cast<double>(bytes) / (copy_ms * 1e-3) / 1e9;
+    report.row("copy_d2d", rows, cols, copy_ms, 2.0 * static_cast<double>(bytes), copy_gb_s);
+    const double f = median_ms(
+        [&] { fulgur::cuda::softmax_forward<Exec::Gpu>(x.as<float>(), y.as<float>(), rows, cols, false, nullptr); });
+    report.row("softmax_fwd_multiblock", rows, cols, f, 2.0 * static_cast<double>(bytes), copy_gb_s);
+    const double b = median_ms([&] {
+      fulgur::cuda::softmax_backward<Exec::Gpu>(y.as<float>(), dy.as<float>(), dx.as<float>(), rows, cols, false,
+                                                nullptr);
+    });
+    report.row("softmax_bwd_multiblock", rows, cols, b, 3.0 * static_cast<double>(bytes), copy_gb_s);
+  }
+}
+
 void run(bool json) {
   cudaDeviceProp prop{};
   fulgur::cuda::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
@@ -180,6 +203,7 @@ void run(bool json) {
       report.row("layer_norm_bwd", rows, cols, ln_b, 5.0 * static_cast<double>(bytes), copy_gb_s);
     }
   }
+  run_few_long_rows(report, rng);
   run_elementwise(report, rng);
 }
 
