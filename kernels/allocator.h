@@ -1,5 +1,5 @@
 // Device memory allocators. tensor/ asks allocator_for(device) for memory; each backend
-// installs its own (kernels/cpu: 64-byte aligned host memory; kernels/cuda later: a caching
+// installs its own (kernels/cpu: 64-byte aligned host memory; kernels/cuda: a caching
 // allocator). Statistics are kept here, once, for every backend.
 #pragma once
 

@@ -1,5 +1,6 @@
-// The backends compiled into this build (CPU always; CUDA when built with a toolkit): the one
-// place that names them. tensor/ calls these and never a backend directly, so a new backend
+// The backends compiled into this build (CPU always; CUDA on a GPU in a build with a toolkit,
+// or the emulated CUDA device in any build, kernels/cuda/backend.h): the one place that names
+// them. tensor/ calls these and never a backend directly, so a new backend
 // is added here and in its own folder, and tensor/ does not change.
 #pragma once
 

@@ -44,8 +44,19 @@ struct KernelTable {
   void (*softmax)(const SoftmaxArgs& args) = nullptr;
 };
 
-// The table of a device type (entries null until a backend registers).
+// The table of a device type (entries null until a backend registers). Registration fills
+// the families a backend leaves null with functions that throw fulgur::Error naming the op
+// and device of the launch (LaunchContext) and the missing family, so an op that a backend
+// lacks fails with a message instead of calling a null pointer.
 const KernelTable& kernels_for(DeviceType type);
 void register_kernels(DeviceType type, const KernelTable& table);
+
+// The op and device of this thread's latest kernels_for_device() call (backends.h): what the
+// error of a missing family names.
+struct LaunchContext {
+  const char* op = "kernel";
+  Device device;
+};
+LaunchContext& launch_context();
 
 }  // namespace fulgur::kernels

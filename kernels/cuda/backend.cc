@@ -1,0 +1,222 @@
+#include "fulgur/kernels/cuda/backend.h"
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#if FULGUR_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+#include "fulgur/kernels/allocator.h"
+#include "fulgur/kernels/cuda/caching_allocator.h"
+#include "fulgur/kernels/cuda/cuda_check.h"
+#include "fulgur/kernels/cuda/cuda_device_memory.h"
+#include "fulgur/kernels/cuda/emulated_device.h"
+#include "fulgur/kernels/cuda/runtime.h"
+#include "fulgur/kernels/cuda/stream.h"
+#include "fulgur/kernels/cuda/tensor_kernels.h"
+#include "fulgur/kernels/error.h"
+#include "fulgur/kernels/kernel_table.h"
+
+namespace fulgur::cuda {
+namespace {
+
+using kernels::ElementwiseArgs;
+
+std::atomic<BackendKind> g_kind{BackendKind::None};
+
+// Nominal size of the emulated device's memory (host memory is taken as tensors need it).
+constexpr size_t kEmulatedCapacity = size_t{16} << 30;
+
+CachingAllocator& emulated_allocator() {
+  // Leaked on purpose, as the host allocator: tensors in static objects may die after main.
+  static auto* memory = new EmulatedDeviceMemory(kEmulatedCapacity);
+  static auto* allocator = new CachingAllocator(*memory);
+  return *allocator;
+}
+
+void check_device_index(Device device, const char* op) {
+  if (g_kind.load() == BackendKind::Emulated) {
+    FULGUR_CHECK(device.index == 0, op, "the emulated CUDA device is cuda:0 only, got ", device,
+                 "; hint: use Device::cuda(0)");
+  } else {
+    require_device(device.index, op);
+  }
+}
+
+// The allocator of CUDA tensors: the caching allocator of the tensor's device, on its
+// current stream (real GPU) or of the emulated device.
+class CudaTensorAllocator final : public Allocator {
+ public:
+  void empty_cache() override {
+    if (g_kind.load() == BackendKind::Emulated) return emulated_allocator().empty_cache();
+    for (int d = 0; d < device_count(); ++d) device_caching_allocator(d).empty_cache();
+  }
+  size_t cached_bytes() const override {
+    if (g_kind.load() == BackendKind::Emulated) return emulated_allocator().stats().cached_bytes();
+    size_t total = 0;
+    for (int d = 0; d < device_count(); ++d) total += device_caching_allocator(d).stats().cached_bytes();
+    return total;
+  }
+
+ protected:
+  void* raw_allocate(size_t nbytes, Device device) override {
+    check_device_index(device, "allocate");
+    if (g_kind.load() == BackendKind::Emulated) return emulated_allocator().malloc(nbytes, nullptr);
+    return device_caching_allocator(device.index).malloc(nbytes, current_stream(device.index).handle());
+  }
+  void raw_deallocate(void* ptr, size_t, Device device) override {
+    if (g_kind.load() == BackendKind::Emulated) return emulated_allocator().free(ptr);
+    device_caching_allocator(device.index).free(ptr);
+  }
+};
+
+// ---- the emulated device's table: the kernel sources through the SIMT emulator ----
+
+template <Exec E>
+struct Entries;
+
+template <>
+struct Entries<Exec::Emulated> {
+  static void unary(kernels::UnaryOp op, const ElementwiseArgs& a) { tensor_unary<Exec::Emulated>(op, a, nullptr); }
+  static void binary(kernels::BinaryOp op, const ElementwiseArgs& a) { tensor_binary<Exec::Emulated>(op, a, nullptr); }
+  static void where(const ElementwiseArgs& a) { tensor_where<Exec::Emulated>(a, nullptr); }
+  static void clamp(const ElementwiseArgs& a) { tensor_clamp<Exec::Emulated>(a, nullptr); }
+  static void copy(const ElementwiseArgs& a) { tensor_copy<Exec::Emulated>(a, nullptr); }
+  static void fill(const ElementwiseArgs& a, const Scalar& v) { tensor_fill<Exec::Emulated>(a, v, nullptr); }
+  static void reduce(const kernels::ReduceArgs& a) { tensor_reduce<Exec::Emulated>(a, nullptr); }
+  static void sequence(const kernels::SequenceArgs& a) { tensor_sequence<Exec::Emulated>(a, nullptr); }
+  static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
+    FULGUR_CHECK(dst_device.is_cuda() || src_device.is_cuda(), "copy", "internal: no CUDA side in a copy from ",
+                 src_device, " to ", dst_device);
+    if (nbytes) std::memcpy(dst, src, nbytes);  // the emulated device's memory is host memory
+  }
+};
+
+#if FULGUR_WITH_CUDA
+// ---- a real GPU: kernels on the current stream of the operands' device ----
+
+// The device that owns `ptr` (tensors on cuda:1 launch there even if cuda:0 is current).
+int device_of(const void* ptr) {
+  if (device_count() <= 1 || ptr == nullptr) return current_device();
+  cudaPointerAttributes attr{};
+  cuda_check(cudaPointerGetAttributes(&attr, ptr), "cudaPointerGetAttributes", "a CUDA tensor's data");
+  return attr.device;
+}
+
+// Runs launch(stream) on the device owning `ptr` and turns a launch failure into fulgur::Error.
+template <typename Launch>
+void on_device(const void* ptr, const char* what, Launch&& launch) {
+  DeviceGuard guard(device_of(ptr));
+  launch(current_stream().handle());
+  cuda_check(cudaGetLastError(), what, "kernel launch");
+}
+
+template <>
+struct Entries<Exec::Gpu> {
+  static void unary(kernels::UnaryOp op, const ElementwiseArgs& a) {
+    on_device(a.op[0].data, "unary", [&](void* s) { tensor_unary<Exec::Gpu>(op, a, s); });
+  }
+  static void binary(kernels::BinaryOp op, const ElementwiseArgs& a) {
+    on_device(a.op[0].data, "binary", [&](void* s) { tensor_binary<Exec::Gpu>(op, a, s); });
+  }
+  static void where(const ElementwiseArgs& a) {
+    on_device(a.op[0].data, "where", [&](void* s) { tensor_where<Exec::Gpu>(a, s); });
+  }
+  static void clamp(const ElementwiseArgs& a) {
+    on_device(a.op[0].data, "clamp", [&](void* s) { tensor_clamp<Exec::Gpu>(a, s); });
+  }
+  static void copy(const ElementwiseArgs& a) {
+    on_device(a.op[0].data, "copy", [&](void* s) { tensor_copy<Exec::Gpu>(a, s); });
+  }
+  static void fill(const ElementwiseArgs& a, const Scalar& v) {
+    on_device(a.op[0].data, "fill", [&](void* s) { tensor_fill<Exec::Gpu>(a, v, s); });
+  }
+  static void reduce(const kernels::ReduceArgs& a) {
+    on_device(a.out, "reduce", [&](void* s) { tensor_reduce<Exec::Gpu>(a, s); });
+  }
+  static void sequence(const kernels::SequenceArgs& a) {
+    on_device(a.out, "sequence", [&](void* s) { tensor_sequence<Exec::Gpu>(a, s); });
+  }
+  // Synchronous for now: an async copy on the device's current stream, then a wait, so the
+  // host buffer may be reused (or read) as soon as this returns. Pinned staging buffers and
+  // truly asynchronous copies are not built yet.
+  static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
+    if (nbytes == 0) return;
+    const Device device = dst_device.is_cuda() ? dst_device : src_device;
+    FULGUR_CHECK(device.is_cuda(), "copy", "internal: no CUDA side in a copy from ", src_device, " to ", dst_device);
+    DeviceGuard guard(device.index);
+    const Stream stream = current_stream(device.index);
+    const auto s = static_cast<cudaStream_t>(stream.handle());
+    cuda_check(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDefault, s), "cudaMemcpyAsync",
+               std::to_string(nbytes) + " bytes from " + src_device.str() + " to " + dst_device.str());
+    cuda_check(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a copy to " + dst_device.str());
+  }
+};
+#endif
+
+template <Exec E>
+kernels::KernelTable make_table() {
+  kernels::KernelTable t;
+  t.unary = &Entries<E>::unary;
+  t.binary = &Entries<E>::binary;
+  t.where = &Entries<E>::where;
+  t.clamp = &Entries<E>::clamp;
+  t.copy = &Entries<E>::copy;
+  t.fill = &Entries<E>::fill;
+  t.reduce = &Entries<E>::reduce;
+  t.sequence = &Entries<E>::sequence;
+  t.copy_bytes = &Entries<E>::copy_bytes;
+  return t;  // the other families stay null: register_kernels makes them errors
+}
+
+}  // namespace
+
+void register_cuda_backend() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (g_kind.load() != BackendKind::None) return;
+  static CudaTensorAllocator* allocator = new CudaTensorAllocator();  // never destroyed, as the host's
+  if (emulated_device_enabled()) {
+    g_kind = BackendKind::Emulated;
+    kernels::register_kernels(DeviceType::CUDA, make_table<Exec::Emulated>());
+    register_allocator(DeviceType::CUDA, allocator);
+    return;
+  }
+#if FULGUR_WITH_CUDA
+  if (is_available()) {
+    g_kind = BackendKind::Gpu;
+    kernels::register_kernels(DeviceType::CUDA, make_table<Exec::Gpu>());
+    register_allocator(DeviceType::CUDA, allocator);
+  }
+#endif
+}
+
+BackendKind backend_kind() { return g_kind.load(); }
+
+std::string tensor_device_name(int index) {
+  switch (g_kind.load()) {
+    case BackendKind::Emulated:
+      return index == 0 ? "emulated CUDA device 0 (SIMT emulator on the CPU)" : "no emulated CUDA device " + std::to_string(index);
+    case BackendKind::Gpu: {
+      if (index < 0 || index >= device_count()) return "no CUDA device " + std::to_string(index);
+      std::string name = "CUDA device " + std::to_string(index);
+#if FULGUR_WITH_CUDA
+      cudaDeviceProp prop{};
+      if (cudaGetDeviceProperties(&prop, index) == cudaSuccess) {
+        name += std::string(" (") + prop.name + ")";
+      } else {
+        cudaGetLastError();
+      }
+#endif
+      return name;
+    }
+    case BackendKind::None: break;
+  }
+  return "no CUDA device";
+}
+
+}  // namespace fulgur::cuda

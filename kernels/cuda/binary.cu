@@ -1,0 +1,2 @@
+// The binary kernels built for the GPU (see binary.cuh).
+#include "kernels/cuda/binary.cuh"

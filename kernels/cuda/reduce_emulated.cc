@@ -1,0 +1,2 @@
+// The reduction kernels built for the SIMT emulator (see simt.h).
+#include "kernels/cuda/reduce.cuh"

@@ -1,0 +1,2 @@
+// The sequence kernels built for the GPU (see sequence.cuh).
+#include "kernels/cuda/sequence.cuh"

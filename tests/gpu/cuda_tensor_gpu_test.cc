@@ -1,0 +1,102 @@
+// CUDA tensors on a real GPU: the checks of tests/cuda_tensor_checks.h (every family of the
+// CUDA backend's kernel table vs the CPU backend, round trips, errors, autograd), which
+// tests/cuda_tensor_emulated_test.cc runs on the emulated device in every build. Here the
+// kernels are the nvcc build (Exec::Gpu) and memory comes from the caching allocator over
+// cudaMalloc. Skips visibly without a device.
+#include <string>
+
+#include "fulgur/kernels/cuda/backend.h"
+#include "fulgur/tests/cuda_tensor_checks.h"
+#include "tests/gpu/skip_without_gpu.h"
+
+using namespace fulgur;
+using namespace fulgur::cuda_checks;
+
+namespace {
+
+// The backend must be the GPU's, not the emulated device (FULGUR_CUDA_EMULATION=1 would
+// make these checks run on the CPU and prove nothing about the device).
+void require_real_gpu() {
+  (void)ones({1}, {.device = kDev});
+  REQUIRE_MESSAGE(cuda::backend_kind() == cuda::BackendKind::Gpu,
+                  "cuda:0 is not a real GPU here; unset FULGUR_CUDA_EMULATION");
+}
+
+}  // namespace
+
+TEST_CASE("gpu: cuda:0 is a real device with the caching allocator") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  MESSAGE("running on " << cuda::tensor_device_name(0));
+  CHECK(cuda::tensor_device_name(0).find("emulated") == std::string::npos);
+  Tensor d = ones({5, 3}, {.device = kDev});
+  CHECK(reinterpret_cast<uintptr_t>(d.data_ptr()) % 256 == 0);
+  CHECK(d.sum().item().to_double() == 15.0);
+}
+
+TEST_CASE("gpu: to(cuda) round trips every dtype and special value") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  check_round_trip();
+}
+
+TEST_CASE("gpu: copy between every dtype pair, any strides") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(1);
+  check_copy(rng);
+}
+
+TEST_CASE("gpu: fill") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(2);
+  check_fill(rng);
+}
+
+TEST_CASE("gpu: every unary op") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(3);
+  check_unary(rng, /*emulated=*/false);
+}
+
+TEST_CASE("gpu: every binary op") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(4);
+  check_binary(rng, /*emulated=*/false);
+}
+
+TEST_CASE("gpu: where and clamp") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(5);
+  check_where_clamp(rng);
+}
+
+TEST_CASE("gpu: reductions") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(6);
+  check_reduce(rng);
+}
+
+TEST_CASE("gpu: arange and linspace") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  check_sequence();
+}
+
+TEST_CASE("gpu: errors: mixed devices, families CUDA lacks") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  check_errors();
+}
+
+TEST_CASE("gpu: autograd gives the CPU's gradients") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(7);
+  check_autograd(rng, /*emulated=*/false);
+}
