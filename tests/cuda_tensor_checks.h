@@ -435,15 +435,64 @@ inline void check_errors() {
     CHECK_MESSAGE(msg.find("cuda:0") != std::string::npos, msg);
   }
   try {
-    (void)d.matmul(d);
-    FAIL("matmul on cuda must throw until CUDA has gemm");
+    (void)d.argsort();
+    FAIL("argsort on cuda must throw until CUDA has sort");
   } catch (const Error& e) {
     const std::string msg = e.what();
-    CHECK_MESSAGE(msg.find("matmul") != std::string::npos, msg);
+    // argsort runs through topk: the message names that op, the device and the family.
+    CHECK_MESSAGE(msg.find("topk") != std::string::npos, msg);
     CHECK_MESSAGE(msg.find("cuda:0") != std::string::npos, msg);
-    CHECK_MESSAGE(msg.find("gemm") != std::string::npos, msg);
+    CHECK_MESSAGE(msg.find("sort kernels") != std::string::npos, msg);
+  }
+  // float16 matmul: the CPU computes it; the CUDA-core GEMM refuses it with the dtype.
+  try {
+    (void)d.to(kFloat16).matmul(d.to(kFloat16));
+    FAIL("float16 matmul on cuda must throw until the tensor-core GEMM is wired");
+  } catch (const Error& e) {
+    CHECK_MESSAGE(std::string(e.what()).find("float16") != std::string::npos, e.what());
   }
   CHECK_THROWS_AS((void)ones({2}, {.device = Device::cuda(7)}), Error);
+}
+
+// matmul / mm / bmm / addmm / linear on cuda (the CUDA-core GEMM, float32 and float64): the
+// CPU's results within the rounding of k-term dot products (another summation order).
+inline void check_matmul(std::mt19937& rng) {
+  struct Case {
+    Shape a, b;
+    bool transpose_a, transpose_b;
+  };
+  const Case cases[] = {
+      {{5, 7}, {7, 3}, false, false},       {{70, 33}, {33, 65}, false, false},  // tile edges
+      {{1, 40}, {40, 1}, false, false},     {{6, 0}, {0, 4}, false, false},      // k = 0
+      {{9, 4}, {9, 5}, true, false},        {{4, 9}, {5, 9}, false, true},       // transposed views
+      {{3, 5, 7}, {3, 7, 2}, false, false}, {{2, 1, 4, 6}, {3, 6, 5}, false, false},  // batched, broadcast
+      {{8}, {8, 3}, false, false},          {{4, 8}, {8}, false, false},         // vectors
+  };
+  for (const DType dt : {kFloat32, kFloat64}) {
+    for (const Case& c : cases) {
+      Pair a = random_pair(c.a, dt, rng), b = random_pair(c.b, dt, rng);
+      if (c.transpose_a) a = {a.cpu.transpose(-1, -2), a.dev.transpose(-1, -2)};
+      if (c.transpose_b) b = {b.cpu.transpose(-1, -2), b.dev.transpose(-1, -2)};
+      const double tol = dt == kFloat32 ? 1e-5 : 1e-12;
+      compare([](const std::vector<Tensor>& t) { return t[0].matmul(t[1]); }, {a, b}, tol,
+              label("matmul", dt, shape_str(c.a) + " @ " + shape_str(c.b)));
+    }
+    Pair bias = random_pair({3}, dt, rng), x = random_pair({4, 5}, dt, rng), w = random_pair({3, 5}, dt, rng);
+    compare([](const std::vector<Tensor>& t) { return linear(t[0], t[1], t[2]); }, {x, w, bias},
+            dt == kFloat32 ? 1e-5 : 1e-12, label("linear", dt));
+  }
+  // Autograd through matmul: an MLP layer's gradients on cuda are the CPU's.
+  Pair x = random_pair({6, 5}, kFloat32, rng), w = random_pair({5, 4}, kFloat32, rng), b = random_pair({4}, kFloat32, rng);
+  auto grads = [](Tensor xs, Tensor ws, Tensor bs) {
+    ws = ws.detach().requires_grad_();
+    bs = bs.detach().requires_grad_();
+    (xs.matmul(ws) + bs).tanh().square().sum().backward();
+    return std::make_pair(ws.grad(), bs.grad());
+  };
+  auto [gw_cpu, gb_cpu] = grads(x.cpu, w.cpu, b.cpu);
+  auto [gw_dev, gb_dev] = grads(x.dev, w.dev, b.dev);
+  expect_matches(gw_cpu, gw_dev, 1e-5, "d/dw through matmul");
+  expect_matches(gb_cpu, gb_dev, 1e-5, "d/db through matmul");
 }
 
 // A small graph of element-wise ops and reductions on cuda: the CPU's gradients.

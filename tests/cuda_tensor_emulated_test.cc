@@ -92,6 +92,12 @@ TEST_CASE("errors: mixed devices, families CUDA lacks") {
   check_errors();
 }
 
+TEST_CASE("matmul, batched and transposed, and linear on cuda; gradients through them") {
+  use_emulated_device();
+  std::mt19937 rng(13);
+  check_matmul(rng);
+}
+
 TEST_CASE("autograd on cuda gives the CPU's gradients") {
   use_emulated_device();
   std::mt19937 rng(7);

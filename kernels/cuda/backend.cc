@@ -17,6 +17,7 @@
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/cuda/stream.h"
+#include "fulgur/kernels/cuda/tensor_gemm.h"
 #include "fulgur/kernels/cuda/tensor_kernels.h"
 #include "fulgur/kernels/error.h"
 #include "fulgur/kernels/kernel_table.h"
@@ -89,6 +90,7 @@ struct Entries<Exec::Emulated> {
   static void fill(const ElementwiseArgs& a, const Scalar& v) { tensor_fill<Exec::Emulated>(a, v, nullptr); }
   static void reduce(const kernels::ReduceArgs& a) { tensor_reduce<Exec::Emulated>(a, nullptr); }
   static void sequence(const kernels::SequenceArgs& a) { tensor_sequence<Exec::Emulated>(a, nullptr); }
+  static void gemm(const kernels::GemmArgs& a) { tensor_gemm<Exec::Emulated>(a, nullptr); }
   static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
     FULGUR_CHECK(dst_device.is_cuda() || src_device.is_cuda(), "copy", "internal: no CUDA side in a copy from ",
                  src_device, " to ", dst_device);
@@ -141,6 +143,9 @@ struct Entries<Exec::Gpu> {
   static void sequence(const kernels::SequenceArgs& a) {
     on_device(a.out, "sequence", [&](void* s) { tensor_sequence<Exec::Gpu>(a, s); });
   }
+  static void gemm(const kernels::GemmArgs& a) {
+    on_device(a.c, "gemm", [&](void* s) { tensor_gemm<Exec::Gpu>(a, s); });
+  }
   // Synchronous for now: an async copy on the device's current stream, then a wait, so the
   // host buffer may be reused (or read) as soon as this returns. Pinned staging buffers and
   // truly asynchronous copies are not built yet.
@@ -169,6 +174,7 @@ kernels::KernelTable make_table() {
   t.fill = &Entries<E>::fill;
   t.reduce = &Entries<E>::reduce;
   t.sequence = &Entries<E>::sequence;
+  t.gemm = &Entries<E>::gemm;  // float32 / float64 (tensor_gemm.h); other dtypes say so
   t.copy_bytes = &Entries<E>::copy_bytes;
   return t;  // the other families stay null: register_kernels makes them errors
 }

@@ -94,6 +94,13 @@ TEST_CASE("gpu: errors: mixed devices, families CUDA lacks") {
   check_errors();
 }
 
+TEST_CASE("gpu: matmul, batched and transposed, and linear; gradients through them") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(13);
+  check_matmul(rng);
+}
+
 TEST_CASE("gpu: autograd gives the CPU's gradients") {
   FULGUR_SKIP_WITHOUT_GPU();
   require_real_gpu();
