@@ -102,8 +102,12 @@ typedef struct fulgur_tensor fulgur_tensor;
  * row-major contiguous), non-negative. The memory is borrowed: it must stay valid (and is
  * never freed by fulgur) until the tensor and every tensor viewing it are destroyed; writes
  * through either side are seen by the other. ndim 0 is a scalar (sizes may be NULL).
- * CUDA pointers are accepted by the signature but return FULGUR_UNSUPPORTED today (CUDA
- * tensors in the C API arrive with issue 7). */
+ * {FULGUR_DEVICE_CUDA, n}: `data` is CUDA device memory of device n, wrapped as a cuda:n
+ * tensor (no copy). Needs a CUDA device in the process (a GPU, or the emulated device of
+ * docs/CUDA.md): FULGUR_UNSUPPORTED otherwise, FULGUR_INVALID_ARGUMENT for a device that does
+ * not exist. What runs on CUDA tensors is what CUDA tensors support (docs/CUDA.md: element-wise
+ * ops, reductions, float32/float64 matmul; a model moved with fulgur_model_to); the rest is an
+ * error naming the op and device. */
 FULGUR_C_API fulgur_status fulgur_tensor_from_data(void* data, fulgur_dtype dtype, int32_t ndim,
                                                    const int64_t* sizes, const int64_t* strides,
                                                    fulgur_device device, fulgur_tensor** out);
@@ -133,13 +137,17 @@ FULGUR_C_API fulgur_status fulgur_tensor_strides(const fulgur_tensor* tensor, in
 FULGUR_C_API fulgur_status fulgur_tensor_numel(const fulgur_tensor* tensor, int64_t* numel);
 FULGUR_C_API fulgur_status fulgur_tensor_dtype(const fulgur_tensor* tensor, fulgur_dtype* dtype);
 
-/* Pointer to element [0, ..., 0] (for a borrowed tensor: the caller's pointer). Valid while
+/* Where the tensor's memory lives ({FULGUR_DEVICE_CUDA, n} for a cuda:n tensor). */
+FULGUR_C_API fulgur_status fulgur_tensor_device(const fulgur_tensor* tensor, fulgur_device* device);
+
+/* Pointer to element [0, ..., 0] (for a borrowed tensor: the caller's pointer; device memory
+ * for a CUDA tensor). Valid while
  * the tensor lives; the layout is given by sizes/strides (results of forward and losses are
  * row-major contiguous). Writes through it are seen by the tensor. */
 FULGUR_C_API fulgur_status fulgur_tensor_data(const fulgur_tensor* tensor, void** data);
 
-/* Copies the elements, in row-major order, into dst (dst_bytes >= numel * element size,
- * else FULGUR_SHAPE_MISMATCH). Any strides. */
+/* Copies the elements, in row-major order, into dst, HOST memory (dst_bytes >= numel *
+ * element size, else FULGUR_SHAPE_MISMATCH). Any strides; a CUDA tensor is copied to the host. */
 FULGUR_C_API fulgur_status fulgur_tensor_copy_to(const fulgur_tensor* tensor, void* dst, size_t dst_bytes);
 
 /* dst[...] = src[...]: same shape (else FULGUR_SHAPE_MISMATCH), dtype converted. Writes
@@ -200,6 +208,12 @@ FULGUR_C_API fulgur_status fulgur_model_add_onnx(fulgur_model* model, const char
  * y keeps the graph for fulgur_tensor_backward; in eval mode no graph is recorded.
  * FULGUR_SHAPE_MISMATCH when x does not fit the layers. */
 FULGUR_C_API fulgur_status fulgur_model_forward(fulgur_model* model, const fulgur_tensor* x, fulgur_tensor** out);
+
+/* Moves the model's parameters and buffers to `device` ({FULGUR_DEVICE_CUDA, n} or the CPU),
+ * as model.to(device): afterwards forward takes tensors on that device. Move a model BEFORE
+ * making its optimizer (as PyTorch advises: optimizer state lives where the parameters were).
+ * FULGUR_UNSUPPORTED without a CUDA device. */
+FULGUR_C_API fulgur_status fulgur_model_to(fulgur_model* model, fulgur_device device);
 
 /* Training (1) or evaluation (0) mode (dropout). A new model is in training mode. */
 FULGUR_C_API fulgur_status fulgur_model_set_training(fulgur_model* model, int32_t training);

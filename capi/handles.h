@@ -85,6 +85,8 @@ fulgur_status guarded(const char* function, fulgur_status library_error, Body&& 
 
 // fulgur_dtype <-> DType (INVALID_ARGUMENT for a value outside the enum).
 DType to_dtype(int32_t dtype);
+// The device a fulgur_device names (tensors.cc): UNSUPPORTED for CUDA without a CUDA device.
+Device device_of(fulgur_device device);
 fulgur_dtype from_dtype(DType dtype);
 
 // A model or session input as float32: float64 converted, other dtypes DTYPE_MISMATCH.

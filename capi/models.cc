@@ -73,6 +73,10 @@ fulgur_status fulgur_model_create(uint64_t seed, fulgur_model** out) {
 
 void fulgur_model_destroy(fulgur_model* model) { delete model; }
 
+fulgur_status fulgur_model_to(fulgur_model* model, fulgur_device device) {
+  return guarded(__func__, FULGUR_INVALID_ARGUMENT, [&] { net_of(model).to(device_of(device)); });
+}
+
 fulgur_status fulgur_model_add_onnx(fulgur_model* model, const char* path) {
   return guarded(__func__, FULGUR_IO_ERROR, [&] {
     require(model, "model");

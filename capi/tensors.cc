@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "capi/handles.h"
+#include "fulgur/kernels/backends.h"
+#include "fulgur/kernels/cuda/backend.h"
+#include "fulgur/kernels/cuda/runtime.h"
 
 namespace fulgur::capi {
 namespace {
@@ -31,17 +34,33 @@ Shape checked_shape(int32_t ndim, const int64_t* sizes, const char* what) {
   return shape;
 }
 
-void check_cpu(fulgur_device device) {
-  if (device.kind == FULGUR_DEVICE_CUDA) {
-    fail(FULGUR_UNSUPPORTED, "CUDA pointers (device cuda:" + std::to_string(device.index) +
-                                 ") are not supported by the C API yet; CUDA tensors arrive with issue 7. "
-                                 "Hint: pass host memory with {FULGUR_DEVICE_CPU, 0}");
-  }
-  if (device.kind != FULGUR_DEVICE_CPU) {
+}  // namespace
+
+// The fulgur::Device of a C device: the CPU, or cuda:n when this process has a CUDA backend (a
+// GPU, or the emulated device of kernels/cuda/emulated_device.h) with that device.
+Device device_of(fulgur_device device) {
+  if (device.kind == FULGUR_DEVICE_CPU) return kCPU;
+  if (device.kind != FULGUR_DEVICE_CUDA) {
     fail(FULGUR_INVALID_ARGUMENT, "device kind " + std::to_string(device.kind) +
                                       " is neither FULGUR_DEVICE_CPU (0) nor FULGUR_DEVICE_CUDA (1)");
   }
+  kernels::ensure_backends_registered();
+  const cuda::BackendKind kind = cuda::backend_kind();
+  if (kind == cuda::BackendKind::None) {
+    const std::string why = cuda::unavailable_reason();
+    fail(FULGUR_UNSUPPORTED, "CUDA pointers (device cuda:" + std::to_string(device.index) +
+                                 "): this process has no CUDA device (" + (why.empty() ? "none found" : why) +
+                                 "); hint: pass host memory with {FULGUR_DEVICE_CPU, 0}");
+  }
+  const int count = kind == cuda::BackendKind::Emulated ? 1 : cuda::device_count();
+  if (device.index < 0 || device.index >= count) {
+    fail(FULGUR_INVALID_ARGUMENT, "device cuda:" + std::to_string(device.index) + " does not exist; this process has " +
+                                      std::to_string(count) + " CUDA device(s) (" + cuda::tensor_device_name(0) + ")");
+  }
+  return Device::cuda(device.index);
 }
+
+namespace {
 
 fulgur_tensor* wrap(Tensor t) { return new fulgur_tensor{std::move(t)}; }
 
@@ -74,10 +93,10 @@ fulgur_status fulgur_tensor_from_data(void* data, fulgur_dtype dtype, int32_t nd
     require(out, "out");
     const DType dt = to_dtype(dtype);
     const Shape shape = checked_shape(ndim, sizes, "sizes");
-    check_cpu(device);
+    const Device where = device_of(device);
     std::optional<Shape> st;
     if (strides != nullptr) st = Shape(strides, strides + ndim);
-    *out = wrap(from_blob(data, shape, dt, st));
+    *out = wrap(from_blob(data, shape, dt, st, {}, where));
   });
 }
 
@@ -87,7 +106,7 @@ fulgur_status fulgur_tensor_from_fortran_array(void* data, fulgur_dtype dtype, i
     require(out, "out");
     const DType dt = to_dtype(dtype);
     const Shape sizes = checked_shape(ndim, shape, "shape");
-    check_cpu(device);
+    const Device where = device_of(device);
     // Column-major: the first index moves fastest.
     Shape strides(sizes.size());
     int64_t stride = 1;
@@ -95,7 +114,7 @@ fulgur_status fulgur_tensor_from_fortran_array(void* data, fulgur_dtype dtype, i
       strides[d] = stride;
       stride *= std::max<int64_t>(sizes[d], 1);
     }
-    *out = wrap(from_blob(data, sizes, dt, strides));
+    *out = wrap(from_blob(data, sizes, dt, strides, {}, where));
   });
 }
 
@@ -149,6 +168,15 @@ fulgur_status fulgur_tensor_dtype(const fulgur_tensor* tensor, fulgur_dtype* dty
   });
 }
 
+fulgur_status fulgur_tensor_device(const fulgur_tensor* tensor, fulgur_device* device) {
+  return guarded(__func__, FULGUR_INVALID_ARGUMENT, [&] {
+    const Tensor& t = tensor_of(tensor, "tensor");
+    require(device, "device");
+    const Device d = t.device();
+    *device = d.is_cuda() ? fulgur_device{FULGUR_DEVICE_CUDA, d.index} : fulgur_device{FULGUR_DEVICE_CPU, 0};
+  });
+}
+
 fulgur_status fulgur_tensor_data(const fulgur_tensor* tensor, void** data) {
   return guarded(__func__, FULGUR_INVALID_ARGUMENT, [&] {
     const Tensor& t = tensor_of(tensor, "tensor");
@@ -167,7 +195,7 @@ fulgur_status fulgur_tensor_copy_to(const fulgur_tensor* tensor, void* dst, size
     }
     if (nbytes == 0) return;
     require(dst, "dst");
-    const Tensor c = t.detach().contiguous();
+    const Tensor c = t.detach().to(kCPU).contiguous();  // a CUDA tensor comes to the host first
     std::memcpy(dst, c.data_ptr(), nbytes);
   });
 }
@@ -193,7 +221,7 @@ fulgur_status fulgur_tensor_item(const fulgur_tensor* tensor, double* value) {
       fail(FULGUR_SHAPE_MISMATCH, "the tensor " + shape_str(t.sizes()) + " has " + std::to_string(t.numel()) +
                                       " elements, not one");
     }
-    *value = t.item().to<double>();
+    *value = t.detach().to(kCPU).item().to<double>();
   });
 }
 
