@@ -12,6 +12,7 @@
 
 #include "fulgur/fulgur_c.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
+#include "tests/capi_test_util.h"
 
 namespace {
 
@@ -54,22 +55,7 @@ double step(Handles& h, fulgur_tensor* x, fulgur_tensor* y) {
   return v;
 }
 
-std::vector<float> params(const Handles& h) {
-  int64_t count = 0;
-  CHECK_OK(fulgur_model_num_parameter_tensors(h.model, &count));
-  std::vector<float> all;
-  for (int64_t i = 0; i < count; ++i) {
-    fulgur_tensor* p = nullptr;
-    CHECK_OK(fulgur_model_parameter(h.model, i, &p));
-    int64_t n = 0;
-    CHECK_OK(fulgur_tensor_numel(p, &n));
-    std::vector<float> v(static_cast<size_t>(n));
-    CHECK_OK(fulgur_tensor_copy_to(p, v.data(), v.size() * sizeof(float)));  // device -> host
-    all.insert(all.end(), v.begin(), v.end());
-    fulgur_tensor_destroy(p);
-  }
-  return all;
-}
+std::vector<float> params(const Handles& h) { return fulgur::capi_testing::all_parameter_values(h.model); }
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include "fulgur/fulgur.h"
 #include "fulgur/fulgur_c.h"
 #include "fulgur/kernels/cuda/runtime.h"
+#include "tests/capi_test_util.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -59,23 +60,9 @@ std::vector<float> read(const fulgur_tensor* t) {
   return v;
 }
 
-std::vector<float> parameter(const fulgur_model* m, int64_t i) {
-  Tensor p;
-  CHECK_OK(fulgur_model_parameter(m, i, &p.h));
-  return read(p.h);
-}
-
-// Every parameter, concatenated.
-std::vector<float> all_parameters(const fulgur_model* m) {
-  int64_t n = 0;
-  CHECK_OK(fulgur_model_num_parameter_tensors(m, &n));
-  std::vector<float> all;
-  for (int64_t i = 0; i < n; ++i) {
-    const std::vector<float> p = parameter(m, i);
-    all.insert(all.end(), p.begin(), p.end());
-  }
-  return all;
-}
+using fulgur::capi_testing::parameter_values;
+std::vector<float> parameter(const fulgur_model* m, int64_t i) { return parameter_values(m, i); }
+std::vector<float> all_parameters(const fulgur_model* m) { return fulgur::capi_testing::all_parameter_values(m); }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fulgur/fulgur_c.h"
+#include "tests/capi_test_util.h"
 
 namespace {
 
@@ -63,22 +64,7 @@ struct Batch {
   }
 };
 
-std::vector<float> params(fulgur_model* m) {
-  int64_t count = 0;
-  CHECK_OK(fulgur_model_num_parameter_tensors(m, &count));
-  std::vector<float> all;
-  for (int64_t i = 0; i < count; ++i) {
-    fulgur_tensor* p = nullptr;
-    CHECK_OK(fulgur_model_parameter(m, i, &p));
-    int64_t n = 0;
-    CHECK_OK(fulgur_tensor_numel(p, &n));
-    std::vector<float> v(static_cast<size_t>(n));
-    CHECK_OK(fulgur_tensor_copy_to(p, v.data(), v.size() * sizeof(float)));
-    all.insert(all.end(), v.begin(), v.end());
-    fulgur_tensor_destroy(p);
-  }
-  return all;
-}
+std::vector<float> params(fulgur_model* m) { return fulgur::capi_testing::all_parameter_values(m); }
 
 // The C API's own loop: zero_grad, forward, loss, backward, step.
 void manual_steps(Handles& h, int batches) {

@@ -139,7 +139,7 @@ program heat_surrogate
   type(fulgur_trainer_options) :: options
   type(fulgur_session) :: session
   real(c_double) :: val_loss, train_loss, first_val_loss, local(3), global(3)
-  character(len=4096) :: value
+  character(len=4096) :: flag, value
 
   ! ---- MPI and arguments: the program's own ----------------------------------------------------
   call MPI_Init(ierr)
@@ -149,29 +149,23 @@ program heat_surrogate
   out_dir = "."
   arg = 1
   do while (arg <= command_argument_count())
-    call get_command_argument(arg, value, length)
-    select case (value(1:length))
-    case ("--steps", "--train-every", "--out")
-      call get_command_argument(arg + 1, value, length)
-      if (length == 0) call usage("a value is missing")
-      block
-        character(len=4096) :: name
-        call get_command_argument(arg, name)
-        if (trim(name) == "--out") then
-          out_dir = value(1:length)
-        else if (trim(name) == "--steps") then
-          read (value(1:length), *) steps
-        else
-          read (value(1:length), *) train_every
-        end if
-      end block
-      arg = arg + 2
+    call get_command_argument(arg, flag)
+    select case (trim(flag))
     case ("--resume")
       resume = .true.
-      arg = arg + 1
+    case ("--out")
+      call next_value()
+      out_dir = value(1:length)
+    case ("--steps")
+      call next_value()
+      read (value(1:length), *) steps
+    case ("--train-every")
+      call next_value()
+      read (value(1:length), *) train_every
     case default
-      call usage("unknown argument " // value(1:length))
+      call usage("unknown argument " // trim(flag))
     end select
+    arg = arg + 1
   end do
   if (mod(ny, nprocs) /= 0) call usage("ny = 32 must be divisible by the number of ranks")
   if (train_every < 1 .or. mod(steps, train_every) /= 0) call usage("--steps must be a multiple of --train-every")
@@ -312,6 +306,13 @@ contains
       print '(a, i0, a, i0, a, a)', 'rank ', rank, ': fulgur status ', status, ': ', fulgur_last_error()
       call MPI_Abort(MPI_COMM_WORLD, 1, ierr2)
     end if
+  end subroutine
+
+  ! value(1:length) = the argument after the flag at `arg` (which moves past it).
+  subroutine next_value()
+    arg = arg + 1
+    call get_command_argument(arg, value, length)
+    if (length == 0) call usage("a value is missing after " // trim(flag))
   end subroutine
 
   subroutine usage(why)
