@@ -9,6 +9,7 @@
 #include "fulgur/kernels/cuda/backend.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
+#include "fulgur/tests/cuda_tensor_nn_checks.h"
 
 using namespace fulgur;
 using namespace fulgur::cuda_checks;
@@ -87,7 +88,7 @@ TEST_CASE("arange and linspace on cuda") {
   check_sequence();
 }
 
-TEST_CASE("errors: mixed devices, families CUDA lacks") {
+TEST_CASE("errors: mixed devices, dtypes a CUDA kernel lacks") {
   use_emulated_device();
   check_errors();
 }
@@ -102,4 +103,39 @@ TEST_CASE("autograd on cuda gives the CPU's gradients") {
   use_emulated_device();
   std::mt19937 rng(7);
   check_autograd(rng, /*emulated=*/true);
+}
+
+TEST_CASE("gather, scatter, index_select and masked_select on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(21);
+  check_indexing(rng);
+}
+
+TEST_CASE("sort, argsort and topk on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(22);
+  check_sort(rng);
+}
+
+TEST_CASE("random fills: the CPU's Philox values for the same seed on cuda") {
+  use_emulated_device();
+  check_random(0.0);
+}
+
+TEST_CASE("unfold, fold, max pooling and conv2d on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(23);
+  check_windows(rng);
+}
+
+TEST_CASE("softmax and log_softmax along every dim on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(24);
+  check_softmax(rng);
+}
+
+TEST_CASE("a small CNN's loss and gradients on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(25);
+  check_cnn_gradients(rng);
 }

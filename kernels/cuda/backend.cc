@@ -75,6 +75,18 @@ class CudaTensorAllocator final : public Allocator {
   }
 };
 
+// How many elements of a host bool buffer are true, and their positions into `out` unless it
+// is null (the kernel table's nonzero contract: tensor/ counts first, then fills).
+int64_t nonzero_positions(const bool* mask, int64_t n, int64_t* out) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!mask[i]) continue;
+    if (out) out[count] = i;
+    ++count;
+  }
+  return count;
+}
+
 // ---- the emulated device's table: the kernel sources through the SIMT emulator ----
 
 template <Exec E>
@@ -91,6 +103,16 @@ struct Entries<Exec::Emulated> {
   static void reduce(const kernels::ReduceArgs& a) { tensor_reduce<Exec::Emulated>(a, nullptr); }
   static void sequence(const kernels::SequenceArgs& a) { tensor_sequence<Exec::Emulated>(a, nullptr); }
   static void gemm(const kernels::GemmArgs& a) { tensor_gemm<Exec::Emulated>(a, nullptr); }
+  static void gather(const kernels::IndexArgs& a) { tensor_gather<Exec::Emulated>(a, nullptr); }
+  static void scatter(const kernels::IndexArgs& a, kernels::ScatterMode m) { tensor_scatter<Exec::Emulated>(a, m, nullptr); }
+  static void sort(const kernels::SortArgs& a) { tensor_sort<Exec::Emulated>(a, nullptr); }
+  static void random(const kernels::RandomArgs& a) { tensor_random<Exec::Emulated>(a, nullptr); }
+  static void im2col(const kernels::Im2colArgs& a) { tensor_im2col<Exec::Emulated>(a, nullptr); }
+  static void col2im(const kernels::Im2colArgs& a) { tensor_col2im<Exec::Emulated>(a, nullptr); }
+  static void max_pool(const kernels::MaxPoolArgs& a) { tensor_max_pool<Exec::Emulated>(a, nullptr); }
+  static void softmax(const kernels::SoftmaxArgs& a) { tensor_softmax<Exec::Emulated>(a, nullptr); }
+  // The emulated device's memory is host memory: the mask is scanned where it lies.
+  static int64_t nonzero(const bool* mask, int64_t n, int64_t* out) { return nonzero_positions(mask, n, out); }
   static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
     FULGUR_CHECK(dst_device.is_cuda() || src_device.is_cuda(), "copy", "internal: no CUDA side in a copy from ",
                  src_device, " to ", dst_device);
@@ -146,6 +168,44 @@ struct Entries<Exec::Gpu> {
   static void gemm(const kernels::GemmArgs& a) {
     on_device(a.c, "gemm", [&](void* s) { tensor_gemm<Exec::Gpu>(a, s); });
   }
+  static void gather(const kernels::IndexArgs& a) {
+    on_device(a.other, "gather", [&](void* s) { tensor_gather<Exec::Gpu>(a, s); });
+  }
+  static void scatter(const kernels::IndexArgs& a, kernels::ScatterMode m) {
+    on_device(a.self, "scatter", [&](void* s) { tensor_scatter<Exec::Gpu>(a, m, s); });
+  }
+  static void sort(const kernels::SortArgs& a) {
+    on_device(a.values, "sort", [&](void* s) { tensor_sort<Exec::Gpu>(a, s); });
+  }
+  static void random(const kernels::RandomArgs& a) {
+    on_device(a.out, "random", [&](void* s) { tensor_random<Exec::Gpu>(a, s); });
+  }
+  static void im2col(const kernels::Im2colArgs& a) {
+    on_device(a.cols, "im2col", [&](void* s) { tensor_im2col<Exec::Gpu>(a, s); });
+  }
+  static void col2im(const kernels::Im2colArgs& a) {
+    on_device(a.image, "col2im", [&](void* s) { tensor_col2im<Exec::Gpu>(a, s); });
+  }
+  static void max_pool(const kernels::MaxPoolArgs& a) {
+    on_device(a.out, "max_pool", [&](void* s) { tensor_max_pool<Exec::Gpu>(a, s); });
+  }
+  static void softmax(const kernels::SoftmaxArgs& a) {
+    on_device(a.out, "softmax", [&](void* s) { tensor_softmax<Exec::Gpu>(a, s); });
+  }
+  // The mask comes to the host, is scanned there, and the positions go back: nonzero's
+  // output size depends on the data, so the host waits for it anyway (PyTorch synchronises
+  // too). A device-side scan would save the two copies for large masks.
+  static int64_t nonzero(const bool* mask, int64_t n, int64_t* out) {
+    std::vector<unsigned char> host(static_cast<size_t>(n));
+    const Device device = Device::cuda(device_of(mask));
+    copy_bytes(host.data(), Device::cpu(), mask, device, static_cast<size_t>(n));
+    const bool* host_mask = reinterpret_cast<const bool*>(host.data());
+    if (!out) return nonzero_positions(host_mask, n, nullptr);
+    std::vector<int64_t> positions(static_cast<size_t>(n));
+    const int64_t count = nonzero_positions(host_mask, n, positions.data());
+    copy_bytes(out, device, positions.data(), Device::cpu(), static_cast<size_t>(count) * sizeof(int64_t));
+    return count;
+  }
   // Synchronous for now: an async copy on the device's current stream, then a wait, so the
   // host buffer may be reused (or read) as soon as this returns. Pinned staging buffers and
   // truly asynchronous copies are not built yet.
@@ -175,8 +235,17 @@ kernels::KernelTable make_table() {
   t.reduce = &Entries<E>::reduce;
   t.sequence = &Entries<E>::sequence;
   t.gemm = &Entries<E>::gemm;  // float32 / float64 (tensor_gemm.h); other dtypes say so
+  t.gather = &Entries<E>::gather;
+  t.scatter = &Entries<E>::scatter;
+  t.sort = &Entries<E>::sort;
+  t.random = &Entries<E>::random;
+  t.nonzero = &Entries<E>::nonzero;
+  t.im2col = &Entries<E>::im2col;
+  t.col2im = &Entries<E>::col2im;
+  t.max_pool = &Entries<E>::max_pool;
+  t.softmax = &Entries<E>::softmax;
   t.copy_bytes = &Entries<E>::copy_bytes;
-  return t;  // the other families stay null: register_kernels makes them errors
+  return t;
 }
 
 }  // namespace

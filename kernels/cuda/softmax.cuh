@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "kernels/cuda/row_reduce.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
+#include "kernels/cuda/scratch.cuh"
 #include "fulgur/kernels/cuda/softmax.h"
 #include "fulgur/kernels/error.h"
 
@@ -393,41 +394,6 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_backward(const 
   write_backward<kVec4, kLog>(y + base, dy + base, dx + base, n, dot);
 }
 
-// The multi-block kernels' workspace (rows x splits partial results): stream-ordered device
-// memory on the GPU (cudaMallocAsync: no device-wide synchronisation), host memory emulated.
-template <typename T>
-class Workspace {
- public:
-  Workspace(int64_t count, void* stream) : stream_(stream) {
-#if FULGUR_SIMT_EMULATED
-    host_.resize(static_cast<size_t>(count));
-    data_ = host_.data();
-#else
-    const cudaError_t e = cudaMallocAsync(reinterpret_cast<void**>(&data_), static_cast<size_t>(count) * sizeof(T),
-                                          static_cast<cudaStream_t>(stream_));
-    if (e != cudaSuccess) {
-      throw Error(std::string("softmax (cuda): cannot allocate the multi-block workspace of ") +
-                  std::to_string(count * static_cast<int64_t>(sizeof(T))) + " bytes: " + cudaGetErrorString(e));
-    }
-#endif
-  }
-  ~Workspace() {
-#if !FULGUR_SIMT_EMULATED
-    cudaFreeAsync(data_, static_cast<cudaStream_t>(stream_));
-#endif
-  }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  T* data() const { return data_; }
-
- private:
-  void* stream_;
-  T* data_ = nullptr;
-#if FULGUR_SIMT_EMULATED
-  std::vector<T> host_;
-#endif
-};
-
 // Columns per chunk for `splits` chunks: a multiple of 4 (chunks of an aligned row stay aligned).
 inline int64_t chunk_columns(int64_t cols, int64_t splits) { return ((cols + splits - 1) / splits + 3) / 4 * 4; }
 
@@ -435,7 +401,7 @@ template <bool kVec4, bool kLog>
 void forward_split(const float* x, float* y, int64_t rows, int64_t cols, int64_t splits, void* stream) {
   const int64_t chunk = chunk_columns(cols, splits);
   splits = (cols + chunk - 1) / chunk;  // rounding the chunk up may leave fewer chunks
-  Workspace<MaxSum> partial(rows * splits, stream);
+  Scratch<MaxSum> partial(rows * splits, stream, "softmax");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(rows));
   FULGUR_LAUNCH((softmax_chunk_maxsum<kVec4>), grid, dim3(kLongRowThreads), 0, stream, x, partial.data(), cols, chunk);
   FULGUR_LAUNCH((softmax_chunk_write<kVec4, kLog>), grid, dim3(kLongRowThreads), 0, stream, x, y,
@@ -447,7 +413,7 @@ void backward_split(const float* y, const float* dy, float* dx, int64_t rows, in
                     void* stream) {
   const int64_t chunk = chunk_columns(cols, splits);
   splits = (cols + chunk - 1) / chunk;
-  Workspace<float> partial(rows * splits, stream);
+  Scratch<float> partial(rows * splits, stream, "softmax");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(rows));
   FULGUR_LAUNCH((softmax_chunk_dot<kVec4, kLog>), grid, dim3(kLongRowThreads), 0, stream, y, dy, partial.data(), cols,
                 chunk);

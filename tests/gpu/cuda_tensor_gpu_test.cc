@@ -7,6 +7,7 @@
 
 #include "fulgur/kernels/cuda/backend.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
+#include "fulgur/tests/cuda_tensor_nn_checks.h"
 #include "tests/gpu/skip_without_gpu.h"
 
 using namespace fulgur;
@@ -88,7 +89,7 @@ TEST_CASE("gpu: arange and linspace") {
   check_sequence();
 }
 
-TEST_CASE("gpu: errors: mixed devices, families CUDA lacks") {
+TEST_CASE("gpu: errors: mixed devices, dtypes a CUDA kernel lacks") {
   FULGUR_SKIP_WITHOUT_GPU();
   require_real_gpu();
   check_errors();
@@ -106,4 +107,45 @@ TEST_CASE("gpu: autograd gives the CPU's gradients") {
   require_real_gpu();
   std::mt19937 rng(7);
   check_autograd(rng, /*emulated=*/false);
+}
+
+TEST_CASE("gpu: gather, scatter, index_select and masked_select on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(21);
+  check_indexing(rng);
+}
+
+TEST_CASE("gpu: sort, argsort and topk on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(22);
+  check_sort(rng);
+}
+
+TEST_CASE("gpu: random fills: the CPU's Philox values for the same seed on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  check_random(1e-12);
+}
+
+TEST_CASE("gpu: unfold, fold, max pooling and conv2d on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(23);
+  check_windows(rng);
+}
+
+TEST_CASE("gpu: softmax and log_softmax along every dim on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(24);
+  check_softmax(rng);
+}
+
+TEST_CASE("gpu: a small CNN's loss and gradients on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(25);
+  check_cnn_gradients(rng);
 }

@@ -1,0 +1,2 @@
+// The index kernels built for the GPU (see index.cuh).
+#include "kernels/cuda/index.cuh"

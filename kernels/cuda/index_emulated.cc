@@ -1,0 +1,2 @@
+// The index kernels built for the SIMT emulator (see simt.h).
+#include "kernels/cuda/index.cuh"
