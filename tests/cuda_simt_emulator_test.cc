@@ -2,7 +2,11 @@
 // atomics, and the launch checks. Kernel tests (cuda_*_emulated_test) build on it.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
 #include <numeric>
 #include <vector>
 
@@ -61,6 +65,26 @@ __global__ void dynamic_shared_sum(const float* in, float* out) {
     for (unsigned i = 0; i < blockDim.x; ++i) s += buf[i];
     out[blockIdx.x] = s;
   }
+}
+
+// Every thread writes its global index: an independent kernel.
+__global__ void write_ids(int* out, int* total) {
+  const int i = static_cast<int>(blockIdx.y * gridDim.x * blockDim.x * blockDim.y + blockIdx.x * blockDim.x * blockDim.y +
+                                 threadIdx.y * blockDim.x + threadIdx.x);
+  out[i] = i;
+  atomicAdd(total, 1);
+}
+
+// Whether running fn in a child process ends it with SIGABRT (the emulator's trap).
+bool aborts(void (*fn)()) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
 
 }  // namespace
@@ -130,4 +154,27 @@ TEST_CASE("simt: invalid launches are errors, as cudaErrorInvalidConfiguration")
   std::vector<int> out(1);
   CHECK_THROWS_AS(FULGUR_LAUNCH(early_exit, dim3(0), dim3(32), 0, nullptr, 1, out.data()), fulgur::Error);
   CHECK_THROWS_AS(FULGUR_LAUNCH(early_exit, dim3(1), dim3(2048), 0, nullptr, 1, out.data()), fulgur::Error);
+}
+
+TEST_CASE("simt: an independent launch runs every thread once; a barrier in it traps") {
+  std::vector<int> out(3 * 2 * 64, -1);
+  int total = 0;
+  FULGUR_LAUNCH_INDEPENDENT(write_ids, dim3(3, 2), dim3(32, 2), nullptr, out.data(), &total);
+  for (size_t i = 0; i < out.size(); ++i) CHECK(out[i] == static_cast<int>(i));
+  CHECK(total == 3 * 2 * 64);
+  // The independent path checks what it promises: a kernel that synchronises, shuffles or
+  // uses shared memory aborts with a message instead of running wrongly.
+  CHECK(aborts([] {
+    std::vector<int> in(256, 1), o(256);
+    FULGUR_LAUNCH_INDEPENDENT(reverse_block, dim3(1), dim3(256), nullptr, in.data(), o.data());
+  }));
+  CHECK(aborts([] {
+    std::vector<float> in(32, 1.0f), sums(32), unused(32);
+    std::vector<int> lanes(32), partner(32);
+    std::vector<unsigned> ballots(32);
+    FULGUR_LAUNCH_INDEPENDENT(warp_ops, dim3(1), dim3(32), nullptr, in.data(), sums.data(), lanes.data(),
+                              ballots.data(), partner.data());
+  }));
+  // The same kernels run through FULGUR_LAUNCH in the cases above; the launch checks apply.
+  CHECK_THROWS_AS(FULGUR_LAUNCH_INDEPENDENT(write_ids, dim3(0), dim3(32), nullptr, out.data(), &total), fulgur::Error);
 }

@@ -3,7 +3,9 @@
 #include <cctype>
 #include <sstream>
 
+#include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/runtime.h"
+#include "fulgur/kernels/cuda/stream.h"
 #include "fulgur/kernels/error.h"
 
 namespace fulgur::lightning {
@@ -102,7 +104,19 @@ std::vector<Device> CUDAAccelerator::get_parallel_devices(const std::vector<int6
   return out;
 }
 
-int64_t CUDAAccelerator::auto_device_count() const { return cuda::device_count(); }
-bool CUDAAccelerator::is_available() const { return cuda::is_available(); }
+// The emulated CUDA device (kernels/cuda/emulated_device.h) counts as one device when it is
+// enabled, so that the Trainer's CUDA path runs in CI; "auto" still never picks it (see
+// accelerator_connector.cc).
+int64_t CUDAAccelerator::auto_device_count() const {
+  return cuda::emulated_device_enabled() ? 1 : cuda::device_count();
+}
+bool CUDAAccelerator::is_available() const { return cuda::emulated_device_enabled() || cuda::is_available(); }
+
+// Lightning's CUDAAccelerator.setup_device: the root device becomes the current one, so that
+// kernels and allocations without an explicit device go there.
+void CUDAAccelerator::setup_device(Device device) {
+  FULGUR_CHECK(device.is_cuda(), "Trainer", "CUDAAccelerator got a ", device, " device; hint: a cuda device");
+  if (!cuda::emulated_device_enabled()) cuda::set_device(device.index);
+}
 
 }  // namespace fulgur::lightning

@@ -3,8 +3,9 @@
 // and how many devices "auto" means; the Strategy (strategy.h) decides how the run uses them.
 //
 //   CPUAccelerator: always available, devices "auto" = 1, devices must be an int > 0.
-//   CUDAAccelerator: asks fulgur's CUDA runtime (kernels/cuda/runtime.h). The CUDA backend does
-//     not run the Trainer's loops yet, so choosing it fails at construction either way.
+//   CUDAAccelerator: asks fulgur's CUDA runtime (kernels/cuda/runtime.h); the emulated CUDA
+//     device (kernels/cuda/emulated_device.h), when enabled, is one available device, so the
+//     Trainer's CUDA path runs in CI. "auto" picks it only for a real GPU.
 #pragma once
 
 #include <cstdint>
@@ -69,6 +70,7 @@ class CUDAAccelerator : public Accelerator {
   std::vector<Device> get_parallel_devices(const std::vector<int64_t>& ids) const override;
   int64_t auto_device_count() const override;
   bool is_available() const override;
+  void setup_device(Device device) override;
 };
 
 }  // namespace fulgur::lightning

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "fulgur/distributed/launch_environment.h"
+#include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/error.h"
 #include "fulgur/trainer/ddp_strategy.h"
 
@@ -51,17 +52,20 @@ void check_process_count(int64_t devices_per_node, bool devices_auto, int64_t nu
 }
 
 std::shared_ptr<Accelerator> select_accelerator(const std::string& flag) {
-  // Lightning's "auto" prefers a GPU when one is available; the Trainer's loops run on the CPU
-  // only until the CUDA backend is wired in, so "auto" is the CPU here.
-  if (flag == "auto" || flag == "cpu") return std::make_shared<CPUAccelerator>();
+  // Lightning's "auto" takes a GPU when there is one. Never the emulated device: it runs the
+  // CUDA kernels on the CPU, far slower than the CPU backend, and is only for testing.
+  if (flag == "auto") {
+    if (cuda::is_available()) return std::make_shared<CUDAAccelerator>();
+    return std::make_shared<CPUAccelerator>();
+  }
+  if (flag == "cpu") return std::make_shared<CPUAccelerator>();
   FULGUR_CHECK(flag == "gpu" || flag == "cuda", "Trainer", "You selected an invalid accelerator name: `accelerator='",
                flag, "'`. Available names are: auto, cpu, cuda, gpu.");
   auto cuda = std::make_shared<CUDAAccelerator>();
   FULGUR_CHECK(cuda->is_available(), "Trainer", "`CUDAAccelerator` can not run on your system since the accelerator "
                "is not available. The following accelerator(s) is available and can be passed into `accelerator` "
                "argument of `Trainer`: ['cpu'].");
-  FULGUR_FAIL("Trainer", "accelerator=\"", flag, "\": a CUDA device is available, but the CUDA backend does not run "
-              "the Trainer's loops yet; hint: use accelerator=\"cpu\" (or \"auto\")");
+  return cuda;
 }
 }  // namespace
 

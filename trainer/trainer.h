@@ -83,8 +83,8 @@ struct TrainerOptions {
   // Unset: 1000 when max_steps is -1, else unlimited (-1), as in Lightning.
   std::optional<int64_t> max_epochs = std::nullopt;
   // Resolved by the accelerator connector (accelerator_connector.h, docs/TRAINER.md "Strategy
-  // and accelerator"): "auto" is the CPU; "gpu"/"cuda" are refused until the CUDA backend runs
-  // the loops.
+  // and accelerator"): "auto" is a GPU when there is one, else the CPU; "gpu"/"cuda" need a
+  // GPU or the emulated CUDA device.
   std::string accelerator = "auto";  // "auto", "cpu", "gpu"/"cuda"
   StrategyOption strategy = "auto";  // "auto", "single_device" or a Strategy object
   // Lightning's forms as a string: "auto", "1", "-1", "0,1", "[0, 1]" (several: "ddp", to come).

@@ -128,7 +128,7 @@ void tensor_binary<FULGUR_EXEC>(kernels::BinaryOp op, const kernels::Elementwise
   if (n == 0) return;
   visit_device_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((binary_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, op, args, n);
+    FULGUR_LAUNCH_INDEPENDENT((binary_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), stream, op, args, n);
   });
 }
 

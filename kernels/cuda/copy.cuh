@@ -58,7 +58,7 @@ template <typename Word>
 void launch_fill(const kernels::ElementwiseArgs& args, int64_t n, const void* bits, void* stream) {
   Word w;
   std::memcpy(&w, bits, sizeof(Word));
-  FULGUR_LAUNCH((fill_kernel<Word>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, args, n, w);
+  FULGUR_LAUNCH_INDEPENDENT((fill_kernel<Word>), elementwise_grid(n), dim3(kElementwiseThreads), stream, args, n, w);
 }
 
 }  // namespace
@@ -73,7 +73,7 @@ void tensor_copy<FULGUR_EXEC>(const kernels::ElementwiseArgs& args, void* stream
   if (n == 0) return;
   if (vector_copy(args)) {
     const int64_t bytes = n * static_cast<int64_t>(element_size(args.op[0].dtype));
-    FULGUR_LAUNCH(copy_vector_kernel, elementwise_grid((bytes + 15) / 16), dim3(kElementwiseThreads), 0, stream,
+    FULGUR_LAUNCH_INDEPENDENT(copy_vector_kernel, elementwise_grid((bytes + 15) / 16), dim3(kElementwiseThreads), stream,
                   args.op[1].data, args.op[0].data, bytes);
     return;
   }
@@ -81,7 +81,7 @@ void tensor_copy<FULGUR_EXEC>(const kernels::ElementwiseArgs& args, void* stream
     using To = typename decltype(to_tag)::type;
     visit_device_dtype(args.op[1].dtype, [&](auto from_tag) {
       using From = typename decltype(from_tag)::type;
-      FULGUR_LAUNCH((copy_kernel<To, From>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, args, n);
+      FULGUR_LAUNCH_INDEPENDENT((copy_kernel<To, From>), elementwise_grid(n), dim3(kElementwiseThreads), stream, args, n);
     });
   });
 }

@@ -12,8 +12,8 @@
 namespace fulgur::FULGUR_KERNEL_NS {
 namespace {
 
-// The SIMT emulator runs a block's threads as OS threads (created per launch), so emulated
-// launches are small; the grid-stride loop makes results independent of the launch shape.
+// Emulated launches are small (the emulator runs these kernels' threads one after another,
+// FULGUR_LAUNCH_INDEPENDENT); the grid-stride loop makes results independent of the shape.
 #if FULGUR_SIMT_EMULATED
 constexpr int kElementwiseThreads = 32;
 constexpr int64_t kElementwiseMaxBlocks = 2;

@@ -120,7 +120,7 @@ void tensor_gather<FULGUR_EXEC>(const kernels::IndexArgs& args, void* stream) {
   Scratch<unsigned long long> flag(2, stream, "gather", /*zeroed=*/true);
   visit_device_dtype(args.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((gather_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, args, n, flag.data());
+    FULGUR_LAUNCH_INDEPENDENT((gather_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), stream, args, n, flag.data());
   });
   throw_if_out_of_range(args, flag.data(), stream, "gather");
 }
@@ -137,10 +137,10 @@ void tensor_scatter<FULGUR_EXEC>(const kernels::IndexArgs& args, kernels::Scatte
   visit_device_dtype(args.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (mode == kernels::ScatterMode::Add) {
-      FULGUR_LAUNCH((scatter_kernel<T, true>), elementwise_grid(lines), dim3(kElementwiseThreads), 0, stream, args,
+      FULGUR_LAUNCH_INDEPENDENT((scatter_kernel<T, true>), elementwise_grid(lines), dim3(kElementwiseThreads), stream, args,
                     lines, line_len, flag.data());
     } else {
-      FULGUR_LAUNCH((scatter_kernel<T, false>), elementwise_grid(lines), dim3(kElementwiseThreads), 0, stream, args,
+      FULGUR_LAUNCH_INDEPENDENT((scatter_kernel<T, false>), elementwise_grid(lines), dim3(kElementwiseThreads), stream, args,
                     lines, line_len, flag.data());
     }
   });

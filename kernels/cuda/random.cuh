@@ -79,7 +79,7 @@ void tensor_random<FULGUR_EXEC>(const kernels::RandomArgs& args, void* stream) {
   if (args.numel <= 0) return;
   visit_device_dtype(args.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((random_kernel<T>), elementwise_grid(args.numel), dim3(kElementwiseThreads), 0, stream, args,
+    FULGUR_LAUNCH_INDEPENDENT((random_kernel<T>), elementwise_grid(args.numel), dim3(kElementwiseThreads), stream, args,
                   reinterpret_cast<const T*>(args.probs));
   });
 }

@@ -47,7 +47,7 @@ void tensor_sequence<FULGUR_EXEC>(const kernels::SequenceArgs& args, void* strea
   if (args.numel <= 0) return;
   visit_device_dtype(args.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((sequence_kernel<T>), elementwise_grid(args.numel), dim3(kElementwiseThreads), 0, stream, args);
+    FULGUR_LAUNCH_INDEPENDENT((sequence_kernel<T>), elementwise_grid(args.numel), dim3(kElementwiseThreads), stream, args);
   });
 }
 

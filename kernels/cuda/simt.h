@@ -11,6 +11,10 @@
 //   atomicAdd / atomicMax / atomicMin / atomicCAS / atomicExch on global or shared memory
 //   float4 / uint4 / uint2 / float2 vector loads, __float_as_uint & co, fast-math intrinsics
 //   FULGUR_LAUNCH(kernel, grid, block, shared_bytes, stream, args...)
+//   FULGUR_LAUNCH_INDEPENDENT(kernel, grid, block, stream, args...): a kernel whose threads
+//     never synchronise or share memory (grid-stride element-wise loops); the emulator runs its
+//     threads one after another on the calling thread (much faster) and traps if one does
+//     synchronise; on the GPU it is FULGUR_LAUNCH without shared memory
 //   FULGUR_UNROLL                        instead of  #pragma unroll (GCC rejects it)
 //   simt_ptx.h for mma.sync / ldmatrix (tensor cores) with emulated fragment layouts.
 #pragma once
@@ -31,6 +35,8 @@
   T* name = reinterpret_cast<T*>(fulgur_dynamic_shared_)
 #define FULGUR_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
   kernel<<<(grid), (block), (shared_bytes), static_cast<cudaStream_t>(stream)>>>(__VA_ARGS__)
+#define FULGUR_LAUNCH_INDEPENDENT(kernel, grid, block, stream, ...) \
+  kernel<<<(grid), (block), 0, static_cast<cudaStream_t>(stream)>>>(__VA_ARGS__)
 // Kernels live in this namespace so that the CUDA build and the emulated build of the same
 // source can be linked into one test binary.
 #define FULGUR_KERNEL_NS cuda_kernels

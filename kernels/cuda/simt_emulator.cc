@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <barrier>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -28,13 +29,17 @@ struct Warp {
 
 // State of the block now running, rebuilt before each block.
 struct Block {
+  bool independent = false;  // run_grid_independent: no barriers, warp operations or shared memory
   std::unique_ptr<std::barrier<>> barrier;
   std::unique_ptr<Warp[]> warps;
   std::mutex mutex;
   std::vector<size_t> declaration_offsets;
   size_t static_bytes = 0;
-  std::vector<unsigned char> static_arena = std::vector<unsigned char>(kMaxSharedBytes, 0xFF);
-  std::vector<unsigned char> dynamic_arena;
+  // Shared memory: kMaxSharedBytes (static) and the launch's dynamic bytes, 0xFF-filled.
+  // Allocated once per launching host thread (launch_arenas) and reused: a fresh 227 KiB
+  // buffer per launch was an mmap, page faults and an munmap every time.
+  unsigned char* static_arena = nullptr;
+  std::vector<unsigned char>* dynamic_arena = nullptr;
 };
 
 thread_local ThreadContext* t_context = nullptr;
@@ -51,6 +56,72 @@ void require_kernel(const char* what) {
   }
 }
 
+// Barriers, warp operations and shared memory: not in a kernel launched as independent.
+void require_cooperative(const char* what) {
+  require_kernel(what);
+  if (t_block->independent) {
+    std::fprintf(stderr, "simt: %s in a kernel launched with FULGUR_LAUNCH_INDEPENDENT; hint: launch it with "
+                 "FULGUR_LAUNCH\n", what);
+    std::abort();
+  }
+}
+
+// The OS threads that run emulated GPU threads, kept between launches: creating a block's
+// threads anew for every launch made thread creation the main cost of emulated code (a
+// training step launches hundreds of kernels; 30 s of system time for a small CNN's 18 steps).
+// Thread t runs GPU thread t of every block of a launch; the pool grows to the largest block
+// seen (at most 1024 threads) and is never destroyed (its threads wait, detached, at exit).
+// Launches from several host threads take turns.
+class LaunchPool {
+ public:
+  // Runs job(t) for t in [0, n) on the pool's threads; returns when every call has returned.
+  void run(int n, const std::function<void(int)>& job) {
+    std::lock_guard<std::mutex> one_launch(launch_mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (static_cast<int>(threads_) < n) {
+      // It starts from the generation before this launch's, so it takes part in this launch.
+      std::thread(&LaunchPool::worker, this, static_cast<int>(threads_), generation_).detach();
+      ++threads_;
+    }
+    job_ = &job;
+    active_ = n;
+    pending_ = n;
+    ++generation_;
+    work_.notify_all();
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void worker(int tid, uint64_t seen) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      work_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (tid >= active_) continue;  // this launch has fewer threads
+      const std::function<void(int)>* job = job_;
+      lock.unlock();
+      (*job)(tid);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex launch_mutex_;
+  std::mutex mutex_;
+  std::condition_variable work_, done_;
+  size_t threads_ = 0;
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  int pending_ = 0;
+  const std::function<void(int)>* job_ = nullptr;
+};
+
+LaunchPool& launch_pool() {
+  static auto* pool = new LaunchPool();  // leaked on purpose: see LaunchPool
+  return *pool;
+}
+
 }  // namespace
 
 ThreadContext& current() {
@@ -59,12 +130,12 @@ ThreadContext& current() {
 }
 
 void sync_block() {
-  require_kernel("__syncthreads");
+  require_cooperative("__syncthreads");
   t_block->barrier->arrive_and_wait();
 }
 
 void sync_warp() {
-  require_kernel("__syncwarp");
+  require_cooperative("__syncwarp");
   my_warp().barrier->arrive_and_wait();
 }
 
@@ -74,34 +145,34 @@ int lane_id() {
 }
 
 uint32_t active_mask() {
-  require_kernel("active mask");
+  require_cooperative("active mask");
   return my_warp().alive.load();
 }
 
 void* shared_declaration(size_t bytes, size_t align) {
-  require_kernel("FULGUR_SHARED");
+  require_cooperative("FULGUR_SHARED");
   Block& block = *t_block;
   const auto index = static_cast<size_t>(t_context->shared_declarations++);
   std::lock_guard<std::mutex> lock(block.mutex);
   // The first thread to reach the k-th declaration places it; the others find it.
   if (index == block.declaration_offsets.size()) {
     const size_t offset = (block.static_bytes + align - 1) / align * align;
-    if (offset + bytes + block.dynamic_arena.size() > kMaxSharedBytes) {
+    if (offset + bytes + block.dynamic_arena->size() > kMaxSharedBytes) {
       trap("shared memory of the block exceeds 227 KiB (static + dynamic)");
     }
     block.declaration_offsets.push_back(offset);
     block.static_bytes = offset + bytes;
   }
-  return block.static_arena.data() + block.declaration_offsets[index];
+  return block.static_arena + block.declaration_offsets[index];
 }
 
 void* dynamic_shared() {
-  require_kernel("FULGUR_DYNAMIC_SHARED");
-  return t_block->dynamic_arena.data();
+  require_cooperative("FULGUR_DYNAMIC_SHARED");
+  return t_block->dynamic_arena->data();
 }
 
 void warp_exchange(const void* mine, size_t bytes, void* all_lanes) {
-  require_kernel("a warp operation");
+  require_cooperative("a warp operation");
   if (bytes > kSlotBytes) trap("warp_exchange: value larger than a slot");
   Warp& warp = my_warp();
   std::memcpy(warp.slots[lane_id()], mine, bytes);
@@ -123,7 +194,10 @@ void trap(const char* what) {
   std::abort();
 }
 
-void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+namespace {
+
+// CUDA's launch limits, as cudaErrorInvalidConfiguration on a GPU.
+void check_configuration(dim3 grid, dim3 block_dim) {
   const uint64_t threads = uint64_t{block_dim.x} * block_dim.y * block_dim.z;
   const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
   if (threads == 0 || threads > 1024 || block_dim.z > 64 || grid.y > 65535 || grid.z > 65535) {
@@ -137,6 +211,53 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     throw Error("simt launch: a grid of 0 blocks (cudaErrorInvalidConfiguration on a GPU); hint: skip the "
                 "launch for empty work");
   }
+}
+
+uint3 block_index(uint64_t b, dim3 grid) {
+  return {static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
+          static_cast<unsigned>(b / (uint64_t{grid.x} * grid.y))};
+}
+
+uint3 thread_index(int tid, dim3 block_dim) {
+  return {static_cast<unsigned>(tid) % block_dim.x, static_cast<unsigned>(tid) / block_dim.x % block_dim.y,
+          static_cast<unsigned>(tid) / (block_dim.x * block_dim.y)};
+}
+
+}  // namespace
+
+void run_grid_independent(dim3 grid, dim3 block_dim, const std::function<void()>& body) {
+  check_configuration(grid, block_dim);
+  const int n = static_cast<int>(uint64_t{block_dim.x} * block_dim.y * block_dim.z);
+  const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
+  Block block;
+  block.independent = true;
+  ThreadContext context;
+  context.block_dim = block_dim;
+  context.grid_dim = grid;
+  ThreadContext* const outer_context = t_context;
+  Block* const outer_block = t_block;
+  t_context = &context;
+  t_block = &block;
+  for (uint64_t b = 0; b < blocks; ++b) {
+    context.block_idx = block_index(b, grid);
+    for (int tid = 0; tid < n; ++tid) {
+      context.linear_tid = tid;
+      context.thread_idx = thread_index(tid, block_dim);
+      try {
+        body();
+      } catch (const std::exception& e) {
+        trap(e.what());
+      }
+    }
+  }
+  t_context = outer_context;
+  t_block = outer_block;
+}
+
+void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+  check_configuration(grid, block_dim);
+  const uint64_t threads = uint64_t{block_dim.x} * block_dim.y * block_dim.z;
+  const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
   if (dynamic_shared_bytes > kMaxSharedBytes) {
     throw Error("simt launch: " + std::to_string(dynamic_shared_bytes) +
                 " bytes of dynamic shared memory, more than the 227 KiB a block may have");
@@ -144,7 +265,14 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
   const int n = static_cast<int>(threads);
   const int warps = (n + kWarpSize - 1) / kWarpSize;
   Block block;
-  block.dynamic_arena.resize(dynamic_shared_bytes);
+  struct Arenas {
+    std::vector<unsigned char> static_bytes = std::vector<unsigned char>(kMaxSharedBytes, 0xFF);
+    std::vector<unsigned char> dynamic_bytes;
+  };
+  thread_local Arenas arenas;
+  block.static_arena = arenas.static_bytes.data();
+  block.dynamic_arena = &arenas.dynamic_bytes;
+  block.dynamic_arena->resize(dynamic_shared_bytes);
   block.warps = std::make_unique<Warp[]>(static_cast<size_t>(warps));
   std::barrier<> between_blocks(n);
 
@@ -157,10 +285,10 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     }
     block.declaration_offsets.clear();
     // Uninitialised shared memory reads as NaN / 0xFF.. so that a kernel relying on it fails.
-    std::memset(block.static_arena.data(), 0xFF, block.static_bytes);
+    std::memset(block.static_arena, 0xFF, block.static_bytes);
     block.static_bytes = 0;
     // (memset on an empty vector's null data() is undefined, even for 0 bytes)
-    if (!block.dynamic_arena.empty()) std::memset(block.dynamic_arena.data(), 0xFF, block.dynamic_arena.size());
+    if (!block.dynamic_arena->empty()) std::memset(block.dynamic_arena->data(), 0xFF, block.dynamic_arena->size());
   };
 
   auto thread_main = [&](int tid) {
@@ -168,17 +296,14 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     context.linear_tid = tid;
     context.block_dim = block_dim;
     context.grid_dim = grid;
-    context.thread_idx = {static_cast<unsigned>(tid) % block_dim.x,
-                          static_cast<unsigned>(tid) / block_dim.x % block_dim.y,
-                          static_cast<unsigned>(tid) / (block_dim.x * block_dim.y)};
+    context.thread_idx = thread_index(tid, block_dim);
     t_context = &context;
     t_block = &block;
     for (uint64_t b = 0; b < blocks; ++b) {
       between_blocks.arrive_and_wait();
       if (tid == 0) reset_block();
       between_blocks.arrive_and_wait();
-      context.block_idx = {static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
-                           static_cast<unsigned>(b / (uint64_t{grid.x} * grid.y))};
+      context.block_idx = block_index(b, grid);
       context.shared_declarations = 0;
       try {
         body();
@@ -195,10 +320,9 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     t_block = nullptr;
   };
 
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(n));
-  for (int t = 0; t < n; ++t) pool.emplace_back(thread_main, t);
-  for (auto& t : pool) t.join();
+  launch_pool().run(n, thread_main);
+  // The arena outlives the launch: leave it 0xFF-filled for the next one.
+  std::memset(block.static_arena, 0xFF, block.static_bytes);
 }
 
 }  // namespace fulgur::simt

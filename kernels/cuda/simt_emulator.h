@@ -85,6 +85,11 @@ uint32_t active_mask();
 
 // Runs `body` as grid x block threads, blocks one after another.
 void run_grid(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body);
+// The same for a kernel whose threads never wait for or talk to each other (no barriers, warp
+// operations or shared memory; atomics are fine): every GPU thread runs to completion in turn
+// on the calling thread, with no OS threads or context switches. A kernel that does use one
+// of those traps with a message naming it.
+void run_grid_independent(dim3 grid, dim3 block, const std::function<void()>& body);
 
 template <typename T>
 T* shared_object() {
@@ -98,6 +103,12 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, void (*kernel)(Params...
   // then gets its own copy of the parameters.
   const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
   run_grid(grid, block, shared_bytes, [&] { std::apply(kernel, params); });
+}
+
+template <typename... Params, typename... Args>
+void launch_independent(dim3 grid, dim3 block, void (*kernel)(Params...), Args&&... args) {
+  const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
+  run_grid_independent(grid, block, [&] { std::apply(kernel, params); });
 }
 
 inline void check_full_mask(uint32_t mask, const char* op) {
@@ -141,6 +152,8 @@ T shfl_from(const T& value, int src_lane) {
 #define FULGUR_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::fulgur::simt::dynamic_shared())
 #define FULGUR_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
   ((void)(stream), ::fulgur::simt::launch((grid), (block), (shared_bytes), &kernel, __VA_ARGS__))
+#define FULGUR_LAUNCH_INDEPENDENT(kernel, grid, block, stream, ...) \
+  ((void)(stream), ::fulgur::simt::launch_independent((grid), (block), &kernel, __VA_ARGS__))
 
 inline void __syncthreads() { ::fulgur::simt::sync_block(); }
 inline void __syncwarp(unsigned mask = 0xffffffffu) {

@@ -59,7 +59,7 @@ void tensor_softmax<FULGUR_EXEC>(const kernels::SoftmaxArgs& args, void* stream)
   visit_device_dtype(args.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (kFloating<T>) {
-      FULGUR_LAUNCH((softmax_slices_kernel<T>), elementwise_grid(slices), dim3(kElementwiseThreads), 0, stream, args,
+      FULGUR_LAUNCH_INDEPENDENT((softmax_slices_kernel<T>), elementwise_grid(slices), dim3(kElementwiseThreads), stream, args,
                     slices);
     } else {
       FULGUR_FAIL(args.log ? "log_softmax" : "softmax", "not implemented for ", args.dtype,

@@ -112,9 +112,9 @@ void tensor_unary<FULGUR_EXEC>(kernels::UnaryOp op, const kernels::ElementwiseAr
   visit_device_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (op == UnaryOp::LogicalNot) {
-      FULGUR_LAUNCH((logical_not_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, args, n);
+      FULGUR_LAUNCH_INDEPENDENT((logical_not_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), stream, args, n);
     } else {
-      FULGUR_LAUNCH((unary_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, op, args, n);
+      FULGUR_LAUNCH_INDEPENDENT((unary_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), stream, op, args, n);
     }
   });
 }

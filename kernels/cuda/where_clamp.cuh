@@ -59,10 +59,10 @@ void tensor_where<FULGUR_EXEC>(const kernels::ElementwiseArgs& args, void* strea
   if (n == 0) return;
   const dim3 grid = elementwise_grid(n), block(kElementwiseThreads);
   switch (element_size(args.op[0].dtype)) {
-    case 1: FULGUR_LAUNCH((where_kernel<uint8_t>), grid, block, 0, stream, args, n); break;
-    case 2: FULGUR_LAUNCH((where_kernel<uint16_t>), grid, block, 0, stream, args, n); break;
-    case 4: FULGUR_LAUNCH((where_kernel<uint32_t>), grid, block, 0, stream, args, n); break;
-    default: FULGUR_LAUNCH((where_kernel<uint64_t>), grid, block, 0, stream, args, n); break;
+    case 1: FULGUR_LAUNCH_INDEPENDENT((where_kernel<uint8_t>), grid, block, stream, args, n); break;
+    case 2: FULGUR_LAUNCH_INDEPENDENT((where_kernel<uint16_t>), grid, block, stream, args, n); break;
+    case 4: FULGUR_LAUNCH_INDEPENDENT((where_kernel<uint32_t>), grid, block, stream, args, n); break;
+    default: FULGUR_LAUNCH_INDEPENDENT((where_kernel<uint64_t>), grid, block, stream, args, n); break;
   }
 }
 
@@ -73,7 +73,7 @@ void tensor_clamp<FULGUR_EXEC>(const kernels::ElementwiseArgs& args, void* strea
   if (n == 0) return;
   visit_device_dtype(args.op[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((clamp_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), 0, stream, args, n);
+    FULGUR_LAUNCH_INDEPENDENT((clamp_kernel<T>), elementwise_grid(n), dim3(kElementwiseThreads), stream, args, n);
   });
 }
 

@@ -171,7 +171,7 @@ void tensor_im2col<FULGUR_EXEC>(const kernels::Im2colArgs& args, void* stream) {
   if (total == 0) return;
   visit_floating(args.dtype, "im2col", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((im2col_kernel<T>), elementwise_grid(total), dim3(kElementwiseThreads), 0, stream, args, g, K, L,
+    FULGUR_LAUNCH_INDEPENDENT((im2col_kernel<T>), elementwise_grid(total), dim3(kElementwiseThreads), stream, args, g, K, L,
                   total);
   });
 }
@@ -185,7 +185,7 @@ void tensor_col2im<FULGUR_EXEC>(const kernels::Im2colArgs& args, void* stream) {
   if (total == 0) return;
   visit_floating(args.dtype, "col2im", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((col2im_kernel<T>), elementwise_grid(total), dim3(kElementwiseThreads), 0, stream, args, g, K,
+    FULGUR_LAUNCH_INDEPENDENT((col2im_kernel<T>), elementwise_grid(total), dim3(kElementwiseThreads), stream, args, g, K,
                   total);
   });
 }
@@ -199,7 +199,7 @@ void tensor_max_pool<FULGUR_EXEC>(const kernels::MaxPoolArgs& args, void* stream
   if (total == 0) return;
   visit_floating(args.dtype, "max_pool", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((max_pool_kernel<T>), elementwise_grid(total), dim3(kElementwiseThreads), 0, stream, args, g, L,
+    FULGUR_LAUNCH_INDEPENDENT((max_pool_kernel<T>), elementwise_grid(total), dim3(kElementwiseThreads), stream, args, g, L,
                   total);
   });
 }

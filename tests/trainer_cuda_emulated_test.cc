@@ -1,0 +1,166 @@
+// The Trainer with accelerator="gpu" on the emulated CUDA device (kernels/cuda/emulated_device.h):
+// the same LightningModule, unchanged, trains on cuda:0 as on the CPU. A small CNN classifier
+// with Adam and an Accuracy metric runs 3 epochs on each; the batches and parameters are on
+// cuda:0 inside the steps, the losses, metrics and final weights equal the CPU run's within
+// float rounding (the device's GEMMs and sums add in another order), a checkpoint written from
+// the device loads into a CPU model, and resuming on the device continues as resuming on the
+// CPU does, from either device's checkpoint.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fulgur/kernels/cuda/emulated_device.h"
+#include "fulgur/nn/functional/conv.h"
+#include "fulgur/nn/functional/pooling.h"
+#include "tests/test_util.h"
+
+using namespace fulgur;
+namespace L = fulgur::lightning;
+
+namespace {
+
+[[maybe_unused]] const bool kInTestTmpdir = fulgur::testing::chdir_to_test_tmpdir();
+
+// 96 8x8 single-channel images of 3 classes: the class is the brightest third of the image
+// (top rows, middle rows, bottom rows), plus noise. Built on the CPU, as a DataLoader's are.
+std::shared_ptr<data::TensorDataset> thirds_data() {
+  L::seed_everything(5);
+  const int64_t n = 96;
+  Tensor x = randn({n, 1, 8, 8}) * 0.3;
+  Tensor y = randint(0, 3, {n}, {.dtype = kInt64});
+  const std::vector<int64_t> labels = y.to_vector<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = labels[static_cast<size_t>(i)];
+    x.select(0, i).slice(1, c * 3, std::min<int64_t>(c * 3 + 3, 8)).add_(1.0);
+  }
+  return std::make_shared<data::TensorDataset>(std::vector<Tensor>{x, y});
+}
+
+class ThirdsNet : public L::LightningModule {
+ public:
+  explicit ThirdsNet(L::HParams hp = {}) : L::LightningModule(hp.with_defaults({{"lr", 0.01}})) {
+    save_hyperparameters();
+    conv = register_module("conv", nn::Conv2d(1, 4, 3, {.padding = 1}));
+    head = register_module("head", nn::Linear(4 * 4 * 4, 3));
+    accuracy = register_module("accuracy", std::make_shared<metrics::Accuracy>(
+                                                metrics::AccuracyOptions{.task = "multiclass", .num_classes = 3}));
+  }
+  Tensor forward(const Tensor& x) override {
+    Tensor h = nn::functional::max_pool2d((*conv)(x).relu(), {2, 2});
+    return (*head)(h.flatten(1));
+  }
+  L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+    auto [x, y] = batch.unpack<2>();
+    batch_devices.push_back(x.device());
+    param_devices.push_back(conv->parameter("weight").device());
+    Tensor logits = forward(x);
+    Tensor loss = F::cross_entropy(logits, y);
+    losses.push_back(loss.item<double>());
+    log("train_loss", loss, {.on_epoch = true});
+    log("train_acc", (*accuracy)(logits, y), {.on_epoch = true});
+    return loss;
+  }
+  void validation_step(const L::Batch& batch, int64_t) override {
+    auto [x, y] = batch.unpack<2>();
+    log("val_loss", F::cross_entropy(forward(x), y));
+  }
+  L::OptimizerConfig configure_optimizers() override {
+    return optim::Adam(parameters(), {.lr = hparam<double>("lr")});
+  }
+  std::shared_ptr<nn::Conv2d> conv;
+  std::shared_ptr<nn::Linear> head;
+  std::shared_ptr<metrics::Accuracy> accuracy;
+  std::vector<Device> batch_devices, param_devices;
+  std::vector<double> losses;
+};
+
+struct Run {
+  std::vector<double> losses;
+  std::map<std::string, double> metrics;
+  std::map<std::string, Tensor> state;  // on the CPU
+  std::vector<Device> batch_devices, param_devices;
+};
+
+Run fit(const std::string& accelerator, int64_t epochs, const std::string& ckpt_in = "",
+        const std::string& ckpt_out = "") {
+  auto ds = thirds_data();
+  L::seed_everything(11);
+  ThirdsNet model;
+  L::Trainer trainer(fulgur::testing::quiet_options({.max_epochs = epochs, .accelerator = accelerator}));
+  L::FitOptions options;
+  if (!ckpt_in.empty()) options.ckpt_path = ckpt_in;
+  trainer.fit(model, data::DataLoader(ds, {.batch_size = 16, .shuffle = true}),
+              data::DataLoader(ds, {.batch_size = 48}), options);
+  if (!ckpt_out.empty()) trainer.save_checkpoint(ckpt_out);
+  Run r{model.losses, {}, {}, model.batch_devices, model.param_devices};
+  for (const auto& [k, v] : trainer.callback_metrics()) r.metrics[k] = v;
+  for (const auto& [k, v] : model.state_dict()) r.state[k] = v.to(kCPU);
+  return r;
+}
+
+void expect_same_run(const Run& cpu, const Run& gpu, double tol) {
+  REQUIRE(gpu.losses.size() == cpu.losses.size());
+  for (size_t i = 0; i < cpu.losses.size(); ++i) {
+    CHECK_MESSAGE(std::abs(gpu.losses[i] - cpu.losses[i]) <= tol * (1 + std::abs(cpu.losses[i])),
+                  "step ", i, ": cpu ", cpu.losses[i], ", cuda ", gpu.losses[i]);
+  }
+  for (const char* key : {"train_loss_epoch", "train_acc_epoch", "val_loss"}) {
+    REQUIRE(cpu.metrics.count(key));
+    REQUIRE(gpu.metrics.count(key));
+    CHECK_MESSAGE(std::abs(gpu.metrics.at(key) - cpu.metrics.at(key)) <= tol * (1 + std::abs(cpu.metrics.at(key))),
+                  key, ": cpu ", cpu.metrics.at(key), ", cuda ", gpu.metrics.at(key));
+  }
+  REQUIRE(gpu.state.size() == cpu.state.size());
+  for (const auto& [name, c] : cpu.state) {
+    const Tensor& g = gpu.state.at(name);
+    REQUIRE(g.device() == kCPU);
+    const double diff = (g.to(kFloat64) - c.to(kFloat64)).abs().max().item<double>();
+    CHECK_MESSAGE(diff <= tol * (1 + c.to(kFloat64).abs().max().item<double>()), name, " differs by ", diff);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("accelerator=\"gpu\" trains the same LightningModule on the emulated cuda:0 as on the CPU") {
+  cuda::enable_emulated_device();
+  const Run cpu = fit("cpu", 3);
+  const Run gpu = fit("gpu", 3);
+  REQUIRE(cpu.losses.size() == 18);  // 96 / 16 batches x 3 epochs
+  for (const Device& d : cpu.batch_devices) CHECK(d == kCPU);
+  for (const Device& d : gpu.batch_devices) CHECK(d == Device::cuda(0));
+  for (const Device& d : gpu.param_devices) CHECK(d == Device::cuda(0));
+  expect_same_run(cpu, gpu, 2e-4);
+  // It learned: the last epoch's loss is well below the first's, on both.
+  CHECK(gpu.losses.back() < 0.7 * gpu.losses.front());
+  CHECK(gpu.metrics.at("train_acc_epoch") > 0.6);
+}
+
+TEST_CASE("a checkpoint written on cuda loads on the CPU; resuming on cuda continues as on the CPU") {
+  cuda::enable_emulated_device();
+  const Run gpu2 = fit("gpu", 2, "", "gpu_epoch2.ckpt");
+  // The checkpoint's tensors load into a CPU model: the device run's weights.
+  auto loaded = L::load_from_checkpoint<ThirdsNet>("gpu_epoch2.ckpt");
+  for (const auto& [name, t] : loaded->state_dict()) {
+    CHECK(t.device() == kCPU);
+    CHECK_MESSAGE((t.to(kFloat64) - gpu2.state.at(name).to(kFloat64)).abs().max().item<double>() == 0.0, name);
+  }
+  // Resuming to epoch 3 on cuda continues as resuming on the CPU does, from either device's
+  // checkpoint (the CPU one's Adam state moves to the device with the parameters).
+  (void)fit("cpu", 2, "", "cpu_epoch2.ckpt");
+  const Run cpu_resumed = fit("cpu", 3, "cpu_epoch2.ckpt");
+  REQUIRE(cpu_resumed.losses.size() == 6);  // the third epoch only
+  expect_same_run(cpu_resumed, fit("gpu", 3, "gpu_epoch2.ckpt"), 2e-4);
+  expect_same_run(cpu_resumed, fit("gpu", 3, "cpu_epoch2.ckpt"), 2e-4);
+}
+
+TEST_CASE("accelerator=\"auto\" never picks the emulated device; devices beyond it are refused") {
+  cuda::enable_emulated_device();
+  L::Trainer automatic(fulgur::testing::quiet_options({}));
+  CHECK(automatic.strategy().root_device() == kCPU);
+  L::Trainer gpu(fulgur::testing::quiet_options({.accelerator = "gpu"}));
+  CHECK(gpu.strategy().root_device() == Device::cuda(0));
+  const std::string e = fulgur::testing::error_message([] {
+    L::Trainer t(fulgur::testing::quiet_options({.accelerator = "gpu", .devices = "[1]"}));
+  });
+  CHECK_MESSAGE(e.find("only has: 1 GPU(s)") != std::string::npos, e);
+}
