@@ -163,4 +163,14 @@ TEST_CASE("accelerator=\"auto\" never picks the emulated device; devices beyond 
     L::Trainer t(fulgur::testing::quiet_options({.accelerator = "gpu", .devices = "[1]"}));
   });
   CHECK_MESSAGE(e.find("only has: 1 GPU(s)") != std::string::npos, e);
+  // 16-bit precision on CUDA is refused up front (no fp16/bf16 GEMM in the CUDA table yet);
+  // 64-true works (the float64 GEMM).
+  for (const char* p : {"16-mixed", "bf16-mixed", "16-true", "bf16-true"}) {
+    const std::string m = fulgur::testing::error_message([p] {
+      L::Trainer t(fulgur::testing::quiet_options({.accelerator = "gpu", .precision = p}));
+    });
+    CHECK_MESSAGE(m.find("no float16/bfloat16 GEMM") != std::string::npos, p, ": ", m);
+  }
+  L::Trainer f64(fulgur::testing::quiet_options({.accelerator = "gpu", .precision = "64-true"}));
+  CHECK(f64.strategy().root_device() == Device::cuda(0));
 }

@@ -74,10 +74,13 @@ std::string canonical_precision(const std::string& flag, std::string* warning) {
 }
 
 std::unique_ptr<Precision> make_precision(const std::string& flag, Device device) {
-  FULGUR_CHECK(device.type == DeviceType::CPU, "Trainer", "precision plugins for ", device,
-               " are not available yet; hint: the Trainer runs on CPU");
   if (flag == "32-true") return std::make_unique<Precision>();
   if (flag == "64-true") return std::make_unique<TruePrecision>(DType::Float64);
+  // CUDA tensors have float32/float64 GEMMs only so far (docs/CUDA.md): a 16-bit run would fail
+  // at its first matmul, so it is refused here, before any work.
+  FULGUR_CHECK(device.type == DeviceType::CPU, "Trainer", "`precision='", flag, "'` on ", device,
+               " is not available yet: the CUDA backend has no float16/bfloat16 GEMM in its kernel table; hint: "
+               "precision=\"32-true\" (or \"64-true\") on CUDA, or accelerator=\"cpu\" with \"bf16-mixed\"");
   if (flag == "bf16-true") return std::make_unique<TruePrecision>(DType::BFloat16);
   if (flag == "bf16-mixed") return std::make_unique<MixedPrecision>("bf16-mixed", device);
   // Lightning falls back to "bf16-mixed" with a warning for "16-mixed" on CPU; a run that asked

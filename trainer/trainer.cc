@@ -76,7 +76,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     std::string warning;
     const std::string flag = canonical_precision(o.precision, &warning);
     if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
-    precision_plugin_ = make_precision(flag, kCPU);
+    precision_plugin_ = make_precision(flag, strategy_->root_device());
   }
   FULGUR_CHECK(o.accumulate_grad_batches >= 1, "Trainer", "`Trainer(accumulate_grad_batches=",
                o.accumulate_grad_batches, ")` must be a positive integer");
