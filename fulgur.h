@@ -63,6 +63,7 @@
 #include "fulgur/nn/window_options.h"
 #include "fulgur/optim/adagrad.h"
 #include "fulgur/optim/adam.h"
+#include "fulgur/optim/grad_scaler.h"
 #include "fulgur/optim/lr_scheduler.h"
 #include "fulgur/optim/lr_scheduler_cosine.h"
 #include "fulgur/optim/lr_scheduler_lambda.h"

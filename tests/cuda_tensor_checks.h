@@ -423,7 +423,7 @@ inline void check_sequence() {
   }
 }
 
-// Errors: mixing devices names both; a dtype a CUDA kernel lacks is named.
+// Errors: mixing devices names both; what a CUDA kernel cannot do is named.
 inline void check_errors() {
   Tensor c = ones({2, 2}), d = ones({2, 2}, {.device = kDev});
   try {
@@ -434,18 +434,20 @@ inline void check_errors() {
     CHECK_MESSAGE(msg.find("cpu") != std::string::npos, msg);
     CHECK_MESSAGE(msg.find("cuda:0") != std::string::npos, msg);
   }
-  // float16 matmul: the CPU computes it; the CUDA-core GEMM refuses it with the dtype.
+  // fp16/bf16 addmm with a beta the tensor-core epilogue cannot scale: an Error naming it.
   try {
-    (void)d.to(kFloat16).matmul(d.to(kFloat16));
-    FAIL("float16 matmul on cuda must throw until the tensor-core GEMM is wired");
+    const Tensor h = d.to(kFloat16);
+    (void)addmm(h, h, h, 0.5, 1.0);
+    FAIL("float16 addmm with beta 0.5 on cuda must throw");
   } catch (const Error& e) {
-    CHECK_MESSAGE(std::string(e.what()).find("float16") != std::string::npos, e.what());
+    CHECK_MESSAGE(std::string(e.what()).find("beta=0.5") != std::string::npos, e.what());
   }
   CHECK_THROWS_AS((void)ones({2}, {.device = Device::cuda(7)}), Error);
 }
 
-// matmul / mm / bmm / addmm / linear on cuda (the CUDA-core GEMM, float32 and float64): the
-// CPU's results within the rounding of k-term dot products (another summation order).
+// matmul / mm / bmm / addmm / linear on cuda (the CUDA-core GEMM for float32 and float64, the
+// tensor-core GEMM for fp16 and bf16): the CPU's results within the rounding of k-term dot
+// products (another summation order) and, for 16-bit outputs, one output rounding.
 inline void check_matmul(std::mt19937& rng) {
   struct Case {
     Shape a, b;
@@ -458,18 +460,20 @@ inline void check_matmul(std::mt19937& rng) {
       {{3, 5, 7}, {3, 7, 2}, false, false}, {{2, 1, 4, 6}, {3, 6, 5}, false, false},  // batched, broadcast
       {{8}, {8, 3}, false, false},          {{4, 8}, {8}, false, false},         // vectors
   };
-  for (const DType dt : {kFloat32, kFloat64}) {
+  for (const DType dt : {kFloat32, kFloat64, kFloat16, kBFloat16}) {
     for (const Case& c : cases) {
       Pair a = random_pair(c.a, dt, rng), b = random_pair(c.b, dt, rng);
       if (c.transpose_a) a = {a.cpu.transpose(-1, -2), a.dev.transpose(-1, -2)};
       if (c.transpose_b) b = {b.cpu.transpose(-1, -2), b.dev.transpose(-1, -2)};
-      const double tol = dt == kFloat32 ? 1e-5 : 1e-12;
+      // fp16/bf16: both sides accumulate in float and round once, so results differ by an
+      // output rounding at most (an ulp of the 16-bit type) plus float summation order.
+      const double tol = dt == kFloat32 ? 1e-5 : dt == kFloat64 ? 1e-12 : dt == kFloat16 ? 2e-3 : 1.6e-2;
       compare([](const std::vector<Tensor>& t) { return t[0].matmul(t[1]); }, {a, b}, tol,
               label("matmul", dt, shape_str(c.a) + " @ " + shape_str(c.b)));
     }
     Pair bias = random_pair({3}, dt, rng), x = random_pair({4, 5}, dt, rng), w = random_pair({3, 5}, dt, rng);
     compare([](const std::vector<Tensor>& t) { return linear(t[0], t[1], t[2]); }, {x, w, bias},
-            dt == kFloat32 ? 1e-5 : 1e-12, label("linear", dt));
+            dt == kFloat32 ? 1e-5 : dt == kFloat64 ? 1e-12 : dt == kFloat16 ? 2e-3 : 1.6e-2, label("linear", dt));
   }
   // Autograd through matmul: an MLP layer's gradients on cuda are the CPU's.
   Pair x = random_pair({6, 5}, kFloat32, rng), w = random_pair({5, 4}, kFloat32, rng), b = random_pair({4}, kFloat32, rng);

@@ -4,7 +4,9 @@
 // cuda:0 inside the steps, the losses, metrics and final weights equal the CPU run's within
 // float rounding (the device's GEMMs and sums add in another order), a checkpoint written from
 // the device loads into a CPU model, and resuming on the device continues as resuming on the
-// CPU does, from either device's checkpoint.
+// CPU does, from either device's checkpoint. Then the 16-bit precisions on the device:
+// "16-mixed" (autocast to float16 GEMMs and a GradScaler that skips a NaN step and is saved in
+// and restored from the checkpoint), "bf16-mixed", "16-true" and "bf16-true".
 #include <cmath>
 #include <string>
 #include <vector>
@@ -38,7 +40,8 @@ std::shared_ptr<data::TensorDataset> thirds_data() {
 
 class ThirdsNet : public L::LightningModule {
  public:
-  explicit ThirdsNet(L::HParams hp = {}) : L::LightningModule(hp.with_defaults({{"lr", 0.01}})) {
+  explicit ThirdsNet(L::HParams hp = {})
+      : L::LightningModule(hp.with_defaults({{"lr", 0.01}, {"optimizer", "adam"}})) {
     save_hyperparameters();
     conv = register_module("conv", nn::Conv2d(1, 4, 3, {.padding = 1}));
     head = register_module("head", nn::Linear(4 * 4 * 4, 3));
@@ -65,6 +68,7 @@ class ThirdsNet : public L::LightningModule {
     log("val_loss", F::cross_entropy(forward(x), y));
   }
   L::OptimizerConfig configure_optimizers() override {
+    if (hparam<std::string>("optimizer") == "sgd") return optim::SGD(parameters(), {.lr = hparam<double>("lr")});
     return optim::Adam(parameters(), {.lr = hparam<double>("lr")});
   }
   std::shared_ptr<nn::Conv2d> conv;
@@ -82,10 +86,10 @@ struct Run {
 };
 
 Run fit(const std::string& accelerator, int64_t epochs, const std::string& ckpt_in = "",
-        const std::string& ckpt_out = "") {
+        const std::string& ckpt_out = "", L::HParams hp = {}) {
   auto ds = thirds_data();
   L::seed_everything(11);
-  ThirdsNet model;
+  ThirdsNet model(hp);
   L::Trainer trainer(fulgur::testing::quiet_options({.max_epochs = epochs, .accelerator = accelerator}));
   L::FitOptions options;
   if (!ckpt_in.empty()) options.ckpt_path = ckpt_in;
@@ -163,14 +167,126 @@ TEST_CASE("accelerator=\"auto\" never picks the emulated device; devices beyond 
     L::Trainer t(fulgur::testing::quiet_options({.accelerator = "gpu", .devices = "[1]"}));
   });
   CHECK_MESSAGE(e.find("only has: 1 GPU(s)") != std::string::npos, e);
-  // 16-bit precision on CUDA is refused up front (no fp16/bf16 GEMM in the CUDA table yet);
-  // 64-true works (the float64 GEMM).
-  for (const char* p : {"16-mixed", "bf16-mixed", "16-true", "bf16-true"}) {
+  // "16-mixed" and "16-true" exist on CUDA only; the CPU refuses them as before.
+  for (const char* p : {"16-mixed", "16-true"}) {
+    L::Trainer on_gpu(fulgur::testing::quiet_options({.accelerator = "gpu", .precision = p}));
+    CHECK(on_gpu.precision() == p);
     const std::string m = fulgur::testing::error_message([p] {
-      L::Trainer t(fulgur::testing::quiet_options({.accelerator = "gpu", .precision = p}));
+      L::Trainer t(fulgur::testing::quiet_options({.accelerator = "cpu", .precision = p}));
     });
-    CHECK_MESSAGE(m.find("no float16/bfloat16 GEMM") != std::string::npos, p, ": ", m);
+    CHECK_MESSAGE(m.find("not supported on CPU") != std::string::npos, p, ": ", m);
   }
   L::Trainer f64(fulgur::testing::quiet_options({.accelerator = "gpu", .precision = "64-true"}));
   CHECK(f64.strategy().root_device() == Device::cuda(0));
+}
+
+namespace {
+
+// ThirdsNet whose loss is NaN at one global step (-1: never), recording the parameters around
+// that step.
+class PoisonedNet : public ThirdsNet {
+ public:
+  explicit PoisonedNet(int64_t poison_step) : poison_step_(poison_step) {}
+  L::StepOutput training_step(const L::Batch& batch, int64_t batch_idx) override {
+    if (global_step() != poison_step_) return ThirdsNet::training_step(batch, batch_idx);
+    before = flat_parameters();
+    auto [x, y] = batch.unpack<2>();
+    return F::cross_entropy(forward(x), y) * std::nan("");
+  }
+  void on_train_batch_end(const Value&, const L::Batch&, int64_t) override {
+    if (global_step() == poison_step_ + 1 && after.empty()) after = flat_parameters();
+  }
+  std::vector<float> flat_parameters() const {
+    std::vector<float> out;
+    for (const Tensor& p : const_cast<PoisonedNet*>(this)->parameters()) {
+      const std::vector<float> v = p.detach().to(kCPU).to(kFloat32).reshape({-1}).to_vector<float>();
+      out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+  }
+  std::vector<float> before, after;
+
+ private:
+  int64_t poison_step_;
+};
+
+}  // namespace
+
+TEST_CASE("precision=\"16-mixed\" on cuda: float16 GEMMs, a GradScaler that skips a NaN step, saved and resumed") {
+  cuda::enable_emulated_device();
+  auto ds = thirds_data();
+  // Reference: the same model in float32 on the CPU.
+  const Run cpu = fit("cpu", 2);
+
+  L::seed_everything(11);
+  PoisonedNet model(/*poison_step=*/-1);
+  L::Trainer trainer(fulgur::testing::quiet_options({.max_epochs = 2, .accelerator = "gpu", .precision = "16-mixed"}));
+  trainer.fit(model, data::DataLoader(ds, {.batch_size = 16, .shuffle = true}), data::DataLoader(ds, {.batch_size = 48}));
+  REQUIRE(model.losses.size() == cpu.losses.size());
+  // float16 GEMM inputs (11-bit mantissas) against float32: close, not equal.
+  for (size_t i = 0; i < cpu.losses.size(); ++i) {
+    CHECK_MESSAGE(std::abs(model.losses[i] - cpu.losses[i]) <= 2e-2 * (1 + cpu.losses[i]), "step ", i, ": float32 ",
+                  cpu.losses[i], ", 16-mixed ", model.losses[i]);
+  }
+  // Parameters, gradients and optimizer state stay float32 (only the GEMMs ran in float16).
+  for (const Tensor& p : model.parameters()) CHECK(p.dtype() == kFloat32);
+  auto& mixed = dynamic_cast<L::MixedPrecision&>(trainer.precision_plugin());
+  CHECK(mixed.scaler().get_scale() == 65536.0);  // no overflow, far from 2000 clean steps
+  CHECK(mixed.scaler().growth_tracker() == 12);
+
+  // A NaN loss at step 3: that step is skipped (parameters unchanged), the scale halves, and
+  // training goes on; the checkpoint carries the scaler's state under "MixedPrecision".
+  L::seed_everything(11);
+  PoisonedNet poisoned(/*poison_step=*/3);
+  L::Trainer t2(fulgur::testing::quiet_options({.max_epochs = 1, .accelerator = "gpu", .precision = "16-mixed"}));
+  t2.fit(poisoned, data::DataLoader(ds, {.batch_size = 16, .shuffle = true}));
+  REQUIRE_FALSE(poisoned.before.empty());
+  REQUIRE(poisoned.after.size() == poisoned.before.size());
+  CHECK(poisoned.after == poisoned.before);
+  CHECK(t2.global_step() == 6);  // a skipped step still counts, as in Lightning
+  auto& scaler2 = dynamic_cast<L::MixedPrecision&>(t2.precision_plugin()).scaler();
+  CHECK(scaler2.get_scale() == 32768.0);
+  CHECK(scaler2.growth_tracker() == 2);  // two clean steps after the skipped one
+  t2.save_checkpoint("mixed.ckpt");
+  const Value ck = load("mixed.ckpt");
+  REQUIRE(ck.contains("MixedPrecision"));
+  CHECK(ck.at("MixedPrecision").at("scale").to_double() == 32768.0);
+  CHECK(ck.at("MixedPrecision").at("_growth_tracker").as_int() == 2);
+
+  // Resuming restores the scaler before training on.
+  PoisonedNet resumed(-1);
+  L::Trainer t3(fulgur::testing::quiet_options({.max_epochs = 2, .accelerator = "gpu", .precision = "16-mixed"}));
+  t3.fit(resumed, data::DataLoader(ds, {.batch_size = 16, .shuffle = true}), {}, {.ckpt_path = "mixed.ckpt"});
+  auto& scaler3 = dynamic_cast<L::MixedPrecision&>(t3.precision_plugin()).scaler();
+  CHECK(scaler3.get_scale() == 32768.0);
+  CHECK(scaler3.growth_tracker() == 2 + 6);
+}
+
+TEST_CASE("bf16-mixed, 16-true and bf16-true train on cuda close to the float32 run") {
+  cuda::enable_emulated_device();
+  auto ds = thirds_data();
+  // SGD: Adam's eps (1e-8) is 0 in float16, so 16-true Adam divides by zero as PyTorch's does.
+  const L::HParams sgd = {{"optimizer", "sgd"}, {"lr", 0.1}};
+  const Run cpu = fit("cpu", 1, "", "", sgd);
+  struct Case {
+    const char* precision;
+    DType param_dtype;
+    double tol;  // per step loss, relative to 1 + loss: 16-bit weights drift from the float32 run
+  };
+  for (const Case& c : {Case{"bf16-mixed", kFloat32, 6e-2}, Case{"16-true", kFloat16, 1e-1},
+                        Case{"bf16-true", kBFloat16, 1.5e-1}}) {
+    const std::string precision = c.precision;
+    CAPTURE(precision);
+    L::seed_everything(11);
+    ThirdsNet model(sgd);
+    L::Trainer trainer(fulgur::testing::quiet_options({.max_epochs = 1, .accelerator = "gpu", .precision = c.precision}));
+    trainer.fit(model, data::DataLoader(ds, {.batch_size = 16, .shuffle = true}));
+    REQUIRE(model.losses.size() == cpu.losses.size());
+    for (size_t i = 0; i < cpu.losses.size(); ++i) {
+      CHECK_MESSAGE(std::abs(model.losses[i] - cpu.losses[i]) <= c.tol * (1 + cpu.losses[i]), "step ", i,
+                    ": float32 ", cpu.losses[i], ", ", c.precision, " ", model.losses[i]);
+    }
+    CHECK(model.conv->parameter("weight").dtype() == c.param_dtype);
+    CHECK(model.conv->parameter("weight").device() == Device::cuda(0));
+  }
 }

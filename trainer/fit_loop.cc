@@ -348,6 +348,7 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
   // The optimizer runs the closure; then on_before_optimizer_step and clipping, then the step.
   auto wrapped = [&]() -> Tensor {
     Tensor loss = closure();
+    if (loss.defined()) precision_plugin_->unscale_gradients(*opt);  // 16-mixed: before clipping
     set_fx("on_before_optimizer_step");
     callbacks_do([&](Callback& c) { c.on_before_optimizer_step(*this, *model_, *opt); });
     model_->on_before_optimizer_step(*opt);

@@ -191,6 +191,7 @@ void LightningOptimizer::step(const std::function<Tensor()>& closure) {
   t.strategy().optimizer_step(*opt_, [&]() -> Tensor {
     Tensor loss;
     if (closure) loss = closure();
+    t.precision_plugin().unscale_gradients(*opt_);  // 16-mixed: gradients unscaled before the hooks
     t.callbacks_do([&](Callback& c) { c.on_before_optimizer_step(t, *module_, *opt_); });
     t.set_fx("on_before_optimizer_step");
     module_->on_before_optimizer_step(*opt_);

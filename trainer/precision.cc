@@ -45,14 +45,45 @@ void TruePrecision::convert_module(nn::Module& module) { module.to(dtype_); }
 
 Value TruePrecision::convert_input(const Value& batch) const { return convert_floating(batch, dtype_); }
 
+Tensor Precision::optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure) {
+  if (!closure) {
+    optimizer.step();
+    return Tensor();
+  }
+  return optimizer.step(closure);
+}
+
 MixedPrecision::MixedPrecision(std::string precision, Device device)
-    : precision_(std::move(precision)), device_(device) {
+    : precision_(std::move(precision)), device_(device),
+      scaler_(optim::GradScalerOptions{.enabled = precision_ == "16-mixed"}) {
   FULGUR_CHECK(precision_ == "bf16-mixed" || precision_ == "16-mixed", "MixedPrecision",
                "`precision=", precision_, "` does not use mixed precision; hint: \"bf16-mixed\" or \"16-mixed\"");
 }
 
 std::unique_ptr<AutocastGuard> MixedPrecision::forward_context() const {
   return std::make_unique<AutocastGuard>(device_, precision_ == "bf16-mixed" ? DType::BFloat16 : DType::Float16);
+}
+
+Tensor MixedPrecision::pre_backward(const Tensor& loss) { return scaler_.scale(loss); }
+
+void MixedPrecision::unscale_gradients(optim::Optimizer& optimizer) { scaler_.unscale_(optimizer); }
+
+// Lightning's MixedPrecision.optimizer_step with a scaler: the closure (which unscaled the
+// gradients before clipping), then scaler.step and scaler.update. A closure that ran no
+// backward (training_step returned nothing) never unscaled: no step, no update, as Lightning.
+Tensor MixedPrecision::optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure) {
+  if (!scaler_.is_enabled()) return Precision::optimizer_step(optimizer, closure);
+  Tensor loss = closure ? closure() : Tensor();
+  if (!scaler_.unscaled()) return loss;
+  scaler_.step(optimizer);
+  scaler_.update();
+  return loss;
+}
+
+Value MixedPrecision::state_dict() const { return scaler_.state_dict(); }
+
+void MixedPrecision::load_state_dict(const Value& state) {
+  if (scaler_.is_enabled()) scaler_.load_state_dict(state);
 }
 
 std::string canonical_precision(const std::string& flag, std::string* warning) {
@@ -76,11 +107,10 @@ std::string canonical_precision(const std::string& flag, std::string* warning) {
 std::unique_ptr<Precision> make_precision(const std::string& flag, Device device) {
   if (flag == "32-true") return std::make_unique<Precision>();
   if (flag == "64-true") return std::make_unique<TruePrecision>(DType::Float64);
-  // CUDA tensors have float32/float64 GEMMs only so far (docs/CUDA.md): a 16-bit run would fail
-  // at its first matmul, so it is refused here, before any work.
-  FULGUR_CHECK(device.type == DeviceType::CPU, "Trainer", "`precision='", flag, "'` on ", device,
-               " is not available yet: the CUDA backend has no float16/bfloat16 GEMM in its kernel table; hint: "
-               "precision=\"32-true\" (or \"64-true\") on CUDA, or accelerator=\"cpu\" with \"bf16-mixed\"");
+  if (device.is_cuda()) {
+    if (flag == "16-mixed") return std::make_unique<MixedPrecision>("16-mixed", device);
+    if (flag == "16-true") return std::make_unique<TruePrecision>(DType::Float16);
+  }
   if (flag == "bf16-true") return std::make_unique<TruePrecision>(DType::BFloat16);
   if (flag == "bf16-mixed") return std::make_unique<MixedPrecision>("bf16-mixed", device);
   // Lightning falls back to "bf16-mixed" with a warning for "16-mixed" on CPU; a run that asked

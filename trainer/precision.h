@@ -7,18 +7,27 @@
 //   "32-true"     Precision            nothing changes
 //   "64-true"     DoublePrecision      module and floating batch tensors in float64
 //   "bf16-true"   HalfPrecision        module and floating batch tensors in bfloat16
-//   "bf16-mixed"  MixedPrecision       the step hooks under AutocastGuard(cpu, bfloat16);
+//   "bf16-mixed"  MixedPrecision       the step hooks under AutocastGuard(device, bfloat16);
 //                                      parameters, gradients and optimizer state stay float32
-// "16-mixed" (with a GradScaler: a non-empty state_dict) and "16-true" arrive with the CUDA
-// backend; on CPU they are refused at Trainer construction.
+//   "16-mixed"    MixedPrecision       CUDA only: AutocastGuard(cuda, float16) and a GradScaler
+//                                      (optim/grad_scaler.h): the loss is scaled before backward,
+//                                      gradients unscaled before clipping, steps with inf/NaN
+//                                      gradients skipped; its state is saved in checkpoints
+//   "16-true"     HalfPrecision        CUDA only: module and floating batch tensors in float16
+// On CPU, "16-mixed" and "16-true" are refused at Trainer construction (no float16 training
+// there; Lightning itself falls back to bf16-mixed), and on CUDA every flag but the
+// transformer-engine ones is available.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "fulgur/kernels/device.h"
 #include "fulgur/kernels/dtype.h"
 #include "fulgur/nn/module.h"
+#include "fulgur/optim/grad_scaler.h"
+#include "fulgur/optim/optimizer.h"
 #include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/value.h"
 
@@ -43,6 +52,16 @@ class Precision {
   // Held around each step hook: an AutocastGuard for the mixed plugins, nullptr otherwise.
   virtual std::unique_ptr<AutocastGuard> forward_context() const { return nullptr; }
 
+  // ---- the optimization step (Lightning's pre_backward / optimizer_step) -------------------
+  // What backward() runs on: the loss itself, or (16-mixed) the loss times the scale.
+  virtual Tensor pre_backward(const Tensor& loss) { return loss; }
+  // After the closure's backward and before on_before_optimizer_step and gradient clipping:
+  // nothing, or (16-mixed) the gradients divided by the scale (scaler.unscale_).
+  virtual void unscale_gradients(optim::Optimizer& optimizer) {}
+  // Runs the closure (training step, backward, hooks, clipping), then the optimizer's step;
+  // 16-mixed skips the step when a gradient was inf/NaN and updates the scale.
+  virtual Tensor optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure);
+
   // State saved in checkpoints (a GradScaler's for 16-mixed); empty dict: nothing saved.
   virtual Value state_dict() const { return Value::dict(); }
   virtual void load_state_dict(const Value& state) {}
@@ -63,17 +82,26 @@ class TruePrecision : public Precision {
   DType dtype_;
 };
 
-// "bf16-mixed" (Lightning's MixedPrecision without a scaler): autocast around the steps.
+// "bf16-mixed" and "16-mixed" (Lightning's MixedPrecision): autocast around the steps, and for
+// "16-mixed" a GradScaler around backward and the optimizer step.
 class MixedPrecision : public Precision {
  public:
   explicit MixedPrecision(std::string precision = "bf16-mixed", Device device = kCPU);
   std::string precision() const override { return precision_; }
   std::string class_name() const override { return "MixedPrecision"; }
   std::unique_ptr<AutocastGuard> forward_context() const override;
+  Tensor pre_backward(const Tensor& loss) override;
+  void unscale_gradients(optim::Optimizer& optimizer) override;
+  Tensor optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure) override;
+  Value state_dict() const override;
+  void load_state_dict(const Value& state) override;
+  // The scaler of "16-mixed" (disabled for "bf16-mixed").
+  const optim::GradScaler& scaler() const { return scaler_; }
 
  private:
   std::string precision_;
   Device device_;
+  optim::GradScaler scaler_;
 };
 
 // Lightning's precision flag handling (_convert_precision_to_unified_args): the canonical flag
@@ -82,8 +110,8 @@ class MixedPrecision : public Precision {
 // "bf16-mixed"; `warning` gets Lightning's discouragement text for "16" and "bf16".
 std::string canonical_precision(const std::string& flag, std::string* warning = nullptr);
 
-// The plugin for a canonical flag on `device` (CPU today): "16-mixed", "16-true" and the
-// transformer-engine flags are refused with a fulgur::Error that says why.
+// The plugin for a canonical flag on `device`: on CPU "16-mixed" and "16-true", anywhere the
+// transformer-engine flags, are refused with a fulgur::Error that says why.
 std::unique_ptr<Precision> make_precision(const std::string& canonical_flag, Device device = kCPU);
 
 }  // namespace fulgur::lightning

@@ -5,6 +5,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/trainer/lightning_module.h"
+#include "fulgur/trainer/precision.h"
 
 namespace fulgur::lightning {
 
@@ -23,11 +24,12 @@ Batch Strategy::batch_to_device(LightningModule& module, Batch batch, int64_t da
 
 void Strategy::backward(const Tensor& closure_loss, LightningModule& module, optim::Optimizer*) {
   pre_backward(closure_loss, module);
-  module.backward(closure_loss);
+  module.backward(precision_plugin_ ? precision_plugin_->pre_backward(closure_loss) : closure_loss);
   post_backward(closure_loss, module);
 }
 
 Tensor Strategy::optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure) {
+  if (precision_plugin_) return precision_plugin_->optimizer_step(optimizer, closure);
   if (!closure) {
     optimizer.step();
     return Tensor();

@@ -22,6 +22,8 @@
 
 namespace fulgur::lightning {
 
+class Precision;
+
 class LightningModule;
 
 class Strategy {
@@ -64,6 +66,10 @@ class Strategy {
   // optimizer.step(closure); the module's default optimizer_step and LightningOptimizer.step
   // come here. Returns the closure's loss (undefined when the optimizer does not give it).
   virtual Tensor optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure);
+  // The run's precision plugin (Lightning's strategy.precision_plugin): backward runs on its
+  // pre_backward(loss) and optimizer_step goes through it (16-mixed's loss scaling). Set by
+  // the Trainer; not owned.
+  void set_precision_plugin(Precision* plugin) { precision_plugin_ = plugin; }
 
   // ---- collectives (Lightning's signatures; one process: the identity) -----------------------
   // reduce_op: "mean" or "sum".
@@ -86,6 +92,7 @@ class Strategy {
   [[noreturn]] virtual void abort(int exit_code, const std::string& why);
 
  private:
+  Precision* precision_plugin_ = nullptr;
   std::shared_ptr<Accelerator> accelerator_;
 };
 

@@ -77,6 +77,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     const std::string flag = canonical_precision(o.precision, &warning);
     if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
     precision_plugin_ = make_precision(flag, strategy_->root_device());
+    strategy_->set_precision_plugin(precision_plugin_.get());
   }
   FULGUR_CHECK(o.accumulate_grad_batches >= 1, "Trainer", "`Trainer(accumulate_grad_batches=",
                o.accumulate_grad_batches, ")` must be a positive integer");

@@ -18,6 +18,7 @@
 #include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/cuda/stream.h"
 #include "fulgur/kernels/cuda/tensor_gemm.h"
+#include "fulgur/kernels/cuda/tensor_gemm_16bit.h"
 #include "fulgur/kernels/cuda/tensor_kernels.h"
 #include "fulgur/kernels/error.h"
 #include "fulgur/kernels/kernel_table.h"
@@ -75,6 +76,9 @@ class CudaTensorAllocator final : public Allocator {
   }
 };
 
+// fp16 / bf16 matmuls take the tensor-core GEMM; float32 / float64 the CUDA-core one.
+bool is_16bit(DType dtype) { return dtype == DType::Float16 || dtype == DType::BFloat16; }
+
 // How many elements of a host bool buffer are true, and their positions into `out` unless it
 // is null (the kernel table's nonzero contract: tensor/ counts first, then fills).
 int64_t nonzero_positions(const bool* mask, int64_t n, int64_t* out) {
@@ -102,7 +106,10 @@ struct Entries<Exec::Emulated> {
   static void fill(const ElementwiseArgs& a, const Scalar& v) { tensor_fill<Exec::Emulated>(a, v, nullptr); }
   static void reduce(const kernels::ReduceArgs& a) { tensor_reduce<Exec::Emulated>(a, nullptr); }
   static void sequence(const kernels::SequenceArgs& a) { tensor_sequence<Exec::Emulated>(a, nullptr); }
-  static void gemm(const kernels::GemmArgs& a) { tensor_gemm<Exec::Emulated>(a, nullptr); }
+  static void gemm(const kernels::GemmArgs& a) {
+    if (is_16bit(a.dtype)) return tensor_gemm_16bit<Exec::Emulated>(a, nullptr);
+    tensor_gemm<Exec::Emulated>(a, nullptr);
+  }
   static void gather(const kernels::IndexArgs& a) { tensor_gather<Exec::Emulated>(a, nullptr); }
   static void scatter(const kernels::IndexArgs& a, kernels::ScatterMode m) { tensor_scatter<Exec::Emulated>(a, m, nullptr); }
   static void sort(const kernels::SortArgs& a) { tensor_sort<Exec::Emulated>(a, nullptr); }
@@ -166,7 +173,10 @@ struct Entries<Exec::Gpu> {
     on_device(a.out, "sequence", [&](void* s) { tensor_sequence<Exec::Gpu>(a, s); });
   }
   static void gemm(const kernels::GemmArgs& a) {
-    on_device(a.c, "gemm", [&](void* s) { tensor_gemm<Exec::Gpu>(a, s); });
+    on_device(a.c, "gemm", [&](void* s) {
+      if (is_16bit(a.dtype)) return tensor_gemm_16bit<Exec::Gpu>(a, s);
+      tensor_gemm<Exec::Gpu>(a, s);
+    });
   }
   static void gather(const kernels::IndexArgs& a) {
     on_device(a.other, "gather", [&](void* s) { tensor_gather<Exec::Gpu>(a, s); });
@@ -234,7 +244,7 @@ kernels::KernelTable make_table() {
   t.fill = &Entries<E>::fill;
   t.reduce = &Entries<E>::reduce;
   t.sequence = &Entries<E>::sequence;
-  t.gemm = &Entries<E>::gemm;  // float32 / float64 (tensor_gemm.h); other dtypes say so
+  t.gemm = &Entries<E>::gemm;  // float32 / float64 (tensor_gemm.h), fp16 / bf16 (tensor_gemm_16bit.h)
   t.gather = &Entries<E>::gather;
   t.scatter = &Entries<E>::scatter;
   t.sort = &Entries<E>::sort;

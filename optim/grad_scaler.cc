@@ -1,0 +1,96 @@
+#include "fulgur/optim/grad_scaler.h"
+
+#include <cmath>
+#include <limits>
+
+#include "fulgur/kernels/error.h"
+#include "fulgur/tensor/ops.h"
+
+namespace fulgur::optim {
+
+GradScaler::GradScaler(GradScalerOptions options) : options_(options), scale_(options.init_scale) {
+  FULGUR_CHECK(options_.init_scale > 0 && std::isfinite(options_.init_scale), "GradScaler",
+               "init_scale must be a positive finite number, got ", options_.init_scale);
+  FULGUR_CHECK(options_.growth_factor > 1.0, "GradScaler", "The growth factor must be > 1.0, got ",
+               options_.growth_factor);
+  FULGUR_CHECK(options_.backoff_factor > 0.0 && options_.backoff_factor < 1.0, "GradScaler",
+               "The backoff factor must be < 1.0 (and > 0), got ", options_.backoff_factor);
+  FULGUR_CHECK(options_.growth_interval > 0, "GradScaler", "growth_interval must be a positive integer, got ",
+               options_.growth_interval);
+}
+
+Tensor GradScaler::scale(const Tensor& loss) const {
+  if (!options_.enabled) return loss;
+  return loss.mul(scale_);
+}
+
+void GradScaler::unscale_(Optimizer& optimizer) {
+  if (!options_.enabled) return;
+  FULGUR_CHECK(!unscaled_, "GradScaler.unscale_", "unscale_() has already been called on this optimizer since "
+               "the last update(); hint: call it once per step, before clipping");
+  // PyTorch multiplies by the float32 reciprocal of the scale.
+  const double inv_scale = static_cast<double>(1.0f / static_cast<float>(scale_));
+  Tensor all_finite;
+  for (const ParamGroup& group : optimizer.param_groups()) {
+    for (const Tensor& p : group.params) {
+      Tensor g = p.grad();
+      if (!g.defined()) continue;
+      // |g| < inf is false for inf and NaN: one bool per gradient, combined on its device.
+      Tensor finite = g.abs().lt(std::numeric_limits<double>::infinity()).all();
+      all_finite = all_finite.defined() ? all_finite.logical_and(finite.to(all_finite.device())) : finite;
+      g.mul_(inv_scale);
+    }
+  }
+  found_inf_ = all_finite.defined() && !all_finite.item<bool>();
+  unscaled_ = true;
+}
+
+bool GradScaler::step(Optimizer& optimizer) {
+  if (!options_.enabled) {
+    optimizer.step();
+    return true;
+  }
+  if (!unscaled_) unscale_(optimizer);
+  if (found_inf_) return false;
+  optimizer.step();
+  return true;
+}
+
+void GradScaler::update() {
+  if (!options_.enabled) return;
+  if (unscaled_ && found_inf_) {
+    scale_ *= options_.backoff_factor;
+    growth_tracker_ = 0;
+  } else if (++growth_tracker_ == options_.growth_interval) {
+    scale_ *= options_.growth_factor;
+    growth_tracker_ = 0;
+  }
+  unscaled_ = false;
+  found_inf_ = false;
+}
+
+Value GradScaler::state_dict() const {
+  if (!options_.enabled) return Value::dict();
+  Value d = Value::dict();
+  d.set("scale", scale_);
+  d.set("growth_factor", options_.growth_factor);
+  d.set("backoff_factor", options_.backoff_factor);
+  d.set("growth_interval", options_.growth_interval);
+  d.set("_growth_tracker", growth_tracker_);
+  return d;
+}
+
+void GradScaler::load_state_dict(const Value& state) {
+  FULGUR_CHECK(state.is_dict(), "GradScaler.load_state_dict", "expected a dict, got ", state.type_name());
+  FULGUR_CHECK(options_.enabled, "GradScaler.load_state_dict", "the scaler is disabled; hint: enable it first");
+  FULGUR_CHECK(state.contains("scale"), "GradScaler.load_state_dict",
+               "The source state dict is empty, possibly because it was saved from a disabled instance of "
+               "GradScaler.");
+  scale_ = state.at("scale").to_double();
+  if (state.contains("growth_factor")) options_.growth_factor = state.at("growth_factor").to_double();
+  if (state.contains("backoff_factor")) options_.backoff_factor = state.at("backoff_factor").to_double();
+  if (state.contains("growth_interval")) options_.growth_interval = state.at("growth_interval").as_int();
+  if (state.contains("_growth_tracker")) growth_tracker_ = state.at("_growth_tracker").as_int();
+}
+
+}  // namespace fulgur::optim
