@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "fulgur/tensor/fused_cross_entropy.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur {
@@ -41,6 +42,7 @@ SavePlan save_plan(OpId op) {
     case OpId::MaxPool: return {0, 2};
     case OpId::Softmax: case OpId::LogSoftmax: return {0, 1};
     case OpId::NllLoss: return {6, 0};
+    case OpId::CrossEntropy: return {7, 4};
     default: return {0, 0};
   }
 }
@@ -305,6 +307,12 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
                             .scatter_add(1, safe.unsqueeze(1), scale.unsqueeze(1));
       return {gi, Tensor(), Tensor()};
     }
+    case OpId::CrossEntropy: {
+      // The fused kernel from the saved log-sum-exp (tensor ops under create_graph).
+      return {internal::fused_cross_entropy_backward(n.input(0), n.input(1), n.input(2), n.output(2), g,
+                                                     a.start, a.scalar.to_double()),
+              Tensor(), Tensor()};
+    }
     case OpId::Fill: return {Tensor()};
   }
   FULGUR_FAIL("backward", "no formula for op ", static_cast<int>(n.op));
@@ -446,6 +454,7 @@ const char* op_name(OpId op) {
     case OpId::Im2col: return "Im2Col";
     case OpId::Col2im: return "Col2Im";
     case OpId::MaxPool: return "MaxPoolWithIndices";
+    case OpId::CrossEntropy: return "CrossEntropy";
     case OpId::Softmax: return "Softmax";
     case OpId::LogSoftmax: return "LogSoftmax";
     case OpId::NllLoss: return "NllLoss";

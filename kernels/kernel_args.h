@@ -216,4 +216,30 @@ struct SoftmaxArgs {
   char* out = nullptr;
 };
 
+// Fused cross-entropy with class-index targets (torch.nn.functional.cross_entropy's per-row
+// loss): contiguous [rows, classes] logits, int64 targets [rows], optional class weights
+// [classes] (null: all ones), ignore_index, label smoothing; all float buffers of `dtype`.
+// forward writes per row the loss (weighted, smoothing included; 0 for ignored rows), the
+// log-sum-exp (kept for backward: O(rows) memory) and the target's weight (0 when ignored),
+// and sets *bad_target (device memory, initially 0) to 1 + a row whose target is neither a
+// class nor ignore_index (that row's loss is NaN). backward writes d(logits) from lse and the
+// gradient of each row's loss, recomputing the probabilities.
+struct CrossEntropyArgs {
+  DType dtype = DType::Float32;
+  int64_t rows = 0, classes = 0;
+  const char* logits = nullptr;
+  const int64_t* target = nullptr;
+  const char* weight = nullptr;
+  int64_t ignore_index = -100;
+  double label_smoothing = 0.0;
+  // forward
+  char* loss = nullptr;
+  char* lse = nullptr;
+  char* row_weight = nullptr;
+  int32_t* bad_target = nullptr;
+  // backward (lse as above)
+  const char* grad_rows = nullptr;
+  char* dlogits = nullptr;
+};
+
 }  // namespace fulgur::kernels

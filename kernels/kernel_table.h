@@ -42,10 +42,18 @@ struct KernelTable {
   void (*max_pool)(const MaxPoolArgs& args) = nullptr;
   // Softmax / log-softmax along one dim (kernel_args.h: SoftmaxArgs).
   void (*softmax)(const SoftmaxArgs& args) = nullptr;
+
+  // ---- optional fused families: null means "compose the op from the families above" -----
+  // (register_kernels leaves them null; callers test them first).
+  // Fused cross-entropy (kernel_args.h: CrossEntropyArgs); a backend may take some dtypes
+  // only and says which through supports_cross_entropy.
+  void (*cross_entropy_forward)(const CrossEntropyArgs& args) = nullptr;
+  void (*cross_entropy_backward)(const CrossEntropyArgs& args) = nullptr;
+  bool (*supports_cross_entropy)(DType dtype) = nullptr;
 };
 
 // The table of a device type (entries null until a backend registers). Registration fills
-// the families a backend leaves null with functions that throw fulgur::Error naming the op
+// the (non-optional) families a backend leaves null with functions that throw fulgur::Error naming the op
 // and device of the launch (LaunchContext) and the missing family, so an op that a backend
 // lacks fails with a message instead of calling a null pointer.
 const KernelTable& kernels_for(DeviceType type);

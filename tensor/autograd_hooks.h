@@ -54,6 +54,11 @@ enum class OpId : uint16_t {
   // ones replaced by 0) and per-element weights [N, D] (0 where ignored); attrs.dim is the
   // reduction: 0 none, 1 sum, 2 mean (divided by the sum of the weights).
   NllLoss,
+  // fused cross-entropy (tensor/fused_cross_entropy.h): inputs logits [N, C] (contiguous),
+  // int64 targets [N], class weights [C] or an empty tensor; outputs per-row loss, per-row
+  // target weight, per-row log-sum-exp; attrs.start = ignore_index, attrs.scalar = label
+  // smoothing. Only the loss carries a gradient (to the logits).
+  CrossEntropy,
   // in place: the result replaces the destination's history (see AutogradEngine)
   Fill,
 };

@@ -139,3 +139,9 @@ TEST_CASE("a small CNN's loss and gradients on cuda") {
   std::mt19937 rng(25);
   check_cnn_gradients(rng);
 }
+
+TEST_CASE("cross_entropy through the fused kernels on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(26);
+  check_cross_entropy(rng);
+}

@@ -20,6 +20,8 @@
 #include "fulgur/nn/functional/conv.h"
 #include "fulgur/nn/functional/loss.h"
 #include "fulgur/nn/functional/pooling.h"
+#include "fulgur/autograd/autograd.h"
+#include "fulgur/tensor/fused_cross_entropy.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 
 namespace fulgur::cuda_checks {
@@ -256,6 +258,63 @@ inline void check_cnn_gradients(std::mt19937& rng) {
   const auto d = run(x.dev, w1.dev, b1.dev, w2.dev, y.dev);
   const char* names[] = {"loss", "d/dw1", "d/db1", "d/dw2"};
   for (size_t i = 0; i < c.size(); ++i) expect_matches(c[i], d[i], 1e-5, names[i]);
+}
+
+// nn::functional::cross_entropy with class indices on cuda (float32 2-D: the fused kernels of
+// tensor/fused_cross_entropy.h) against the CPU's composed log_softmax + nll_loss: loss and
+// d(logits) for every reduction, with and without class weights, ignore_index and label
+// smoothing; the gradient of the gradient (create_graph); a bad target is an Error; every
+// target ignored gives NaN for "mean", as PyTorch.
+inline void check_cross_entropy(std::mt19937& rng) {
+  REQUIRE(has_fused_cross_entropy(ones({2, 3}, {.device = kDev})));
+  Pair x = random_pair({37, 11}, kFloat32, rng, Layout::Contiguous, -4.0, 4.0);
+  std::vector<double> targets;
+  for (int i = 0; i < 37; ++i) targets.push_back(i % 7 == 3 ? -100 : (i * 5) % 11);
+  Pair t = pair_of(targets, kInt64, {37});
+  Pair w = random_pair({11}, kFloat32, rng, Layout::Contiguous, 0.2, 2.0);
+  for (const char* reduction : {"none", "sum", "mean"}) {
+    for (bool weighted : {false, true}) {
+      for (double ls : {0.0, 0.15}) {
+        const std::string what = std::string(reduction) + (weighted ? " weighted" : "") + " ls " + std::to_string(ls);
+        auto run = [&](const Tensor& xs, const Tensor& ts, const Tensor& ws) {
+          Tensor leaf = xs.detach().requires_grad_();
+          nn::CrossEntropyLossOptions o{.weight = weighted ? ws : Tensor(), .reduction = reduction, .label_smoothing = ls};
+          Tensor loss = nn::functional::cross_entropy(leaf, ts, o);
+          loss.sum().mul(1.7).backward();
+          return std::make_pair(loss.detach(), leaf.grad());
+        };
+        const auto [lc, gc] = run(x.cpu, t.cpu, w.cpu);
+        const auto [ld, gd] = run(x.dev, t.dev, w.dev);
+        expect_matches(lc, ld, 2e-5, "cross_entropy loss " + what);
+        expect_matches(gc, gd, 2e-5, "cross_entropy d/dlogits " + what);
+      }
+    }
+  }
+  // Transposed logits (a contiguous copy is made), and the gradient of the gradient.
+  auto second = [&](const Tensor& xs, const Tensor& ts) {
+    Tensor leaf = xs.detach().requires_grad_();
+    Tensor loss = nn::functional::cross_entropy(leaf.t().t(), ts, {.label_smoothing = 0.1});
+    const Tensor g = autograd::grad({loss}, {leaf}, {.create_graph = true})[0];
+    g.square().sum().backward();
+    return std::make_pair(g.detach(), leaf.grad());
+  };
+  const auto [g1c, g2c] = second(x.cpu, t.cpu);
+  const auto [g1d, g2d] = second(x.dev, t.dev);
+  expect_matches(g1c, g1d, 2e-5, "cross_entropy gradient under create_graph");
+  expect_matches(g2c, g2d, 2e-5, "cross_entropy second derivative");
+  // Every target ignored: "mean" is 0 / 0.
+  Pair all_ignored = pair_of(std::vector<double>(37, -100), kInt64, {37});
+  compare([](const std::vector<Tensor>& v) { return nn::functional::cross_entropy(v[0], v[1]); }, {x, all_ignored}, 0.0,
+          "cross_entropy of ignored targets");
+  // A target out of range: an Error on both sides, naming it.
+  Pair bad = pair_of(std::vector<double>(37, 11), kInt64, {37});
+  compare([](const std::vector<Tensor>& v) { return nn::functional::cross_entropy(v[0], v[1]); }, {x, bad}, 0.0,
+          "cross_entropy with target 11 of 11 classes");
+  try {
+    (void)nn::functional::cross_entropy(x.dev, bad.dev);
+  } catch (const Error& e) {
+    CHECK_MESSAGE(std::string(e.what()).find("Target 11 is out of bounds") != std::string::npos, e.what());
+  }
 }
 
 }  // namespace fulgur::cuda_checks

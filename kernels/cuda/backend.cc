@@ -13,6 +13,7 @@
 #include "fulgur/kernels/allocator.h"
 #include "fulgur/kernels/cuda/caching_allocator.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
+#include "fulgur/kernels/cuda/cross_entropy.h"
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/runtime.h"
@@ -91,6 +92,36 @@ int64_t nonzero_positions(const bool* mask, int64_t n, int64_t* out) {
   return count;
 }
 
+// The table's cross-entropy arguments as the fused kernels' (cross_entropy.h): float32 only.
+CrossEntropyArgs fused_ce_args(const kernels::CrossEntropyArgs& a) {
+  FULGUR_CHECK(a.dtype == DType::Float32, "cross_entropy", "internal: the fused CUDA kernels take float32, got ",
+               a.dtype);
+  CrossEntropyArgs c;
+  c.logits = reinterpret_cast<const float*>(a.logits);
+  c.target = a.target;
+  c.weight = reinterpret_cast<const float*>(a.weight);
+  c.rows = a.rows;
+  c.classes = a.classes;
+  c.ignore_index = a.ignore_index;
+  c.label_smoothing = static_cast<float>(a.label_smoothing);
+  c.bad_target = a.bad_target;
+  return c;
+}
+
+bool supports_cross_entropy(DType dtype) { return dtype == DType::Float32; }
+
+template <Exec E>
+void fused_ce_forward(const kernels::CrossEntropyArgs& a, void* stream) {
+  cross_entropy_forward<E>(fused_ce_args(a), reinterpret_cast<float*>(a.loss), reinterpret_cast<float*>(a.lse),
+                           reinterpret_cast<float*>(a.row_weight), stream);
+}
+
+template <Exec E>
+void fused_ce_backward(const kernels::CrossEntropyArgs& a, void* stream) {
+  cross_entropy_backward<E>(fused_ce_args(a), reinterpret_cast<const float*>(a.lse),
+                            reinterpret_cast<const float*>(a.grad_rows), reinterpret_cast<float*>(a.dlogits), stream);
+}
+
 // ---- the emulated device's table: the kernel sources through the SIMT emulator ----
 
 template <Exec E>
@@ -118,6 +149,8 @@ struct Entries<Exec::Emulated> {
   static void col2im(const kernels::Im2colArgs& a) { tensor_col2im<Exec::Emulated>(a, nullptr); }
   static void max_pool(const kernels::MaxPoolArgs& a) { tensor_max_pool<Exec::Emulated>(a, nullptr); }
   static void softmax(const kernels::SoftmaxArgs& a) { tensor_softmax<Exec::Emulated>(a, nullptr); }
+  static void cross_entropy_forward(const kernels::CrossEntropyArgs& a) { fused_ce_forward<Exec::Emulated>(a, nullptr); }
+  static void cross_entropy_backward(const kernels::CrossEntropyArgs& a) { fused_ce_backward<Exec::Emulated>(a, nullptr); }
   // The emulated device's memory is host memory: the mask is scanned where it lies.
   static int64_t nonzero(const bool* mask, int64_t n, int64_t* out) { return nonzero_positions(mask, n, out); }
   static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
@@ -202,6 +235,12 @@ struct Entries<Exec::Gpu> {
   static void softmax(const kernels::SoftmaxArgs& a) {
     on_device(a.out, "softmax", [&](void* s) { tensor_softmax<Exec::Gpu>(a, s); });
   }
+  static void cross_entropy_forward(const kernels::CrossEntropyArgs& a) {
+    on_device(a.loss, "cross_entropy", [&](void* s) { fused_ce_forward<Exec::Gpu>(a, s); });
+  }
+  static void cross_entropy_backward(const kernels::CrossEntropyArgs& a) {
+    on_device(a.dlogits, "cross_entropy backward", [&](void* s) { fused_ce_backward<Exec::Gpu>(a, s); });
+  }
   // The mask comes to the host, is scanned there, and the positions go back: nonzero's
   // output size depends on the data, so the host waits for it anyway (PyTorch synchronises
   // too). A device-side scan would save the two copies for large masks.
@@ -254,6 +293,9 @@ kernels::KernelTable make_table() {
   t.col2im = &Entries<E>::col2im;
   t.max_pool = &Entries<E>::max_pool;
   t.softmax = &Entries<E>::softmax;
+  t.cross_entropy_forward = &Entries<E>::cross_entropy_forward;
+  t.cross_entropy_backward = &Entries<E>::cross_entropy_backward;
+  t.supports_cross_entropy = &supports_cross_entropy;
   t.copy_bytes = &Entries<E>::copy_bytes;
   return t;
 }

@@ -6,6 +6,7 @@
 #include "fulgur/nn/functional/activation.h"
 #include "fulgur/tensor/autocast.h"
 #include "fulgur/tensor/autograd_hooks.h"
+#include "fulgur/tensor/fused_cross_entropy.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur::nn::functional {
@@ -150,6 +151,17 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
   const int64_t C = input.size(class_dim);
   check_weight(options.weight, C, op);
   const double ls = options.label_smoothing;
+  // Class indices on a device with the fused kernels (CUDA, float32): one kernel each way and
+  // O(N) extra memory instead of the [N, C] log-probabilities (tensor/fused_cross_entropy.h).
+  // Not while tracing: an exporter refuses losses either way, by the composed ops' names.
+  if (!target.is_floating_point() && input.dim() == 2 && target.dim() == 1 && target.size(0) == input.size(0) &&
+      target.device() == input.device() && !tracing_active() && has_fused_cross_entropy(input)) {
+    check_weight(options.weight, C, op);
+    const auto [rows, row_weight] = fused_cross_entropy(input, target, options.weight, options.ignore_index, ls);
+    if (options.reduction == "none") return rows;
+    if (options.reduction == "sum") return rows.sum();
+    return rows.sum().div(row_weight.sum());  // 0 / 0 = NaN when every target is ignored, as PyTorch
+  }
   const Tensor logp = input.log_softmax(class_dim);
 
   if (target.is_floating_point()) {

@@ -122,6 +122,7 @@ std::string op_name(const TraceNode& n) {
     case OpId::AsStrided: return "as_strided (an in-place op on a view)";
     case OpId::AsStridedScatter: return "as_strided_scatter (an in-place op on a view)";
     case OpId::NllLoss: return "nll_loss";
+    case OpId::CrossEntropy: return "cross_entropy";
     case OpId::Fill: return "fill_";
   }
   return "op";
@@ -714,7 +715,7 @@ void Emitter::emit() {
       refuse("is only exported through F::max_pool*d / nn::MaxPool*d");
     case OpId::SliceScatter: case OpId::AsStrided: case OpId::AsStridedScatter:
       refuse("writes into a view; ONNX values are immutable", "build the result out of place (e.g. with cat)");
-    case OpId::NllLoss:
+    case OpId::NllLoss: case OpId::CrossEntropy:
       refuse("losses are not exported", "export the model that produces the scores, and compute the loss outside");
     case OpId::Fill:
       refuse("fills a traced tensor in place", "create the constant with full()/zeros() instead");

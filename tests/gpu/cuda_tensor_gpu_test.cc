@@ -149,3 +149,10 @@ TEST_CASE("gpu: a small CNN's loss and gradients on cuda") {
   std::mt19937 rng(25);
   check_cnn_gradients(rng);
 }
+
+TEST_CASE("gpu: cross_entropy through the fused kernels on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(26);
+  check_cross_entropy(rng);
+}
