@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fulgur/tensor/fused_cross_entropy.h"
+#include "fulgur/tensor/fused_layer_norm.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur {
@@ -43,6 +44,7 @@ SavePlan save_plan(OpId op) {
     case OpId::Softmax: case OpId::LogSoftmax: return {0, 1};
     case OpId::NllLoss: return {6, 0};
     case OpId::CrossEntropy: return {7, 4};
+    case OpId::LayerNorm: return {7, 6};
     default: return {0, 0};
   }
 }
@@ -313,6 +315,10 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
                                                      a.start, a.scalar.to_double()),
               Tensor(), Tensor()};
     }
+    case OpId::LayerNorm:
+      // The fused kernels from the saved mean and 1/std (tensor ops under create_graph).
+      return internal::fused_layer_norm_backward(n.input(0), n.input(1), n.input(2), n.output(1), n.output(2), g,
+                                                 a.scalar.to_double());
     case OpId::Fill: return {Tensor()};
   }
   FULGUR_FAIL("backward", "no formula for op ", static_cast<int>(n.op));
@@ -455,6 +461,7 @@ const char* op_name(OpId op) {
     case OpId::Col2im: return "Col2Im";
     case OpId::MaxPool: return "MaxPoolWithIndices";
     case OpId::CrossEntropy: return "CrossEntropy";
+    case OpId::LayerNorm: return "NativeLayerNorm";
     case OpId::Softmax: return "Softmax";
     case OpId::LogSoftmax: return "LogSoftmax";
     case OpId::NllLoss: return "NllLoss";

@@ -242,4 +242,62 @@ struct CrossEntropyArgs {
   char* dlogits = nullptr;
 };
 
+// LayerNorm over the last `cols` elements of contiguous [rows, cols] buffers
+// (torch.nn.functional.layer_norm: biased variance, y = (x - mean) * rstd * gamma + beta).
+// gamma / beta [cols] may be null (no affine). forward writes y and, per row, mean and rstd
+// (kept for backward: O(rows) memory). backward writes dx, and dgamma / dbeta when non-null,
+// summed over rows in a fixed order.
+struct LayerNormArgs {
+  DType dtype = DType::Float32;
+  int64_t rows = 0, cols = 0;
+  double eps = 1e-5;
+  const char* x = nullptr;
+  const char* gamma = nullptr;
+  const char* beta = nullptr;
+  char* mean = nullptr;  // forward: written; backward: read
+  char* rstd = nullptr;
+  // forward
+  char* y = nullptr;
+  // backward
+  const char* dy = nullptr;
+  char* dx = nullptr;
+  char* dgamma = nullptr;
+  char* dbeta = nullptr;
+};
+
+// One parameter of a multi-tensor Adam / AdamW step: contiguous buffers of `numel` elements.
+struct AdamTensorArgs {
+  char* param = nullptr;
+  const char* grad = nullptr;
+  char* exp_avg = nullptr;
+  char* exp_avg_sq = nullptr;
+  int64_t numel = 0;
+};
+
+// An Adam / AdamW step (torch.optim.Adam's operation order, no amsgrad) over `count`
+// tensors of one dtype on one device that share the step number (from 1; the bias
+// corrections come from it).
+struct AdamArgs {
+  DType dtype = DType::Float32;
+  const AdamTensorArgs* tensors = nullptr;
+  int64_t count = 0;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+  int64_t step = 1;
+  bool decoupled = false;  // AdamW
+  bool maximize = false;
+};
+
+// GradScaler's unscale (torch._amp_foreach_non_finite_check_and_unscale_): every buffer
+// (contiguous, `dtype`, one device) is multiplied by inv_scale in place, and *found_inf (one
+// element of `dtype` on that device) is set to 1 if any element was inf or NaN; it is never
+// reset, so one flag can collect several launches.
+struct UnscaleArgs {
+  DType dtype = DType::Float32;
+  char* const* grads = nullptr;
+  const int64_t* numel = nullptr;
+  int64_t count = 0;
+  double inv_scale = 1.0;
+  char* found_inf = nullptr;
+};
+
 }  // namespace fulgur::kernels

@@ -50,6 +50,15 @@ struct KernelTable {
   void (*cross_entropy_forward)(const CrossEntropyArgs& args) = nullptr;
   void (*cross_entropy_backward)(const CrossEntropyArgs& args) = nullptr;
   bool (*supports_cross_entropy)(DType dtype) = nullptr;
+  // Fused LayerNorm (kernel_args.h: LayerNormArgs), for the dtypes supports_layer_norm takes.
+  void (*layer_norm_forward)(const LayerNormArgs& args) = nullptr;
+  void (*layer_norm_backward)(const LayerNormArgs& args) = nullptr;
+  bool (*supports_layer_norm)(DType dtype) = nullptr;
+  // Multi-tensor optimizer and mixed-precision steps (AdamArgs, UnscaleArgs), for the dtypes
+  // supports_multi_tensor takes.
+  void (*adam_step)(const AdamArgs& args) = nullptr;
+  void (*unscale_and_check_finite)(const UnscaleArgs& args) = nullptr;
+  bool (*supports_multi_tensor)(DType dtype) = nullptr;
 };
 
 // The table of a device type (entries null until a backend registers). Registration fills

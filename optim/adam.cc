@@ -1,9 +1,15 @@
-// Adam and AdamW: the fused loop for contiguous float32/float64 CPU tensors, tensor ops
-// otherwise; both in PyTorch's operation order (tests/optim_test.cc checks both).
+// Adam and AdamW: the fused loop for contiguous float32/float64 CPU tensors, the device's
+// multi-tensor kernel for CUDA float32 ones (one launch per device and step number), tensor
+// ops otherwise; all in PyTorch's operation order (tests/optim_test.cc checks the CPU paths,
+// tests/cuda_fused_checks.h the device's against them).
 #include "fulgur/optim/adam.h"
 
 #include <cmath>
+#include <map>
+#include <tuple>
+#include <vector>
 
+#include "fulgur/optim/internal/device_fused.h"
 #include "fulgur/optim/internal/fused.h"
 #include "fulgur/tensor/ops.h"
 
@@ -155,6 +161,15 @@ std::vector<std::string> AdamBase::required_group_keys() const { return {"lr", "
 
 void AdamBase::step_group(ParamGroup& group) {
   Hyper h = hyper_of(group.options, decoupled_);
+  // Device parameters for the multi-tensor kernel, by device and step number (the bias
+  // corrections are per launch); each batch keeps the state tensors alive until it runs.
+  struct Batch {
+    Device device;
+    int64_t step = 0;
+    std::vector<kernels::AdamTensorArgs> args;
+    std::vector<Tensor> written;
+  };
+  std::map<std::tuple<int, int, int64_t>, Batch> device_batches;
   for (Tensor& p : group.params) {
     const Tensor& grad = p.grad();
     if (!grad.defined()) continue;
@@ -174,6 +189,18 @@ void AdamBase::step_group(ParamGroup& group) {
     h.step_size = h.lr / bias_correction1;
     h.bias_correction2_sqrt = std::sqrt(bias_correction2);
 
+    if (!h.amsgrad && internal::use_device_fused(h.foreach, {&p, &grad, &s.exp_avg, &s.exp_avg_sq})) {
+      Batch& batch = device_batches[{static_cast<int>(p.device().type), p.device().index, s.step}];
+      batch.device = p.device();
+      batch.step = s.step;
+      batch.args.push_back({.param = static_cast<char*>(p.data_ptr()),
+                            .grad = static_cast<const char*>(grad.data_ptr()),
+                            .exp_avg = static_cast<char*>(s.exp_avg.data_ptr()),
+                            .exp_avg_sq = static_cast<char*>(s.exp_avg_sq.data_ptr()),
+                            .numel = p.numel()});
+      batch.written.insert(batch.written.end(), {p, grad, s.exp_avg, s.exp_avg_sq});
+      continue;
+    }
     const Tensor* vmax = h.amsgrad ? &s.max_exp_avg_sq : &s.exp_avg;  // exp_avg: a stand-in, unused
     if (internal::use_fused(h.foreach, {&p, &grad, &s.exp_avg, &s.exp_avg_sq, vmax})) {
       if (p.dtype() == kFloat32) {
@@ -205,6 +232,24 @@ void AdamBase::step_group(ParamGroup& group) {
     }
     denom.div_(h.bias_correction2_sqrt).add_(h.eps);
     p.add_(s.exp_avg.div(denom), -h.step_size);
+  }
+  for (auto& [key, batch] : device_batches) {
+    (void)key;
+    kernels::AdamArgs a;
+    a.dtype = batch.written.front().dtype();
+    a.tensors = batch.args.data();
+    a.count = static_cast<int64_t>(batch.args.size());
+    a.lr = h.lr;
+    a.beta1 = h.beta1;
+    a.beta2 = h.beta2;
+    a.eps = h.eps;
+    a.weight_decay = h.weight_decay;
+    a.step = batch.step;
+    a.decoupled = h.decoupled;
+    a.maximize = h.maximize;
+    kernels::kernels_for(batch.device.type).adam_step(a);
+    for (size_t i = 0; i < batch.written.size(); i += 4)  // param, grad (read only), exp_avg, exp_avg_sq
+      internal::mark_written({&batch.written[i], &batch.written[i + 2], &batch.written[i + 3]});
   }
 }
 

@@ -1,9 +1,12 @@
 #include "fulgur/optim/grad_scaler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "fulgur/kernels/error.h"
+#include "fulgur/optim/internal/device_fused.h"
 #include "fulgur/tensor/ops.h"
 
 namespace fulgur::optim {
@@ -30,11 +33,25 @@ void GradScaler::unscale_(Optimizer& optimizer) {
                "the last update(); hint: call it once per step, before clipping");
   // PyTorch multiplies by the float32 reciprocal of the scale.
   const double inv_scale = static_cast<double>(1.0f / static_cast<float>(scale_));
+  // Device gradients the fused kernel takes, per device: one launch checks and unscales them
+  // all (torch._amp_foreach_non_finite_check_and_unscale_), writing one flag per device.
+  struct DeviceGrads {
+    Device device;
+    std::vector<Tensor> grads;
+  };
+  std::vector<DeviceGrads> fused;
   Tensor all_finite;
   for (const ParamGroup& group : optimizer.param_groups()) {
     for (const Tensor& p : group.params) {
       Tensor g = p.grad();
       if (!g.defined()) continue;
+      if (internal::use_device_fused(std::nullopt, {&g}) &&
+          kernels::kernels_for(g.device().type).unscale_and_check_finite) {
+        auto it = std::find_if(fused.begin(), fused.end(), [&](const DeviceGrads& d) { return d.device == g.device(); });
+        if (it == fused.end()) it = fused.insert(fused.end(), {g.device(), {}});
+        it->grads.push_back(g);
+        continue;
+      }
       // |g| < inf is false for inf and NaN: one bool per gradient, combined on its device.
       Tensor finite = g.abs().lt(std::numeric_limits<double>::infinity()).all();
       all_finite = all_finite.defined() ? all_finite.logical_and(finite.to(all_finite.device())) : finite;
@@ -42,6 +59,25 @@ void GradScaler::unscale_(Optimizer& optimizer) {
     }
   }
   found_inf_ = all_finite.defined() && !all_finite.item<bool>();
+  for (DeviceGrads& d : fused) {
+    std::vector<char*> data;
+    std::vector<int64_t> numel;
+    for (const Tensor& g : d.grads) {
+      data.push_back(static_cast<char*>(g.data_ptr()));
+      numel.push_back(g.numel());
+    }
+    const Tensor found = zeros({1}, {.dtype = d.grads.front().dtype(), .device = d.device});
+    kernels::UnscaleArgs a;
+    a.dtype = found.dtype();
+    a.grads = data.data();
+    a.numel = numel.data();
+    a.count = static_cast<int64_t>(data.size());
+    a.inv_scale = inv_scale;
+    a.found_inf = static_cast<char*>(found.data_ptr());
+    kernels::kernels_for(d.device.type).unscale_and_check_finite(a);
+    for (const Tensor& g : d.grads) g.bump_version();
+    if (found.item<double>() != 0.0) found_inf_ = true;  // waits for the kernel
+  }
   unscaled_ = true;
 }
 
@@ -58,7 +94,7 @@ bool GradScaler::step(Optimizer& optimizer) {
 
 void GradScaler::update() {
   if (!options_.enabled) return;
-  if (unscaled_ && found_inf_) {
+  if (found_inf_) {  // set only by unscale_
     scale_ *= options_.backoff_factor;
     growth_tracker_ = 0;
   } else if (++growth_tracker_ == options_.growth_interval) {

@@ -59,6 +59,10 @@ enum class OpId : uint16_t {
   // target weight, per-row log-sum-exp; attrs.start = ignore_index, attrs.scalar = label
   // smoothing. Only the loss carries a gradient (to the logits).
   CrossEntropy,
+  // fused LayerNorm (tensor/fused_layer_norm.h): inputs x [N, C] (contiguous), weight [C] or
+  // empty, bias [C] or empty; outputs y, per-row mean, per-row 1/std; attrs.scalar = eps.
+  // Only y carries a gradient (to x, weight and bias).
+  LayerNorm,
   // in place: the result replaces the destination's history (see AutogradEngine)
   Fill,
 };

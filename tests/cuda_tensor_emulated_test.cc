@@ -8,6 +8,7 @@
 #include "fulgur/kernels/allocator.h"
 #include "fulgur/kernels/cuda/backend.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
+#include "fulgur/tests/cuda_fused_checks.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 #include "fulgur/tests/cuda_tensor_nn_checks.h"
 
@@ -144,4 +145,22 @@ TEST_CASE("cross_entropy through the fused kernels on cuda") {
   use_emulated_device();
   std::mt19937 rng(26);
   check_cross_entropy(rng);
+}
+
+TEST_CASE("layer_norm through the fused kernels on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(27);
+  check_layer_norm(rng);
+}
+
+TEST_CASE("Adam and AdamW through the multi-tensor kernel on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(28);
+  check_adam(rng);
+}
+
+TEST_CASE("GradScaler's fused unscale and inf check on cuda") {
+  use_emulated_device();
+  std::mt19937 rng(29);
+  check_grad_scaler(rng);
 }

@@ -3,6 +3,7 @@
 
 #include "fulgur/kernels/cpu/cpu_kernels.h"
 #include "fulgur/kernels/cpu/loops.h"
+#include "fulgur/kernels/host_nonzero.h"
 
 namespace fulgur::kernels::cpu {
 
@@ -79,15 +80,6 @@ void sequence(const SequenceArgs& args) {
   });
 }
 
-int64_t nonzero(const bool* mask, int64_t n, int64_t* out) {
-  int64_t count = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (mask[i]) {
-      if (out) out[count] = i;
-      ++count;
-    }
-  }
-  return count;
-}
+int64_t nonzero(const bool* mask, int64_t n, int64_t* out) { return host_nonzero(mask, n, out); }
 
 }  // namespace fulgur::kernels::cpu

@@ -110,10 +110,11 @@ void adam_step<FULGUR_EXEC>(const std::vector<AdamTensor>& tensors, const AdamHy
     if (a.tensors == 0) continue;
     const int64_t chunks = a.chunk_begin[a.tensors];
     const dim3 grid(chunks > 4096 ? 4096u : static_cast<unsigned>(chunks));
+    // Every element is its own update: no thread waits for another (sequential under the emulator).
     if (vec) {
-      FULGUR_LAUNCH(adam_kernel<true>, grid, dim3(kAdamThreads), 0, stream, a, s);
+      FULGUR_LAUNCH_INDEPENDENT(adam_kernel<true>, grid, dim3(kAdamThreads), stream, a, s);
     } else {
-      FULGUR_LAUNCH(adam_kernel<false>, grid, dim3(kAdamThreads), 0, stream, a, s);
+      FULGUR_LAUNCH_INDEPENDENT(adam_kernel<false>, grid, dim3(kAdamThreads), stream, a, s);
     }
   }
 }

@@ -97,10 +97,10 @@ __global__ void cast_from_half_kernel(const uint16_t* __restrict__ in, float* __
 
 constexpr int kAmpThreads = 256;
 
+// Threads never synchronise: a thread that saw a non-finite value stores 1 to the flag itself
+// (a benign race, every writer stores the same value, as PyTorch's kernel does), so the
+// launch is independent (FULGUR_LAUNCH_INDEPENDENT: sequential under the emulator).
 __global__ void __launch_bounds__(kAmpThreads) unscale_kernel(TensorListArgs<1> a, float inv_scale, float* found_inf) {
-  FULGUR_SHARED(int, any_bad, [1]);
-  if (threadIdx.x == 0) any_bad[0] = 0;
-  __syncthreads();
   int bad = 0;
   for (int64_t chunk = blockIdx.x; chunk < a.chunk_begin[a.tensors]; chunk += gridDim.x) {
     const int t = tensor_of_chunk(a, chunk);
@@ -113,9 +113,7 @@ __global__ void __launch_bounds__(kAmpThreads) unscale_kernel(TensorListArgs<1> 
       g[i] = v * inv_scale;
     }
   }
-  if (bad) any_bad[0] = 1;  // benign race: every writer stores the same value
-  __syncthreads();
-  if (threadIdx.x == 0 && any_bad[0]) *found_inf = 1.0f;
+  if (bad) *found_inf = 1.0f;
 }
 
 unsigned grid_for(int64_t work_items, int threads) {
@@ -192,7 +190,7 @@ void unscale_and_check_finite<FULGUR_EXEC>(const std::vector<FloatSpan>& grads, 
     if (a.tensors == 0) continue;
     const int64_t chunks = a.chunk_begin[a.tensors];
     const unsigned blocks = chunks > 2048 ? 2048u : static_cast<unsigned>(chunks);
-    FULGUR_LAUNCH(unscale_kernel, dim3(blocks), dim3(kAmpThreads), 0, stream, a, inv_scale, found_inf);
+    FULGUR_LAUNCH_INDEPENDENT(unscale_kernel, dim3(blocks), dim3(kAmpThreads), stream, a, inv_scale, found_inf);
   }
 }
 

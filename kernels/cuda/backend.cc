@@ -13,15 +13,16 @@
 #include "fulgur/kernels/allocator.h"
 #include "fulgur/kernels/cuda/caching_allocator.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
-#include "fulgur/kernels/cuda/cross_entropy.h"
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
+#include "fulgur/kernels/cuda/fused_entries.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/cuda/stream.h"
 #include "fulgur/kernels/cuda/tensor_gemm.h"
 #include "fulgur/kernels/cuda/tensor_gemm_16bit.h"
 #include "fulgur/kernels/cuda/tensor_kernels.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/kernels/host_nonzero.h"
 #include "fulgur/kernels/kernel_table.h"
 
 namespace fulgur::cuda {
@@ -80,48 +81,6 @@ class CudaTensorAllocator final : public Allocator {
 // fp16 / bf16 matmuls take the tensor-core GEMM; float32 / float64 the CUDA-core one.
 bool is_16bit(DType dtype) { return dtype == DType::Float16 || dtype == DType::BFloat16; }
 
-// How many elements of a host bool buffer are true, and their positions into `out` unless it
-// is null (the kernel table's nonzero contract: tensor/ counts first, then fills).
-int64_t nonzero_positions(const bool* mask, int64_t n, int64_t* out) {
-  int64_t count = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (!mask[i]) continue;
-    if (out) out[count] = i;
-    ++count;
-  }
-  return count;
-}
-
-// The table's cross-entropy arguments as the fused kernels' (cross_entropy.h): float32 only.
-CrossEntropyArgs fused_ce_args(const kernels::CrossEntropyArgs& a) {
-  FULGUR_CHECK(a.dtype == DType::Float32, "cross_entropy", "internal: the fused CUDA kernels take float32, got ",
-               a.dtype);
-  CrossEntropyArgs c;
-  c.logits = reinterpret_cast<const float*>(a.logits);
-  c.target = a.target;
-  c.weight = reinterpret_cast<const float*>(a.weight);
-  c.rows = a.rows;
-  c.classes = a.classes;
-  c.ignore_index = a.ignore_index;
-  c.label_smoothing = static_cast<float>(a.label_smoothing);
-  c.bad_target = a.bad_target;
-  return c;
-}
-
-bool supports_cross_entropy(DType dtype) { return dtype == DType::Float32; }
-
-template <Exec E>
-void fused_ce_forward(const kernels::CrossEntropyArgs& a, void* stream) {
-  cross_entropy_forward<E>(fused_ce_args(a), reinterpret_cast<float*>(a.loss), reinterpret_cast<float*>(a.lse),
-                           reinterpret_cast<float*>(a.row_weight), stream);
-}
-
-template <Exec E>
-void fused_ce_backward(const kernels::CrossEntropyArgs& a, void* stream) {
-  cross_entropy_backward<E>(fused_ce_args(a), reinterpret_cast<const float*>(a.lse),
-                            reinterpret_cast<const float*>(a.grad_rows), reinterpret_cast<float*>(a.dlogits), stream);
-}
-
 // ---- the emulated device's table: the kernel sources through the SIMT emulator ----
 
 template <Exec E>
@@ -149,10 +108,22 @@ struct Entries<Exec::Emulated> {
   static void col2im(const kernels::Im2colArgs& a) { tensor_col2im<Exec::Emulated>(a, nullptr); }
   static void max_pool(const kernels::MaxPoolArgs& a) { tensor_max_pool<Exec::Emulated>(a, nullptr); }
   static void softmax(const kernels::SoftmaxArgs& a) { tensor_softmax<Exec::Emulated>(a, nullptr); }
-  static void cross_entropy_forward(const kernels::CrossEntropyArgs& a) { fused_ce_forward<Exec::Emulated>(a, nullptr); }
-  static void cross_entropy_backward(const kernels::CrossEntropyArgs& a) { fused_ce_backward<Exec::Emulated>(a, nullptr); }
+  static void cross_entropy_forward(const kernels::CrossEntropyArgs& a) {
+    fused_cross_entropy_forward<Exec::Emulated>(a, nullptr);
+  }
+  static void cross_entropy_backward(const kernels::CrossEntropyArgs& a) {
+    fused_cross_entropy_backward<Exec::Emulated>(a, nullptr);
+  }
+  static void layer_norm_forward(const kernels::LayerNormArgs& a) { fused_layer_norm_forward<Exec::Emulated>(a, nullptr); }
+  static void layer_norm_backward(const kernels::LayerNormArgs& a) {
+    fused_layer_norm_backward<Exec::Emulated>(a, nullptr);
+  }
+  static void adam_step(const kernels::AdamArgs& a) { fused_adam_step<Exec::Emulated>(a, nullptr); }
+  static void unscale_and_check_finite(const kernels::UnscaleArgs& a) {
+    fused_unscale_and_check_finite<Exec::Emulated>(a, nullptr);
+  }
   // The emulated device's memory is host memory: the mask is scanned where it lies.
-  static int64_t nonzero(const bool* mask, int64_t n, int64_t* out) { return nonzero_positions(mask, n, out); }
+  static int64_t nonzero(const bool* mask, int64_t n, int64_t* out) { return kernels::host_nonzero(mask, n, out); }
   static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
     FULGUR_CHECK(dst_device.is_cuda() || src_device.is_cuda(), "copy", "internal: no CUDA side in a copy from ",
                  src_device, " to ", dst_device);
@@ -236,10 +207,23 @@ struct Entries<Exec::Gpu> {
     on_device(a.out, "softmax", [&](void* s) { tensor_softmax<Exec::Gpu>(a, s); });
   }
   static void cross_entropy_forward(const kernels::CrossEntropyArgs& a) {
-    on_device(a.loss, "cross_entropy", [&](void* s) { fused_ce_forward<Exec::Gpu>(a, s); });
+    on_device(a.loss, "cross_entropy", [&](void* s) { fused_cross_entropy_forward<Exec::Gpu>(a, s); });
   }
   static void cross_entropy_backward(const kernels::CrossEntropyArgs& a) {
-    on_device(a.dlogits, "cross_entropy backward", [&](void* s) { fused_ce_backward<Exec::Gpu>(a, s); });
+    on_device(a.dlogits, "cross_entropy backward", [&](void* s) { fused_cross_entropy_backward<Exec::Gpu>(a, s); });
+  }
+  static void layer_norm_forward(const kernels::LayerNormArgs& a) {
+    on_device(a.y, "layer_norm", [&](void* s) { fused_layer_norm_forward<Exec::Gpu>(a, s); });
+  }
+  static void layer_norm_backward(const kernels::LayerNormArgs& a) {
+    on_device(a.dx, "layer_norm backward", [&](void* s) { fused_layer_norm_backward<Exec::Gpu>(a, s); });
+  }
+  static void adam_step(const kernels::AdamArgs& a) {
+    if (a.count == 0) return;
+    on_device(a.tensors[0].param, "Adam", [&](void* s) { fused_adam_step<Exec::Gpu>(a, s); });
+  }
+  static void unscale_and_check_finite(const kernels::UnscaleArgs& a) {
+    on_device(a.found_inf, "GradScaler.unscale_", [&](void* s) { fused_unscale_and_check_finite<Exec::Gpu>(a, s); });
   }
   // The mask comes to the host, is scanned there, and the positions go back: nonzero's
   // output size depends on the data, so the host waits for it anyway (PyTorch synchronises
@@ -249,9 +233,9 @@ struct Entries<Exec::Gpu> {
     const Device device = Device::cuda(device_of(mask));
     copy_bytes(host.data(), Device::cpu(), mask, device, static_cast<size_t>(n));
     const bool* host_mask = reinterpret_cast<const bool*>(host.data());
-    if (!out) return nonzero_positions(host_mask, n, nullptr);
+    if (!out) return kernels::host_nonzero(host_mask, n, nullptr);
     std::vector<int64_t> positions(static_cast<size_t>(n));
-    const int64_t count = nonzero_positions(host_mask, n, positions.data());
+    const int64_t count = kernels::host_nonzero(host_mask, n, positions.data());
     copy_bytes(out, device, positions.data(), Device::cpu(), static_cast<size_t>(count) * sizeof(int64_t));
     return count;
   }
@@ -295,7 +279,13 @@ kernels::KernelTable make_table() {
   t.softmax = &Entries<E>::softmax;
   t.cross_entropy_forward = &Entries<E>::cross_entropy_forward;
   t.cross_entropy_backward = &Entries<E>::cross_entropy_backward;
-  t.supports_cross_entropy = &supports_cross_entropy;
+  t.supports_cross_entropy = &fused_supports;
+  t.layer_norm_forward = &Entries<E>::layer_norm_forward;
+  t.layer_norm_backward = &Entries<E>::layer_norm_backward;
+  t.supports_layer_norm = &fused_supports;
+  t.adam_step = &Entries<E>::adam_step;
+  t.unscale_and_check_finite = &Entries<E>::unscale_and_check_finite;
+  t.supports_multi_tensor = &fused_supports;
   t.copy_bytes = &Entries<E>::copy_bytes;
   return t;
 }

@@ -12,11 +12,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "fulgur/kernels/cuda/layer_norm.h"
 #include "fulgur/kernels/error.h"
 #include "kernels/cuda/row_reduce.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
+#include "kernels/cuda/scratch.cuh"
 
 namespace fulgur::FULGUR_KERNEL_NS {
 namespace {
@@ -271,9 +273,11 @@ void layer_norm_backward<FULGUR_EXEC>(const float* x, const float* dy, const flo
     }
   }
   if (dgamma || dbeta) {
+    // No workspace given: a stream-ordered one for this call (the tensor layer's path).
+    std::optional<Scratch<float>> own;
     if (!workspace) {
-      throw Error("layer_norm backward (cuda): dgamma/dbeta need a workspace of layer_norm_workspace_floats(" +
-                  std::to_string(rows) + ", " + std::to_string(cols) + ") floats");
+      own.emplace(layer_norm_workspace_floats(rows, cols), stream, "layer_norm backward (cuda)");
+      workspace = own->data();
     }
     const int64_t row_blocks = (rows + 31) / 32;
     FULGUR_LAUNCH(layer_norm_param_partials, dim3(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(row_blocks)),

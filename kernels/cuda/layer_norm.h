@@ -16,7 +16,8 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
 
 // dx (rows x cols); dgamma / dbeta (cols each) when non-null, summed over rows in a fixed
 // order (deterministic). `workspace` holds ceil(rows / 32) * 2 * cols floats when dgamma or
-// dbeta is requested (layer_norm_workspace_floats).
+// dbeta is requested (layer_norm_workspace_floats); nullptr: the launcher allocates one on
+// the stream for this call.
 template <Exec E>
 void layer_norm_backward(const float* x, const float* dy, const float* gamma, const float* mean, const float* rstd,
                          float* dx, float* dgamma, float* dbeta, float* workspace, int64_t rows, int64_t cols,

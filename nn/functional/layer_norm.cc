@@ -1,6 +1,8 @@
 #include "fulgur/nn/functional/layer_norm.h"
 
 #include "fulgur/tensor/autocast.h"
+#include "fulgur/tensor/autograd_hooks.h"
+#include "fulgur/tensor/fused_layer_norm.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/trace.h"
 
@@ -27,6 +29,15 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
   if (bias.defined())
     FULGUR_CHECK(bias.sizes() == normalized_shape, "layer_norm", "bias of shape ", shape_str(bias.sizes()),
                  " does not match normalized_shape ", shape_str(normalized_shape));
+  // One fused kernel each way where the device has it (tensor/fused_layer_norm.h); not while
+  // tracing, where the exporter records this function as one LayerNormalization instead.
+  const auto same_kind = [&](const Tensor& p) {
+    return !p.defined() || (p.dtype() == x.dtype() && p.device() == x.device());
+  };
+  if (!tracing_active() && x.numel() > 0 && same_kind(weight) && same_kind(bias) && has_fused_layer_norm(x)) {
+    const int64_t cols = numel_of(normalized_shape);
+    return fused_layer_norm(x.reshape({-1, cols}), weight, bias, eps).reshape(x.sizes());
+  }
   TracedComposite trace;  // an exporter sees one "layer_norm" (LayerNormalization)
   Shape dims;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);

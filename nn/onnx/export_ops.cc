@@ -123,6 +123,7 @@ std::string op_name(const TraceNode& n) {
     case OpId::AsStridedScatter: return "as_strided_scatter (an in-place op on a view)";
     case OpId::NllLoss: return "nll_loss";
     case OpId::CrossEntropy: return "cross_entropy";
+    case OpId::LayerNorm: return "layer_norm (fused)";
     case OpId::Fill: return "fill_";
   }
   return "op";
@@ -717,6 +718,9 @@ void Emitter::emit() {
       refuse("writes into a view; ONNX values are immutable", "build the result out of place (e.g. with cat)");
     case OpId::NllLoss: case OpId::CrossEntropy:
       refuse("losses are not exported", "export the model that produces the scores, and compute the loss outside");
+    case OpId::LayerNorm:
+      refuse("is the fused kernel, which F::layer_norm does not take while tracing",
+             "trace through F::layer_norm / nn::LayerNorm (exported as LayerNormalization)");
     case OpId::Fill:
       refuse("fills a traced tensor in place", "create the constant with full()/zeros() instead");
   }

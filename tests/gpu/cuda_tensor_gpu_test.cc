@@ -7,6 +7,7 @@
 
 #include "fulgur/kernels/cuda/backend.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
+#include "fulgur/tests/cuda_fused_checks.h"
 #include "fulgur/tests/cuda_tensor_nn_checks.h"
 #include "tests/gpu/skip_without_gpu.h"
 
@@ -155,4 +156,25 @@ TEST_CASE("gpu: cross_entropy through the fused kernels on cuda") {
   require_real_gpu();
   std::mt19937 rng(26);
   check_cross_entropy(rng);
+}
+
+TEST_CASE("gpu: layer_norm through the fused kernels on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(27);
+  check_layer_norm(rng);
+}
+
+TEST_CASE("gpu: Adam and AdamW through the multi-tensor kernel on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(28);
+  check_adam(rng);
+}
+
+TEST_CASE("gpu: GradScaler's fused unscale and inf check on cuda") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(29);
+  check_grad_scaler(rng);
 }
