@@ -21,7 +21,8 @@
 //    detached rather than joined, so destruction never hangs.
 //  - Without auto-batching (batch_size = nullopt), examples are returned as they are; a
 //    collate_fn, if given, receives a one-example vector (PyTorch passes the bare example).
-//  - pin_memory is the identity until kernels/cuda has a page-locked allocator (pin_memory.h).
+//  - pin_memory puts every batch's CPU tensors in page-locked memory when the process has a
+//    CUDA device (pin_memory.h), and keeps them as they are otherwise.
 #pragma once
 
 #include <cstdint>

@@ -1,22 +1,10 @@
-// pin_memory: puts a batch's CPU tensors in page-locked (pinned) host memory, so that a later
-// .to(cuda, non_blocking) copy can run asynchronously (DataLoader's pin_memory=true).
-//
-// TODAY THIS IS THE IDENTITY: the tree is returned with its tensors unchanged.
-//  - Without a usable CUDA device (cuda::is_available() false) that is exactly right: pinning
-//    only matters for host-to-device copies, and PyTorch likewise skips it (with a warning).
-//  - With a device, pinning needs a page-locked host allocator, which kernels/ does not have
-//    yet. What the CUDA issue must add for this file to pin for real:
-//      1. in kernels/cuda: an Allocator over cudaHostAlloc/cudaFreeHost (caching, like
-//         PyTorch's CachingHostAllocator, since batches are allocated at a high rate), exposed
-//         as e.g. `Allocator& pinned_host_allocator()`, and `bool is_pinned(const void*)`
-//         (cudaPointerGetAttributes) for Tensor::is_pinned();
-//      2. here: for each CPU tensor not already pinned, allocate numel * element_size bytes
-//         from it, wrap them with from_blob(..., deleter returning them to the allocator),
-//         copy_ the tensor in, and return the copy (strings, numbers and non-CPU tensors
-//         unchanged, as PyTorch's pin_memory does);
-//      3. a test in tests/gpu/ that checks is_pinned() and an async copy.
-// The DataLoader already calls this on the consuming thread for every batch when
-// pin_memory=true (PyTorch's pin-memory thread), so nothing else has to change.
+// pin_memory: puts a batch's CPU tensors in page-locked (pinned) host memory, so that the
+// Trainer's (or the user's) .to(cuda, {.non_blocking = true}) copy runs asynchronously
+// (DataLoader's pin_memory=true; PyTorch's torch.utils.data._utils.pin_memory.pin_memory).
+// Lists, tuples and dicts are walked; CPU tensors are replaced by pinned copies
+// (Tensor::pin_memory, which returns an already pinned tensor as it is); other tensors,
+// strings and numbers are kept. Without a CUDA device the batch is returned unchanged: pinning
+// only helps copies to a GPU, and PyTorch likewise skips it (with a warning) there.
 #pragma once
 
 #include "fulgur/tensor/value.h"

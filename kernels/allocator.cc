@@ -60,4 +60,15 @@ void register_allocator(DeviceType type, Allocator* allocator) {
   registry()[static_cast<size_t>(type)].store(allocator);
 }
 
+namespace {
+std::atomic<Allocator*>& pinned_registry() {
+  static std::atomic<Allocator*> pinned{nullptr};
+  return pinned;
+}
+}  // namespace
+
+Allocator* pinned_host_allocator() { return pinned_registry().load(); }
+
+void register_pinned_host_allocator(Allocator* allocator) { pinned_registry().store(allocator); }
+
 }  // namespace fulgur

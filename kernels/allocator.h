@@ -51,4 +51,10 @@ class Allocator {
 Allocator& allocator_for(DeviceType type);
 void register_allocator(DeviceType type, Allocator* allocator);
 
+// Page-locked host memory (Tensor::pin_memory: CPU tensors whose host-to-device copies can be
+// asynchronous), registered by a backend that has it (CUDA, kernels/cuda/pinned_host_allocator.h);
+// null while none is. Call kernels::ensure_backends_registered() first.
+Allocator* pinned_host_allocator();
+void register_pinned_host_allocator(Allocator* allocator);
+
 }  // namespace fulgur

@@ -33,9 +33,14 @@ struct KernelTable {
   // Writes the positions of true elements of a contiguous bool buffer into out (which has
   // room for count_true(...) entries) and returns how many there were.
   int64_t (*nonzero)(const bool* mask, int64_t n, int64_t* out) = nullptr;
-  // Copies nbytes between two devices (host<->device); contiguous buffers.
+  // Copies nbytes between two devices (host<->device); contiguous buffers. Returns when the
+  // copy is done.
   void (*copy_bytes)(void* dst, Device dst_device, const void* src, Device src_device,
                      size_t nbytes) = nullptr;
+  // Optional: a host-to-device copy out of page-locked memory (pinned_host_allocator(),
+  // allocator.h) queued on the device's current stream, not waited for (non_blocking=True).
+  // The pinned block is not reused until the copy is done, even if its tensor is freed.
+  void (*copy_bytes_async)(void* dst, Device dst_device, const void* pinned_src, size_t nbytes) = nullptr;
   // Sliding windows (kernel_args.h: Im2colArgs, MaxPoolArgs): unfold, fold, max pooling.
   void (*im2col)(const Im2colArgs& args) = nullptr;
   void (*col2im)(const Im2colArgs& args) = nullptr;

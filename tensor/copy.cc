@@ -1,4 +1,8 @@
 // Copies, dtype/device conversion and fills.
+#include <memory>
+
+#include "fulgur/kernels/allocator.h"
+#include "fulgur/kernels/backends.h"
 #include "fulgur/tensor/autograd_hooks.h"
 #include "fulgur/tensor/internal/launch.h"
 #include "fulgur/tensor/ops.h"
@@ -14,10 +18,10 @@ Tensor Tensor::contiguous() const {
 namespace {
 
 // A new tensor of `dtype` on `device` holding x's values (x may be broadcast to `sizes`).
-Tensor converted(const Tensor& x, DType dtype, Device device) {
+Tensor converted(const Tensor& x, DType dtype, Device device, bool non_blocking = false) {
   Tensor out = make_tensor(x.sizes(), dtype, device);
   GradModeGuard raw(false);
-  out.copy_(x);
+  out.copy_(x, non_blocking);
   return out;
 }
 
@@ -27,7 +31,7 @@ Tensor Tensor::clone() const {
   return record_op1(OpId::Clone, {*this}, {}, [&] { return std::vector<Tensor>{converted(*this, dtype(), device())}; });
 }
 
-Tensor& Tensor::copy_(const Tensor& src) {
+Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
   FULGUR_CHECK(src.defined(), "copy_", "source tensor is undefined");
   Shape shape = broadcast_shapes(sizes(), src.sizes(), "copy_");
   FULGUR_CHECK(IntArrayRef(shape) == sizes(), "copy_", "source of shape ", shape_str(src.sizes()),
@@ -48,8 +52,13 @@ Tensor& Tensor::copy_(const Tensor& src) {
     const Device backend = device().is_cpu() ? staged.device() : device();
     const auto& t = kernels::kernels_for_device(backend, "copy_");
     FULGUR_CHECK(t.copy_bytes != nullptr, "copy_", "no copy between ", src.device(), " and ", device());
-    t.copy_bytes(landing.data_ptr(), device(), staged.data_ptr(), staged.device(),
-                 static_cast<size_t>(numel()) * element_size());
+    const size_t nbytes = static_cast<size_t>(numel()) * element_size();
+    if (non_blocking && staged.is_pinned() && !device().is_cpu() && t.copy_bytes_async) {
+      // Straight out of the caller's pinned buffer (no staging copy was needed), not waited for.
+      t.copy_bytes_async(landing.data_ptr(), device(), staged.data_ptr(), nbytes);
+    } else {
+      t.copy_bytes(landing.data_ptr(), device(), staged.data_ptr(), staged.device(), nbytes);
+    }
     if (!landing.is_same(*this)) copy_(landing);
     return *this;
   }
@@ -66,6 +75,39 @@ Tensor& Tensor::copy_(const Tensor& src) {
 Tensor Tensor::to(DType target, bool copy) const { return to(device(), target, copy); }
 
 Tensor Tensor::to(Device target, bool copy) const { return to(target, dtype(), copy); }
+
+Tensor Tensor::to(Device target, ToOptions options) const {
+  if (!options.non_blocking || target == device()) return to(target, dtype(), options.copy);
+  OpAttrs attrs;
+  attrs.dtype = dtype();
+  attrs.device = device();
+  return record_op1(OpId::ToDevice, {*this}, attrs,
+                    [&] { return std::vector<Tensor>{converted(*this, dtype(), target, /*non_blocking=*/true)}; });
+}
+
+Tensor Tensor::pin_memory() const {
+  FULGUR_CHECK(device().is_cpu(), "pin_memory", "cannot pin a ", device(), " tensor; hint: only CPU tensors can be "
+               "pinned (pinning is for their copies to a GPU)");
+  if (is_pinned()) return *this;
+  kernels::ensure_backends_registered();
+  Allocator* pinned = pinned_host_allocator();
+  FULGUR_CHECK(pinned != nullptr, "pin_memory", "no CUDA device to pin memory for; hint: pinning only speeds up "
+               "copies to a GPU, so leave it off on a machine without one (tests: FULGUR_CUDA_EMULATION=1)");
+  // Recorded as a clone (gradient passes through), as PyTorch records pin_memory.
+  return record_op1(OpId::Clone, {*this}, {}, [&] {
+    auto storage = std::make_shared<StorageImpl>(static_cast<size_t>(numel()) * element_size(), kCPU, *pinned);
+    Tensor out = make_view(storage, sizes(), contiguous_strides(sizes()), 0, dtype());
+    GradModeGuard raw(false);
+    out.copy_(*this);
+    return std::vector<Tensor>{out};
+  });
+}
+
+bool Tensor::is_pinned() const {
+  if (!defined() || !device().is_cpu()) return false;
+  const Allocator* pinned = pinned_host_allocator();
+  return pinned != nullptr && storage() && storage()->allocator() == pinned;
+}
 
 Tensor Tensor::to(Device target, DType target_dtype, bool copy) const {
   if (target == device() && target_dtype == dtype() && !copy) return *this;

@@ -11,6 +11,11 @@ StorageImpl::StorageImpl(size_t nbytes, Device device)
   data_ = allocator_->allocate(nbytes, device);
 }
 
+StorageImpl::StorageImpl(size_t nbytes, Device device, Allocator& allocator)
+    : nbytes_(nbytes), device_(device), allocator_(&allocator) {
+  data_ = allocator_->allocate(nbytes, device);
+}
+
 StorageImpl::StorageImpl(void* data, size_t nbytes, Device device,
                          std::function<void(void*)> deleter)
     : data_(data), nbytes_(nbytes), device_(device), deleter_(std::move(deleter)) {}

@@ -18,6 +18,8 @@ class StorageImpl {
  public:
   // Allocates nbytes on device with that device's registered allocator.
   StorageImpl(size_t nbytes, Device device);
+  // Allocates nbytes on device from `allocator` (e.g. pinned_host_allocator() for the CPU).
+  StorageImpl(size_t nbytes, Device device, Allocator& allocator);
   // Borrows `data`; calls deleter(data) when the last view goes (no-op if empty).
   StorageImpl(void* data, size_t nbytes, Device device, std::function<void(void*)> deleter);
   ~StorageImpl();
@@ -27,6 +29,8 @@ class StorageImpl {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  // Where the memory came from; null for borrowed memory.
+  const Allocator* allocator() const { return allocator_; }
   uint64_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 

@@ -120,11 +120,25 @@ class Tensor {
   // ---- copies and conversion ----------------------------------------------------------
   Tensor contiguous() const;  // *this if already contiguous
   Tensor clone() const;
-  Tensor& copy_(const Tensor& src);  // src broadcast to *this; converts dtype and device
+  // src broadcast to *this; converts dtype and device. non_blocking: a host-to-device copy
+  // out of pinned memory is queued on the device's current stream and not waited for
+  // (kernels on that stream see it; the host sees it after cuda::synchronize()); any other
+  // copy waits, as in PyTorch.
+  Tensor& copy_(const Tensor& src, bool non_blocking = false);
   Tensor to(DType dtype, bool copy = false) const;  // *this if already dtype and !copy
   Tensor to(Device device, bool copy = false) const;
   Tensor to(Device device, DType dtype, bool copy = false) const;
+  struct ToOptions {
+    bool non_blocking = false;  // as copy_'s
+    bool copy = false;
+  };
+  Tensor to(Device device, ToOptions options) const;  // x.to(Device::cuda(), {.non_blocking = true})
   Tensor cpu() const { return to(kCPU); }
+  // A copy in page-locked host memory, or *this if already pinned (torch.Tensor.pin_memory):
+  // what makes a later to(cuda, {.non_blocking = true}) asynchronous. CPU tensors only; needs
+  // a CUDA device (or the emulated one), else fulgur::Error.
+  Tensor pin_memory() const;
+  bool is_pinned() const;  // in pinned_host_allocator()'s memory
 
   // ---- in-place fills -----------------------------------------------------------------
   Tensor& fill_(const Scalar& value);

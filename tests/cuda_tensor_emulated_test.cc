@@ -9,6 +9,7 @@
 #include "fulgur/kernels/cuda/backend.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/tests/cuda_fused_checks.h"
+#include "fulgur/tests/cuda_pinned_checks.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 #include "fulgur/tests/cuda_tensor_nn_checks.h"
 
@@ -163,4 +164,10 @@ TEST_CASE("GradScaler's fused unscale and inf check on cuda") {
   use_emulated_device();
   std::mt19937 rng(29);
   check_grad_scaler(rng);
+}
+
+TEST_CASE("pin_memory, non-blocking copies to cuda and the pinned allocator's cache") {
+  use_emulated_device();
+  std::mt19937 rng(30);
+  check_pinned_memory(rng);
 }

@@ -610,7 +610,7 @@ TEST_CASE("samplers with the loader: batch_sampler, sampler, DistributedSampler"
   CHECK(sub.state_dict().at("generators").size() == 2);  // the default one and the sampler's
 }
 
-TEST_CASE("pin_memory keeps the batches (a no-op until CUDA has a pinned allocator)") {
+TEST_CASE("pin_memory keeps the batches as they are without a CUDA device") {
   DataLoader loader(numbered(5), {.batch_size = 2, .num_workers = 1, .pin_memory = true});
   CHECK(run_epoch(loader).labels == std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}});
 }

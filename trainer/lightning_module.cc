@@ -30,7 +30,9 @@ Loaders LightningModule::predict_dataloader() { throw detail::HookNotOverridden{
 
 namespace {
 Value to_device(const Value& v, Device device) {
-  if (v.is_tensor()) return v.as_tensor().to(device);
+  // non_blocking, as Lightning's move_data_to_device: asynchronous from pinned batches
+  // (DataLoader's pin_memory=true), an ordinary copy otherwise.
+  if (v.is_tensor()) return v.as_tensor().to(device, Tensor::ToOptions{.non_blocking = true});
   if (v.is_list() || v.is_tuple()) {
     std::vector<Value> items;
     for (const Value& e : v.elements()) items.push_back(to_device(e, device));

@@ -16,6 +16,7 @@
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/fused_entries.h"
+#include "fulgur/kernels/cuda/pinned_host_allocator.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/cuda/stream.h"
 #include "fulgur/kernels/cuda/tensor_gemm.h"
@@ -78,6 +79,10 @@ class CudaTensorAllocator final : public Allocator {
   }
 };
 
+// The page-locked host memory of this process (registered with the backend; never destroyed,
+// as the other allocators: pinned tensors in static objects may die after main).
+PinnedHostAllocator* g_pinned = nullptr;
+
 // fp16 / bf16 matmuls take the tensor-core GEMM; float32 / float64 the CUDA-core one.
 bool is_16bit(DType dtype) { return dtype == DType::Float16 || dtype == DType::BFloat16; }
 
@@ -128,6 +133,10 @@ struct Entries<Exec::Emulated> {
     FULGUR_CHECK(dst_device.is_cuda() || src_device.is_cuda(), "copy", "internal: no CUDA side in a copy from ",
                  src_device, " to ", dst_device);
     if (nbytes) std::memcpy(dst, src, nbytes);  // the emulated device's memory is host memory
+  }
+  // Host memory on both sides: the copy is done when this returns, which "not waited for" allows.
+  static void copy_bytes_async(void* dst, Device, const void* pinned_src, size_t nbytes) {
+    if (nbytes) std::memcpy(dst, pinned_src, nbytes);
   }
 };
 
@@ -253,6 +262,16 @@ struct Entries<Exec::Gpu> {
                std::to_string(nbytes) + " bytes from " + src_device.str() + " to " + dst_device.str());
     cuda_check(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a copy to " + dst_device.str());
   }
+  // Queued on the destination device's current stream; the pinned block records the copy, so
+  // it is not handed out again before the copy has read it.
+  static void copy_bytes_async(void* dst, Device dst_device, const void* pinned_src, size_t nbytes) {
+    if (nbytes == 0) return;
+    DeviceGuard guard(dst_device.index);
+    const Stream stream = current_stream(dst_device.index);
+    cuda_check(cudaMemcpyAsync(dst, pinned_src, nbytes, cudaMemcpyHostToDevice, static_cast<cudaStream_t>(stream.handle())),
+               "cudaMemcpyAsync", std::to_string(nbytes) + " bytes from pinned host memory to " + dst_device.str());
+    g_pinned->record_use(pinned_src, stream);
+  }
 };
 #endif
 
@@ -287,6 +306,7 @@ kernels::KernelTable make_table() {
   t.unscale_and_check_finite = &Entries<E>::unscale_and_check_finite;
   t.supports_multi_tensor = &fused_supports;
   t.copy_bytes = &Entries<E>::copy_bytes;
+  t.copy_bytes_async = &Entries<E>::copy_bytes_async;
   return t;
 }
 
@@ -299,15 +319,19 @@ void register_cuda_backend() {
   static CudaTensorAllocator* allocator = new CudaTensorAllocator();  // never destroyed, as the host's
   if (emulated_device_enabled()) {
     g_kind = BackendKind::Emulated;
+    g_pinned = new PinnedHostAllocator(/*page_locked=*/false);
     kernels::register_kernels(DeviceType::CUDA, make_table<Exec::Emulated>());
     register_allocator(DeviceType::CUDA, allocator);
+    register_pinned_host_allocator(g_pinned);
     return;
   }
 #if FULGUR_WITH_CUDA
   if (is_available()) {
     g_kind = BackendKind::Gpu;
+    g_pinned = new PinnedHostAllocator(/*page_locked=*/true);
     kernels::register_kernels(DeviceType::CUDA, make_table<Exec::Gpu>());
     register_allocator(DeviceType::CUDA, allocator);
+    register_pinned_host_allocator(g_pinned);
   }
 #endif
 }

@@ -5,14 +5,13 @@
 // Two kinds of device, never both in one process:
 //  * a real GPU (cuda::is_available()): kernels run with Exec::Gpu on the current stream of
 //    the tensor's device, memory comes from device_caching_allocator(d), host<->device copies
-//    are cudaMemcpyAsync on that stream followed by a wait (synchronous for now);
+//    are cudaMemcpyAsync on that stream followed by a wait, except copy_bytes_async out of
+//    pinned memory (pinned_host_allocator.h), which is not waited for;
 //  * the emulated device (emulated_device.h), for machines without a GPU: cuda:0 only, its
 //    memory is host memory (256-byte aligned) under a caching allocator of its own, and the
 //    same kernel sources run with Exec::Emulated through the SIMT emulator. Enabled by
 //    FULGUR_CUDA_EMULATION=1 or enable_emulated_device() before the first CUDA tensor; then
 //    it is used even on a machine with a GPU, so that a test behaves the same everywhere.
-// Families without CUDA kernels yet (gemm, gather/scatter, sort, random, nonzero, windows,
-// softmax) throw fulgur::Error naming the op and the device (kernel_table.h).
 #pragma once
 
 #include <string>

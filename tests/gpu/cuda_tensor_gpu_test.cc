@@ -8,6 +8,7 @@
 #include "fulgur/kernels/cuda/backend.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 #include "fulgur/tests/cuda_fused_checks.h"
+#include "fulgur/tests/cuda_pinned_checks.h"
 #include "fulgur/tests/cuda_tensor_nn_checks.h"
 #include "tests/gpu/skip_without_gpu.h"
 
@@ -177,4 +178,11 @@ TEST_CASE("gpu: GradScaler's fused unscale and inf check on cuda") {
   require_real_gpu();
   std::mt19937 rng(29);
   check_grad_scaler(rng);
+}
+
+TEST_CASE("gpu: pin_memory (cudaHostAlloc), asynchronous copies, no reuse while a copy is in flight") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(30);
+  check_pinned_memory(rng);
 }
