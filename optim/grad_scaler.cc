@@ -59,6 +59,7 @@ void GradScaler::unscale_(Optimizer& optimizer) {
     }
   }
   found_inf_ = all_finite.defined() && !all_finite.item<bool>();
+  std::vector<Tensor> flags;  // one per device, read after every device's launch is queued
   for (DeviceGrads& d : fused) {
     std::vector<char*> data;
     std::vector<int64_t> numel;
@@ -76,8 +77,10 @@ void GradScaler::unscale_(Optimizer& optimizer) {
     a.found_inf = static_cast<char*>(found.data_ptr());
     kernels::kernels_for(d.device.type).unscale_and_check_finite(a);
     for (const Tensor& g : d.grads) g.bump_version();
-    if (found.item<double>() != 0.0) found_inf_ = true;  // waits for the kernel
+    flags.push_back(found);
   }
+  for (const Tensor& found : flags)
+    if (found.item<double>() != 0.0) found_inf_ = true;  // waits for the kernel
   unscaled_ = true;
 }
 

@@ -13,8 +13,8 @@ namespace {
 // or an empty tensor for "none" (autograd nodes need defined inputs).
 Tensor param_or_empty(const Tensor& p, const Tensor& x, int64_t cols, const char* name) {
   if (!p.defined()) return empty({0}, {.dtype = x.dtype(), .device = x.device()});
-  FULGUR_CHECK(p.numel() == cols, "layer_norm", name, " must have ", cols, " elements (x's last dimension), got ",
-               shape_str(p.sizes()));
+  FULGUR_CHECK(p.numel() == cols, "layer_norm", name, " must have ", cols,
+               " elements (the normalised dims' product), got ", shape_str(p.sizes()));
   return p.to(x.dtype()).to(x.device()).reshape({cols}).contiguous();
 }
 

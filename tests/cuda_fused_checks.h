@@ -149,6 +149,26 @@ inline void check_layer_norm(std::mt19937& rng) {
           {x, w}, 0.0, "layer_norm with a weight of the wrong size");
 }
 
+// More rows than one launch's grid of parameter-gradient blocks holds (32 x 65535): the
+// blocks loop over row blocks. Too slow for the emulator: tests/gpu only.
+inline void check_layer_norm_many_rows(std::mt19937& rng) {
+  const int64_t rows = 32 * 65535 + 77;
+  Pair x = random_pair({rows, 3}, kFloat32, rng);
+  Pair w = random_pair({3}, kFloat32, rng, Layout::Contiguous, 0.5, 1.5);
+  Pair b = random_pair({3}, kFloat32, rng);
+  auto run = [&](const Tensor& xs, const Tensor& ws, const Tensor& bs) {
+    Tensor wl = ws.detach().requires_grad_(), bl = bs.detach().requires_grad_();
+    Tensor y = nn::functional::layer_norm(xs, {3}, wl, bl, 1e-5);
+    y.sum().backward();
+    return std::vector<Tensor>{y.detach(), wl.grad(), bl.grad()};
+  };
+  const std::vector<Tensor> e = run(x.cpu, w.cpu, b.cpu);
+  const std::vector<Tensor> d = run(x.dev, w.dev, b.dev);
+  expect_matches(e[0], d[0], 2e-5, "layer_norm y, 2M rows");
+  expect_matches(e[1], d[1], 1e-3, "layer_norm dweight, 2M rows");  // sums of 2M terms in another order
+  expect_matches(e[2], d[2], 1e-3, "layer_norm dbias, 2M rows");
+}
+
 // optim::Adam / AdamW over CUDA float32 parameters take one multi-tensor launch per step and
 // step number, and give the CPU fused loop's values: plain Adam, L2 weight decay with
 // maximize, AdamW; parameters that start at different steps (two launches), one without a

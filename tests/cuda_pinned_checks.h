@@ -14,6 +14,7 @@
 #include "fulgur/kernels/allocator.h"
 #include "fulgur/kernels/backends.h"
 #include "fulgur/kernels/cuda/pinned_host_allocator.h"
+#include "fulgur/kernels/cuda/stream.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 
 namespace fulgur::cuda_checks {
@@ -25,7 +26,9 @@ inline cuda::PinnedHostAllocator& pinned_allocator() {
   return *static_cast<cuda::PinnedHostAllocator*>(a);
 }
 
-inline void check_pinned_memory(std::mt19937& rng) {
+// real_gpu: also queue slow work ahead of the in-flight case's copy, so that the copy is
+// certainly still pending when its buffer is freed and the allocator's choice can be asserted.
+inline void check_pinned_memory(std::mt19937& rng, bool real_gpu) {
   // pin_memory: a pinned, contiguous copy with the same values; pinning again is the identity.
   for (Layout layout : {Layout::Contiguous, Layout::Transposed, Layout::Strided}) {
     Pair x = random_pair({33, 17}, kFloat32, rng, layout);
@@ -87,14 +90,28 @@ inline void check_pinned_memory(std::mt19937& rng) {
   // block is not reused before the copy's event completes).
   const int64_t n = int64_t{1} << 22;  // 16 MiB of float32
   Tensor device_copy;
+  const void* freed = nullptr;
   {
     const Tensor source = full({n}, 1.0).pin_memory();
+    if (real_gpu) {
+      // About a TFLOP of GEMMs (tens of milliseconds or more) queued ahead of the copy on the
+      // same stream: the copy waits for them, while the host goes on at once.
+      Tensor a = ones({4096, 4096}, {.device = kDev}).mul(1e-4);
+      for (int i = 0; i < 8; ++i) a = a.matmul(a);
+    }
     device_copy = source.to(kDev, {.non_blocking = true});
+    freed = source.data_ptr();
   }
+  const bool copy_pending = real_gpu && !cuda::current_stream(0).query();
   Tensor next = empty({n}).pin_memory();
+  if (copy_pending) {
+    INFO("the copy was still queued when its source was freed: the block must not be reused");
+    CHECK(next.data_ptr() != freed);
+  }
   next.fill_(2.0);
   CHECK(device_copy.to(kCPU).eq(1.0).all().item<bool>());
   CHECK(next.eq(2.0).all().item<bool>());
+  if (real_gpu) CHECK_MESSAGE(copy_pending, "the GEMMs ahead of the copy finished too early to test reuse");
 
   // DataLoader(pin_memory=true) with a CUDA device: every tensor of a batch is pinned.
   auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{arange(12).reshape({6, 2}), arange(6)});

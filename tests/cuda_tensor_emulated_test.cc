@@ -169,5 +169,5 @@ TEST_CASE("GradScaler's fused unscale and inf check on cuda") {
 TEST_CASE("pin_memory, non-blocking copies to cuda and the pinned allocator's cache") {
   use_emulated_device();
   std::mt19937 rng(30);
-  check_pinned_memory(rng);
+  check_pinned_memory(rng, /*real_gpu=*/false);
 }

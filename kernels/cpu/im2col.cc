@@ -11,39 +11,10 @@
 
 #include "fulgur/kernels/cpu/cpu_kernels.h"
 #include "fulgur/kernels/cpu/loops.h"
+#include "fulgur/kernels/window3.h"
 
 namespace fulgur::kernels::cpu {
 namespace {
-
-// A geometry with exactly three spatial dims (leading ones padded with size-1 dims).
-struct Geometry3 {
-  int64_t size[3], kernel[3], dilation[3], padding[3], stride[3], grid[3];
-  int64_t image_stride[3];  // bytes
-};
-
-Geometry3 normalise(const WindowGeometry& w, const int64_t* image_strides) {
-  FULGUR_CHECK(w.nspatial >= 1 && w.nspatial <= kMaxSpatialDims, "im2col",
-               "expected 1 to ", kMaxSpatialDims, " spatial dims, got ", w.nspatial);
-  Geometry3 g;
-  const int lead = 3 - w.nspatial;
-  for (int d = 0; d < 3; ++d) {
-    if (d < lead) {
-      g.size[d] = g.kernel[d] = g.dilation[d] = g.stride[d] = g.grid[d] = 1;
-      g.padding[d] = 0;
-      g.image_stride[d] = 0;
-    } else {
-      const int s = d - lead;
-      g.size[d] = w.image_sizes[s];
-      g.kernel[d] = w.kernel[s];
-      g.dilation[d] = w.dilation[s];
-      g.padding[d] = w.padding[s];
-      g.stride[d] = w.stride[s];
-      g.grid[d] = w.grid[s];
-      g.image_stride[d] = image_strides[s];
-    }
-  }
-  return g;
-}
 
 // ceil(a / b) for b > 0 and any sign of a.
 inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -57,7 +28,7 @@ inline void valid_range(int64_t size, int64_t stride, int64_t off, int64_t grid,
 
 template <typename T>
 void im2col_typed(const Im2colArgs& a) {
-  const Geometry3 g = normalise(a.w, a.image_strides);
+  const Window3 g = window3(a.w, a.image_strides, "im2col");
   const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t L = g.grid[0] * g.grid[1] * g.grid[2];
   const int64_t rows = a.batch * a.channels * K;
@@ -112,7 +83,7 @@ void im2col_typed(const Im2colArgs& a) {
 template <typename T>
 void col2im_typed(const Im2colArgs& a) {
   using M = opmath_t<T>;
-  const Geometry3 g = normalise(a.w, a.image_strides);
+  const Window3 g = window3(a.w, a.image_strides, "col2im");
   const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t L = g.grid[0] * g.grid[1] * g.grid[2];
   const int64_t planes = a.batch * a.channels;

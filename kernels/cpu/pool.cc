@@ -8,6 +8,7 @@
 
 #include "fulgur/kernels/cpu/cpu_kernels.h"
 #include "fulgur/kernels/cpu/loops.h"
+#include "fulgur/kernels/window3.h"
 
 namespace fulgur::kernels::cpu {
 namespace {
@@ -32,23 +33,9 @@ std::vector<Span> spans(int64_t size, int64_t kernel, int64_t dil, int64_t pad, 
 template <typename T>
 void max_pool_typed(const MaxPoolArgs& a) {
   using M = opmath_t<T>;
-  const WindowGeometry& w = a.w;
-  FULGUR_CHECK(w.nspatial >= 1 && w.nspatial <= kMaxSpatialDims, "max_pool", "expected 1 to ",
-               kMaxSpatialDims, " spatial dims, got ", w.nspatial);
-  // Three dims, leading ones of size 1.
-  int64_t size[3], kernel[3], dil[3], pad[3], str[3], grid[3], istr[3];
-  const int lead = 3 - w.nspatial;
-  for (int d = 0; d < 3; ++d) {
-    const int s = d - lead;
-    const bool real = d >= lead;
-    size[d] = real ? w.image_sizes[s] : 1;
-    kernel[d] = real ? w.kernel[s] : 1;
-    dil[d] = real ? w.dilation[s] : 1;
-    pad[d] = real ? w.padding[s] : 0;
-    str[d] = real ? w.stride[s] : 1;
-    grid[d] = real ? w.grid[s] : 1;
-    istr[d] = real ? a.image_strides[s] : 0;
-  }
+  const Window3 g3 = window3(a.w, a.image_strides, "max_pool");
+  const auto &size = g3.size, &kernel = g3.kernel, &dil = g3.dilation, &pad = g3.padding, &str = g3.stride;
+  const auto &grid = g3.grid, &istr = g3.image_stride;
   const int64_t L = grid[0] * grid[1] * grid[2];
   const int64_t planes = a.batch * a.channels;
   if (planes == 0 || L == 0) return;

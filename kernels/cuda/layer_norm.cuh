@@ -166,7 +166,9 @@ __global__ void layer_norm_backward_dx_kernel(const float* __restrict__ x, const
 }
 
 // Block (32 x 8 threads) = 32 columns x 32 rows: each thread sums 4 rows of its column, then
-// the 8 partials are added in a fixed order. partial[block_row][0 or 1][col].
+// the 8 partials are added in a fixed order. partial[block_row][0 or 1][col]. A block takes
+// row blocks blockIdx.y, + gridDim.y, ... (grid.y is at most 65535; more rows than 32 x that
+// loop, with the same partials).
 __global__ void __launch_bounds__(256) layer_norm_param_partials(const float* __restrict__ x,
                                                                  const float* __restrict__ dy,
                                                                  const float* __restrict__ mean,
@@ -175,26 +177,31 @@ __global__ void __launch_bounds__(256) layer_norm_param_partials(const float* __
   FULGUR_SHARED(float, sg, [8][33]);
   FULGUR_SHARED(float, sb, [8][33]);
   const int64_t col = static_cast<int64_t>(blockIdx.x) * 32 + threadIdx.x;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * 32;
-  float g = 0.0f, b = 0.0f;
-  if (col < cols) {
-    for (int64_t r = row0 + threadIdx.y; r < row0 + 32 && r < rows; r += 8) {
-      const float d = dy[r * cols + col];
-      g += d * (x[r * cols + col] - mean[r]) * rstd[r];
-      b += d;
+  const int64_t row_blocks = (rows + 31) / 32;
+  // Every thread of a block runs the same iterations, so the barriers below are uniform.
+  for (int64_t rb = blockIdx.y; rb < row_blocks; rb += gridDim.y) {
+    const int64_t row0 = rb * 32;
+    float g = 0.0f, b = 0.0f;
+    if (col < cols) {
+      for (int64_t r = row0 + threadIdx.y; r < row0 + 32 && r < rows; r += 8) {
+        const float d = dy[r * cols + col];
+        g += d * (x[r * cols + col] - mean[r]) * rstd[r];
+        b += d;
+      }
     }
-  }
-  sg[threadIdx.y][threadIdx.x] = g;
-  sb[threadIdx.y][threadIdx.x] = b;
-  __syncthreads();
-  if (threadIdx.y == 0 && col < cols) {
-    float tg = 0.0f, tb = 0.0f;
-    for (int k = 0; k < 8; ++k) {
-      tg += sg[k][threadIdx.x];
-      tb += sb[k][threadIdx.x];
+    sg[threadIdx.y][threadIdx.x] = g;
+    sb[threadIdx.y][threadIdx.x] = b;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < cols) {
+      float tg = 0.0f, tb = 0.0f;
+      for (int k = 0; k < 8; ++k) {
+        tg += sg[k][threadIdx.x];
+        tb += sb[k][threadIdx.x];
+      }
+      partial[(rb * 2) * cols + col] = tg;
+      partial[(rb * 2 + 1) * cols + col] = tb;
     }
-    partial[(static_cast<int64_t>(blockIdx.y) * 2) * cols + col] = tg;
-    partial[(static_cast<int64_t>(blockIdx.y) * 2 + 1) * cols + col] = tb;
+    __syncthreads();  // sg / sb are rewritten by the next row block
   }
 }
 
@@ -212,9 +219,9 @@ __global__ void layer_norm_param_finish(const float* __restrict__ partial, int64
 }
 
 void check_ln_shape(const char* op, int64_t rows, int64_t cols) {
-  if (rows < 0 || cols < 0 || rows > INT32_MAX || cols > INT32_MAX || (rows + 31) / 32 > 65535) {
+  if (rows < 0 || cols < 0 || rows > INT32_MAX || cols > INT32_MAX) {
     throw Error(std::string(op) + ": rows " + std::to_string(rows) + " x cols " + std::to_string(cols) +
-                " out of range; hint: cols < 2^31 and rows < 2^21");
+                " out of range; hint: rows and cols < 2^31");
   }
 }
 
@@ -280,7 +287,8 @@ void layer_norm_backward<FULGUR_EXEC>(const float* x, const float* dy, const flo
       workspace = own->data();
     }
     const int64_t row_blocks = (rows + 31) / 32;
-    FULGUR_LAUNCH(layer_norm_param_partials, dim3(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(row_blocks)),
+    const unsigned grid_rows = static_cast<unsigned>(row_blocks < 65535 ? row_blocks : 65535);
+    FULGUR_LAUNCH(layer_norm_param_partials, dim3(static_cast<unsigned>((cols + 31) / 32), grid_rows),
                   dim3(32, 8), 0, stream, x, dy, mean, rstd, workspace, rows, cols);
     FULGUR_LAUNCH(layer_norm_param_finish, dim3(static_cast<unsigned>((cols + 255) / 256)), dim3(256), 0, stream,
                   workspace, row_blocks, cols, dgamma, dbeta);

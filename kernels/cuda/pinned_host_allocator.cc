@@ -58,11 +58,24 @@ void PinnedHostAllocator::host_free(void* ptr) {
   std::free(ptr);
 }
 
+namespace {
+// Whether a copy's event completed. Never throws: this runs when a tensor is freed (possibly
+// in a destructor, or after main). On a CUDA error the block stays pending, i.e. is leaked
+// rather than reused while a copy might still read it.
+bool finished(const Event& e) noexcept {
+  try {
+    return e.query();
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace
+
 void PinnedHostAllocator::reclaim_finished() {
   std::vector<void*> still;
   for (void* ptr : pending_) {
     Block& b = blocks_.at(ptr);
-    std::erase_if(b.uses, [](const Event& e) { return e.query(); });
+    std::erase_if(b.uses, [](const Event& e) { return finished(e); });
     if (b.uses.empty()) {
       free_.emplace(b.size, ptr);
     } else {
@@ -106,8 +119,9 @@ void PinnedHostAllocator::raw_deallocate(void* ptr, size_t, Device) {
   std::lock_guard<std::mutex> lock(mutex_);
   Block& b = blocks_.at(ptr);
   b.in_use = false;
-  pending_.push_back(ptr);  // becomes free once its uses are done (at once if it has none)
-  reclaim_finished();
+  // Free for reuse once its uses are done: looked at by the next allocation (not here: this
+  // runs in tensors' destructors, which must not wait or fail).
+  pending_.push_back(ptr);
 }
 
 void PinnedHostAllocator::record_use(const void* ptr, const Stream& stream) {

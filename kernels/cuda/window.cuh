@@ -17,36 +17,14 @@
 
 #include "fulgur/kernels/cuda/tensor_kernels.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/kernels/window3.h"
 #include "kernels/cuda/dtypes.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
 #include "kernels/cuda/elementwise_loop.cuh"
 
 namespace fulgur::FULGUR_KERNEL_NS {
 namespace {
 
-// A geometry with exactly three spatial dims (leading ones of size 1).
-struct Window3 {
-  int64_t size[3], kernel[3], dilation[3], padding[3], stride[3], grid[3];
-  int64_t image_stride[3];  // bytes
-};
-
-Window3 normalise_window(const kernels::WindowGeometry& w, const int64_t* image_strides, const char* op) {
-  FULGUR_CHECK(w.nspatial >= 1 && w.nspatial <= kernels::kMaxSpatialDims, op, "expected 1 to ",
-               kernels::kMaxSpatialDims, " spatial dims, got ", w.nspatial);
-  Window3 g;
-  const int lead = 3 - w.nspatial;
-  for (int d = 0; d < 3; ++d) {
-    const bool real = d >= lead;
-    const int s = d - lead;
-    g.size[d] = real ? w.image_sizes[s] : 1;
-    g.kernel[d] = real ? w.kernel[s] : 1;
-    g.dilation[d] = real ? w.dilation[s] : 1;
-    g.padding[d] = real ? w.padding[s] : 0;
-    g.stride[d] = real ? w.stride[s] : 1;
-    g.grid[d] = real ? w.grid[s] : 1;
-    g.image_stride[d] = real ? image_strides[s] : 0;
-  }
-  return g;
-}
+using kernels::Window3;
 
 template <typename T>
 __global__ void __launch_bounds__(kElementwiseThreads)
@@ -164,7 +142,7 @@ namespace fulgur::cuda {
 template <>
 void tensor_im2col<FULGUR_EXEC>(const kernels::Im2colArgs& args, void* stream) {
   using namespace FULGUR_KERNEL_NS;
-  const Window3 g = normalise_window(args.w, args.image_strides, "im2col");
+  const Window3 g = kernels::window3(args.w, args.image_strides, "im2col");
   const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t L = g.grid[0] * g.grid[1] * g.grid[2];
   const int64_t total = args.batch * args.channels * K * L;
@@ -179,7 +157,7 @@ void tensor_im2col<FULGUR_EXEC>(const kernels::Im2colArgs& args, void* stream) {
 template <>
 void tensor_col2im<FULGUR_EXEC>(const kernels::Im2colArgs& args, void* stream) {
   using namespace FULGUR_KERNEL_NS;
-  const Window3 g = normalise_window(args.w, args.image_strides, "col2im");
+  const Window3 g = kernels::window3(args.w, args.image_strides, "col2im");
   const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t total = args.batch * args.channels * g.size[0] * g.size[1] * g.size[2];
   if (total == 0) return;
@@ -193,7 +171,7 @@ void tensor_col2im<FULGUR_EXEC>(const kernels::Im2colArgs& args, void* stream) {
 template <>
 void tensor_max_pool<FULGUR_EXEC>(const kernels::MaxPoolArgs& args, void* stream) {
   using namespace FULGUR_KERNEL_NS;
-  const Window3 g = normalise_window(args.w, args.image_strides, "max_pool");
+  const Window3 g = kernels::window3(args.w, args.image_strides, "max_pool");
   const int64_t L = g.grid[0] * g.grid[1] * g.grid[2];
   const int64_t total = args.batch * args.channels * L;
   if (total == 0) return;

@@ -164,6 +164,7 @@ TEST_CASE("gpu: layer_norm through the fused kernels on cuda") {
   require_real_gpu();
   std::mt19937 rng(27);
   check_layer_norm(rng);
+  check_layer_norm_many_rows(rng);
 }
 
 TEST_CASE("gpu: Adam and AdamW through the multi-tensor kernel on cuda") {
@@ -184,5 +185,5 @@ TEST_CASE("gpu: pin_memory (cudaHostAlloc), asynchronous copies, no reuse while 
   FULGUR_SKIP_WITHOUT_GPU();
   require_real_gpu();
   std::mt19937 rng(30);
-  check_pinned_memory(rng);
+  check_pinned_memory(rng, /*real_gpu=*/true);
 }
