@@ -3,7 +3,9 @@
 //     cublasGemmEx with CUBLAS_COMPUTE_32F;
 //   * MLP layers y = gelu(x @ W^T + b) (bf16, M in {64, 1024, 8192}, K in {784, 4096}, N in
 //     {128, 4096}): ours with bias + GELU fused into the epilogue, against cublasGemmEx
-//     followed by a separate bias-GELU kernel (bench/gpu_bias_gelu.cu).
+//     followed by a separate bias-GELU kernel (bench/gpu_bias_gelu.cu);
+//   * what CUDA tensors' matmul runs: our float32 CUDA-core GEMM and our cuBLASLt path
+//     (float32, bf16) beside a bare cublasGemmEx.
 // Times are medians of 20 cudaEvent-timed runs after warm-up, on random data (never zeros).
 // Without a GPU it says so and exits 0.
 //   bazel run -c opt //bench:gpu_gemm -- --json
@@ -24,8 +26,10 @@
 #include <cuda_runtime.h>
 
 #include "fulgur/bench/gpu_bias_gelu.h"
+#include "fulgur/kernels/cuda/cublaslt_gemm.h"
 #include "fulgur/kernels/cuda/device_buffer.h"
 #include "fulgur/kernels/cuda/gemm.h"
+#include "fulgur/kernels/cuda/tensor_gemm.h"
 #include "fulgur/kernels/half.h"
 #endif
 
@@ -66,6 +70,40 @@ struct Shape {
   bool trans_b;
 };
 
+DeviceBuffer random32(size_t count, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> host(count);
+  for (auto& v : host) v = normal(rng);
+  return DeviceBuffer::from(host);
+}
+
+// The kernel table's descriptor of D = A @ op(B) for contiguous row-major operands.
+fulgur::kernels::GemmArgs table_args(const Shape& s, fulgur::DType dtype, const void* a, const void* b, void* d) {
+  fulgur::kernels::GemmArgs g;
+  g.dtype = dtype;
+  g.m = s.m;
+  g.n = s.n;
+  g.k = s.k;
+  g.a = static_cast<const char*>(a);
+  g.a_rs = s.k;
+  g.a_cs = 1;
+  g.b = static_cast<const char*>(b);
+  g.b_rs = s.trans_b ? 1 : s.n;
+  g.b_cs = s.trans_b ? s.k : 1;
+  g.c = static_cast<char*>(d);
+  g.c_rs = s.n;
+  return g;
+}
+
+void cublas_gemm_f32(cublasHandle_t h, const Shape& s, const void* a, const void* b, void* d) {
+  const float one = 1.0f, zero = 0.0f;
+  check_cublas(cublasGemmEx(h, s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(s.n),
+                            static_cast<int>(s.m), static_cast<int>(s.k), &one, b, CUDA_R_32F,
+                            static_cast<int>(s.trans_b ? s.k : s.n), a, CUDA_R_32F, static_cast<int>(s.k), &zero, d,
+                            CUDA_R_32F, static_cast<int>(s.n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx");
+}
+
 // D = A @ op(B), row-major, D in the input dtype: cuBLAS sees D^T = op(B)^T A^T (column-major).
 void cublas_gemm(cublasHandle_t h, const Shape& s, GemmDtype t, const void* a, const void* b, void* d) {
   const float one = 1.0f, zero = 0.0f;
@@ -91,10 +129,11 @@ GemmArgs our_args(const Shape& s, GemmDtype t, const void* a, const void* b, voi
   return g;
 }
 
-void report(bool json, const char* op, GemmDtype t, const Shape& s, double ms, double ref_ms, const char* ref_name) {
+const char* dtype_name(GemmDtype t) { return t == GemmDtype::BFloat16 ? "bf16" : "f16"; }
+
+void report(bool json, const char* op, const char* dt, const Shape& s, double ms, double ref_ms, const char* ref_name) {
   const double flops = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k);
   const double tf = flops / (ms * 1e-3) / 1e12, ref_tf = flops / (ref_ms * 1e-3) / 1e12;
-  const char* dt = t == GemmDtype::BFloat16 ? "bf16" : "f16";
   if (json) {
     std::printf(
         "{\"bench\":\"gpu_gemm\",\"op\":\"%s\",\"dtype\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"trans_b\":%s,"
@@ -130,7 +169,7 @@ void run(bool json) {
       const GemmArgs g = our_args(s, t, a.data(), b.data(), d.data());
       const double ours = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
       const double theirs = median_ms([&] { cublas_gemm(h, s, t, a.data(), b.data(), d_ref.data()); });
-      report(json, "gemm", t, s, ours, theirs, "cublas");
+      report(json, "gemm", dtype_name(t), s, ours, theirs, "cublas");
     }
   }
 
@@ -153,9 +192,35 @@ void run(bool json) {
           cublas_gemm(h, s, t, x.data(), w.data(), y_ref.data());
           fulgur::bench::bias_gelu_bf16(y_ref.data(), bias.as<float>(), m, n, nullptr);
         });
-        report(json, "gemm_bias_gelu", t, s, ours, theirs, "cublas_plus_kernel");
+        report(json, "gemm_bias_gelu", dtype_name(t), s, ours, theirs, "cublas_plus_kernel");
       }
     }
+  }
+
+  // What CUDA tensors' matmul runs (kernels::GemmArgs, as the kernel table passes it): our
+  // float32 CUDA-core GEMM (tensor_gemm.h), and the cuBLASLt path (cublaslt_gemm.h) beside a
+  // bare cublasGemmEx, whose ratio is the wrapper's cost. These rows feed kMeasuredGemms
+  // (kernels/cuda/gemm_choice.cc).
+  for (const Shape& s : {Shape{1024, 1024, 1024, false}, Shape{4096, 4096, 4096, false}, Shape{8192, 128, 784, true},
+                         Shape{64, 4096, 784, true}, Shape{1024, 1024, 4096, true}}) {
+    const size_t a_count = static_cast<size_t>(s.m * s.k), b_count = static_cast<size_t>(s.k * s.n);
+    DeviceBuffer a = random32(a_count, rng), b = random32(b_count, rng);
+    DeviceBuffer c(static_cast<size_t>(s.m * s.n) * 4), c_ref(static_cast<size_t>(s.m * s.n) * 4);
+    const fulgur::kernels::GemmArgs g = table_args(s, fulgur::DType::Float32, a.data(), b.data(), c.data());
+    const double cublas = median_ms([&] { cublas_gemm_f32(h, s, a.data(), b.data(), c_ref.data()); });
+    const double cuda_cores = median_ms([&] { fulgur::cuda::tensor_gemm<Exec::Gpu>(g, nullptr); });
+    report(json, "tensor_gemm", "f32", s, cuda_cores, cublas, "cublas");
+    const double lt = median_ms([&] { fulgur::cuda::cublaslt_gemm(g, nullptr); });
+    report(json, "cublaslt_path", "f32", s, lt, cublas, "cublas");
+  }
+  for (const Shape& s : {Shape{4096, 4096, 4096, false}, Shape{64, 4096, 784, true}}) {
+    const GemmDtype t = GemmDtype::BFloat16;
+    DeviceBuffer a = random16(static_cast<size_t>(s.m * s.k), t, rng), b = random16(static_cast<size_t>(s.k * s.n), t, rng);
+    DeviceBuffer c(static_cast<size_t>(s.m * s.n) * 2), c_ref(static_cast<size_t>(s.m * s.n) * 2);
+    const fulgur::kernels::GemmArgs g = table_args(s, fulgur::DType::BFloat16, a.data(), b.data(), c.data());
+    const double cublas = median_ms([&] { cublas_gemm(h, s, t, a.data(), b.data(), c_ref.data()); });
+    const double lt = median_ms([&] { fulgur::cuda::cublaslt_gemm(g, nullptr); });
+    report(json, "cublaslt_path", "bf16", s, lt, cublas, "cublas");
   }
   cublasDestroy(h);
 }

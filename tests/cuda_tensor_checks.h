@@ -489,6 +489,33 @@ inline void check_matmul(std::mt19937& rng) {
   expect_matches(gb_cpu, gb_dev, 1e-5, "d/db through matmul");
 }
 
+// matmul over operands a GEMM library must be told about: views one element past an aligned
+// address (odd row strides, so every batch and row is misaligned too), stored transposed, and
+// (large_shapes: on a GPU, where cuBLASLt may split K or pick its large-tile kernels) products
+// with K = 1024 and a strided batch.
+inline void check_matmul_layouts(std::mt19937& rng, bool large_shapes) {
+  const auto offset_by_one = [&](int64_t rows, int64_t cols, DType dt) {
+    Pair base = random_pair({rows, cols + 1}, dt, rng, Layout::Contiguous, -1.0, 1.0);
+    return Pair{base.cpu.slice(1, 1, std::nullopt), base.dev.slice(1, 1, std::nullopt)};
+  };
+  for (const DType dt : {kFloat32, kFloat64, kFloat16, kBFloat16}) {
+    const double tol = dt == kFloat32 ? 1e-5 : dt == kFloat64 ? 1e-12 : dt == kFloat16 ? 2e-3 : 1.6e-2;
+    Pair a = offset_by_one(37, 29, dt), bt = offset_by_one(23, 29, dt);
+    Pair b{bt.cpu.transpose(0, 1), bt.dev.transpose(0, 1)};
+    compare([](const std::vector<Tensor>& t) { return t[0].matmul(t[1]); }, {a, b}, tol,
+            label("matmul", dt, "of views one element off alignment"));
+    if (!large_shapes) continue;
+    Pair x = random_pair({300, 1024}, dt, rng, Layout::Contiguous, -1.0, 1.0);
+    Pair w = random_pair({200, 1024}, dt, rng, Layout::Contiguous, -1.0, 1.0);
+    compare([](const std::vector<Tensor>& t) { return t[0].matmul(t[1].transpose(0, 1)); }, {x, w}, tol,
+            label("matmul", dt, "300x1024 @ (200x1024)^T"));
+    Pair p = random_pair({4, 128, 256}, dt, rng, Layout::Contiguous, -1.0, 1.0);
+    Pair q = random_pair({4, 96, 256}, dt, rng, Layout::Contiguous, -1.0, 1.0);
+    compare([](const std::vector<Tensor>& t) { return t[0].matmul(t[1].transpose(1, 2)); }, {p, q}, tol,
+            label("matmul", dt, "batch 4 of 128x256 @ 256x96, B stored transposed"));
+  }
+}
+
 // A small graph of element-wise ops and reductions on cuda: the CPU's gradients.
 inline void check_autograd(std::mt19937& rng, bool emulated) {
   Pair x = random_pair({3, 4}, kFloat32, rng, Layout::Contiguous, 0.2, 2.0);

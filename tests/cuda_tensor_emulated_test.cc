@@ -99,6 +99,7 @@ TEST_CASE("matmul, batched and transposed, and linear on cuda; gradients through
   use_emulated_device();
   std::mt19937 rng(13);
   check_matmul(rng);
+  check_matmul_layouts(rng, /*large_shapes=*/false);
 }
 
 TEST_CASE("autograd on cuda gives the CPU's gradients") {

@@ -12,10 +12,12 @@
 
 #include "fulgur/kernels/allocator.h"
 #include "fulgur/kernels/cuda/caching_allocator.h"
+#include "fulgur/kernels/cuda/cublaslt_gemm.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/fused_entries.h"
+#include "fulgur/kernels/cuda/gemm_choice.h"
 #include "fulgur/kernels/cuda/pinned_host_allocator.h"
 #include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/cuda/stream.h"
@@ -185,8 +187,10 @@ struct Entries<Exec::Gpu> {
   static void sequence(const kernels::SequenceArgs& a) {
     on_device(a.out, "sequence", [&](void* s) { tensor_sequence<Exec::Gpu>(a, s); });
   }
+  // cuBLASLt or ours per shape (gemm_choice.h).
   static void gemm(const kernels::GemmArgs& a) {
     on_device(a.c, "gemm", [&](void* s) {
+      if (gemm_choice({a.dtype, a.m, a.n, a.k, a.batch}).backend == GemmBackend::CublasLt) return cublaslt_gemm(a, s);
       if (is_16bit(a.dtype)) return tensor_gemm_16bit<Exec::Gpu>(a, s);
       tensor_gemm<Exec::Gpu>(a, s);
     });
@@ -337,6 +341,29 @@ void register_cuda_backend() {
 }
 
 BackendKind backend_kind() { return g_kind.load(); }
+
+GemmSite current_gemm_site() {
+  register_cuda_backend();
+  GemmSite site;
+  switch (g_kind.load()) {
+    case BackendKind::Emulated: site.emulated = true; break;
+    case BackendKind::None: site.cublaslt_error = "no CUDA device (" + unavailable_reason() + ")"; break;
+    case BackendKind::Gpu: {
+#if FULGUR_WITH_CUDA
+      int device = 0, major = 0, minor = 0;
+      cuda_check(cudaGetDevice(&device), "cudaGetDevice", "choosing a GEMM");
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+      site.compute_capability = major * 10 + minor;
+      site.cublaslt_ready = cublaslt_ready(device, &site.cublaslt_error);
+#endif
+      break;
+    }
+  }
+  return site;
+}
+
+GemmChoice gemm_choice(const GemmShape& shape) { return choose_gemm(shape, current_gemm_site(), gemm_policy()); }
 
 std::string tensor_device_name(int index) {
   switch (g_kind.load()) {

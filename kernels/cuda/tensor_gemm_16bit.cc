@@ -3,56 +3,16 @@
 #include <cstdint>
 
 #include "fulgur/kernels/cuda/gemm.h"
+#include "fulgur/kernels/cuda/gemm_layout.h"
 #include "fulgur/kernels/error.h"
 
 namespace fulgur::cuda {
-namespace {
-
-// One operand of rows x cols with element strides (rs, cs): transposed or not, and its
-// leading dimension. A dimension of size 1 may carry any stride; it is not the unit one then.
-void operand_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char* name, bool* trans,
-                    int64_t* ld) {
-  if (cs == 1 || cols <= 1) {
-    if (rows <= 1 || rs >= cols) {
-      *trans = false;
-      *ld = rows <= 1 ? cols : rs;
-      return;
-    }
-  }
-  if (rs == 1 || rows <= 1) {
-    if (cols <= 1 || cs >= rows) {
-      *trans = true;
-      *ld = cols <= 1 ? rows : cs;
-      return;
-    }
-  }
-  FULGUR_FAIL("matmul", "internal: operand ", name, " of ", rows, " x ", cols, " has strides (", rs, ", ", cs,
-              ") with no unit stride the tensor-core GEMM can read; hint: make it contiguous first");
-}
-
-// Evenly spaced offsets (bytes) as an element stride, or false.
-bool uniform_stride(const int64_t* offsets, int64_t batch, int64_t element_size, int64_t* stride) {
-  if (offsets == nullptr || batch <= 1) {
-    *stride = 0;
-    return true;
-  }
-  const int64_t step = offsets[1] - offsets[0];
-  if (offsets[0] != 0 || step % element_size != 0) return false;
-  for (int64_t b = 2; b < batch; ++b)
-    if (offsets[b] - offsets[b - 1] != step) return false;
-  *stride = step / element_size;
-  return true;
-}
-
-}  // namespace
 
 template <Exec E>
 void tensor_gemm_16bit(const kernels::GemmArgs& g, void* stream) {
   FULGUR_CHECK(g.dtype == DType::Float16 || g.dtype == DType::BFloat16, "matmul",
                "internal: the tensor-core path takes float16 or bfloat16, got ", g.dtype);
-  FULGUR_CHECK(g.beta == 0.0 || g.beta == 1.0, "addmm", "beta=", g.beta, " on ", g.dtype,
-               " CUDA tensors is not supported (the tensor-core GEMM adds C unscaled); hint: beta 0 or 1, or "
-               "compute in float32");
+  require_16bit_beta(g);
   if (g.m == 0 || g.n == 0 || g.batch == 0) return;
   GemmArgs t;
   t.m = g.m;

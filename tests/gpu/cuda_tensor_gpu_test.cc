@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fulgur/kernels/cuda/backend.h"
+#include "fulgur/kernels/cuda/gemm_choice.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 #include "fulgur/tests/cuda_fused_checks.h"
 #include "fulgur/tests/cuda_pinned_checks.h"
@@ -102,6 +103,24 @@ TEST_CASE("gpu: matmul, batched and transposed, and linear; gradients through th
   require_real_gpu();
   std::mt19937 rng(13);
   check_matmul(rng);
+}
+
+// cuBLASLt (run.sh puts libcublasLt on the library path) and our GEMMs, each forced in turn.
+TEST_CASE("gpu: matmul gives the CPU's results on cuBLASLt and on ours; the choice says which") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  const cuda::GemmChoice big = cuda::gemm_choice({DType::BFloat16, 4096, 4096, 4096});
+  MESSAGE("bf16 4096^3: " << big.reason);
+  CHECK(big.backend == cuda::GemmBackend::CublasLt);
+  MESSAGE("fp32 300x200x1024: " << cuda::gemm_choice({DType::Float32, 300, 200, 1024}).reason);
+  for (const cuda::GemmPolicy policy : {cuda::GemmPolicy::CublasLt, cuda::GemmPolicy::Ours}) {
+    INFO("policy " << (policy == cuda::GemmPolicy::Ours ? "ours" : "cuBLASLt"));
+    cuda::set_gemm_policy(policy);
+    std::mt19937 rng(17);
+    check_matmul(rng);
+    check_matmul_layouts(rng, /*large_shapes=*/true);
+  }
+  cuda::set_gemm_policy(cuda::GemmPolicy::Auto);
 }
 
 TEST_CASE("gpu: autograd gives the CPU's gradients") {

@@ -1,0 +1,331 @@
+#include "fulgur/kernels/cuda/cublaslt_gemm.h"
+
+#include "fulgur/kernels/error.h"
+
+#if FULGUR_WITH_CUDA
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "fulgur/kernels/cuda/cuda_check.h"
+#include "fulgur/kernels/cuda/gemm_layout.h"
+#endif
+
+namespace fulgur::cuda {
+
+#if FULGUR_WITH_CUDA
+namespace {
+
+// The entry points used, looked up once. Typed from the header, so a changed signature is a
+// compile error here rather than a crash there.
+struct Api {
+  decltype(&cublasLtCreate) create = nullptr;
+  decltype(&cublasLtGetStatusString) status_string = nullptr;
+  decltype(&cublasLtMatmulDescCreate) desc_create = nullptr;
+  decltype(&cublasLtMatmulDescDestroy) desc_destroy = nullptr;
+  decltype(&cublasLtMatmulDescSetAttribute) desc_set = nullptr;
+  decltype(&cublasLtMatrixLayoutCreate) layout_create = nullptr;
+  decltype(&cublasLtMatrixLayoutDestroy) layout_destroy = nullptr;
+  decltype(&cublasLtMatrixLayoutSetAttribute) layout_set = nullptr;
+  decltype(&cublasLtMatmulPreferenceCreate) pref_create = nullptr;
+  decltype(&cublasLtMatmulPreferenceDestroy) pref_destroy = nullptr;
+  decltype(&cublasLtMatmulPreferenceSetAttribute) pref_set = nullptr;
+  decltype(&cublasLtMatmulAlgoGetHeuristic) heuristic = nullptr;
+  decltype(&cublasLtMatmul) matmul = nullptr;
+  std::string error;  // why the library is unusable; "" when loaded
+};
+
+#define FULGUR_STR2(x) #x
+#define FULGUR_STR(x) FULGUR_STR2(x)
+constexpr const char* kLibrary = "libcublasLt.so." FULGUR_STR(CUBLAS_VER_MAJOR);
+
+const Api& api() {
+  static const Api loaded = [] {
+    Api a;
+    void* lib = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* e = dlerror();
+      a.error = std::string("cannot load ") + kLibrary + " (" + (e ? e : "unknown") + ")";
+      return a;
+    }
+    bool ok = true;
+    const auto bind = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+      if (fn == nullptr && ok) {
+        ok = false;
+        a.error = std::string(kLibrary) + " lacks " + name;
+      }
+    };
+    bind(a.create, "cublasLtCreate");
+    bind(a.status_string, "cublasLtGetStatusString");
+    bind(a.desc_create, "cublasLtMatmulDescCreate");
+    bind(a.desc_destroy, "cublasLtMatmulDescDestroy");
+    bind(a.desc_set, "cublasLtMatmulDescSetAttribute");
+    bind(a.layout_create, "cublasLtMatrixLayoutCreate");
+    bind(a.layout_destroy, "cublasLtMatrixLayoutDestroy");
+    bind(a.layout_set, "cublasLtMatrixLayoutSetAttribute");
+    bind(a.pref_create, "cublasLtMatmulPreferenceCreate");
+    bind(a.pref_destroy, "cublasLtMatmulPreferenceDestroy");
+    bind(a.pref_set, "cublasLtMatmulPreferenceSetAttribute");
+    bind(a.heuristic, "cublasLtMatmulAlgoGetHeuristic");
+    bind(a.matmul, "cublasLtMatmul");
+    return a;  // the library stays loaded for the process
+  }();
+  return loaded;
+}
+
+void check(cublasStatus_t s, const char* call, const std::string& context = "") {
+  if (s == CUBLAS_STATUS_SUCCESS) return;
+  FULGUR_FAIL("matmul", call, " failed: ", api().status_string(s), " (status ", static_cast<int>(s), ")",
+              context.empty() ? "" : "; ", context);
+}
+
+// Per-device handles and per-(device, stream) workspaces: created on first use, kept.
+struct DeviceState {
+  cublasLtHandle_t handle = nullptr;
+  std::string error;
+  bool tried = false;
+};
+
+std::mutex g_mutex;
+std::map<int, DeviceState> g_devices;
+std::map<std::pair<int, void*>, void*> g_workspaces;
+
+// Hopper's large-tile kernels want more workspace than older GPUs' (PyTorch uses 32 MiB
+// there, 1-4 MiB elsewhere).
+size_t workspace_bytes(int device) {
+  int major = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  return major >= 9 ? (size_t{32} << 20) : (size_t{4} << 20);
+}
+
+struct Workspace {
+  void* data;
+  size_t bytes;
+};
+
+Workspace workspace(int device, void* stream) {
+  const size_t bytes = workspace_bytes(device);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  void*& w = g_workspaces[{device, stream}];
+  if (w == nullptr) {
+    cuda_check(cudaMalloc(&w, bytes), "cudaMalloc",
+               "the cuBLASLt workspace of " + std::to_string(bytes) + " bytes on device " + std::to_string(device));
+  }
+  return {w, bytes};
+}
+
+// RAII for the descriptors of one call.
+template <typename T, auto Destroy>
+struct Owned {
+  T value = nullptr;
+  ~Owned() {
+    if (value != nullptr) (api().*Destroy)(value);
+  }
+};
+
+struct Types {
+  cudaDataType_t data;
+  cublasComputeType_t compute;
+  cudaDataType_t scale;
+  int64_t element_size;
+};
+
+Types types_of(DType d) {
+  switch (d) {
+    case DType::Float32: return {CUDA_R_32F, CUBLAS_COMPUTE_32F, CUDA_R_32F, 4};
+    case DType::Float64: return {CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F, 8};
+    case DType::Float16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F, 2};
+    case DType::BFloat16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, 2};
+    default: break;
+  }
+  FULGUR_FAIL("matmul", "internal: cuBLASLt path got ", d, "; hint: float32, float64, float16 or bfloat16");
+}
+
+// The largest power of two (at most 256) dividing the address and every batch step: what
+// cuBLASLt may assume about each matrix it reads or writes.
+uint32_t alignment(const void* p, int64_t stride_bytes) {
+  uint64_t bits = reinterpret_cast<uintptr_t>(p) | static_cast<uint64_t>(stride_bytes) | 256;
+  return static_cast<uint32_t>(bits & (~bits + 1));
+}
+
+// One cuBLASLt problem: everything the algorithm choice depends on.
+struct Problem {
+  DType dtype;
+  bool trans_a, trans_b;  // of our row-major A and B
+  int64_t m, n, k, lda, ldb, ldc;
+  int32_t batch;
+  int64_t stride_a, stride_b, stride_c;  // elements
+  uint32_t align_a, align_b, align_c;
+  int device;
+  auto key() const {
+    return std::make_tuple(static_cast<int>(dtype), trans_a, trans_b, m, n, k, lda, ldb, ldc, batch, stride_a, stride_b,
+                           stride_c, align_a, align_b, align_c, device);
+  }
+};
+
+std::map<decltype(std::declval<Problem>().key()), cublasLtMatmulAlgo_t> g_algos;
+
+cublasLtMatrixLayout_t layout(cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld, int32_t batch,
+                              int64_t stride) {
+  const Api& a = api();
+  cublasLtMatrixLayout_t l = nullptr;
+  check(a.layout_create(&l, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld),
+        "cublasLtMatrixLayoutCreate", std::to_string(rows) + " x " + std::to_string(cols) + ", ld " + std::to_string(ld));
+  if (batch > 1) {
+    a.layout_set(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch));
+    a.layout_set(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride));
+  }
+  return l;
+}
+
+void run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, double alpha, double beta, void* stream) {
+  const Api& a = api();
+  const Types t = types_of(p.dtype);
+  cublasLtHandle_t handle;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    handle = g_devices.at(p.device).handle;
+  }
+  // C^T (n x m, column-major) = op(B)^T (n x k) @ op(A)^T (k x m): our B is cuBLASLt's A.
+  Owned<cublasLtMatmulDesc_t, &Api::desc_destroy> desc;
+  check(a.desc_create(&desc.value, t.compute, t.scale), "cublasLtMatmulDescCreate");
+  const cublasOperation_t op_first = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_second = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  a.desc_set(desc.value, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first));
+  a.desc_set(desc.value, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second));
+  Owned<cublasLtMatrixLayout_t, &Api::layout_destroy> first, second, out;
+  first.value = p.trans_b ? layout(t.data, p.k, p.n, p.ldb, p.batch, p.stride_b)
+                          : layout(t.data, p.n, p.k, p.ldb, p.batch, p.stride_b);
+  second.value = p.trans_a ? layout(t.data, p.m, p.k, p.lda, p.batch, p.stride_a)
+                           : layout(t.data, p.k, p.m, p.lda, p.batch, p.stride_a);
+  out.value = layout(t.data, p.n, p.m, p.ldc, p.batch, p.stride_c);
+
+  const Workspace ws = workspace(p.device, stream);
+  cublasLtMatmulAlgo_t algo;
+  bool cached = false;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_algos.find(p.key());
+    if (it != g_algos.end()) algo = it->second, cached = true;
+  }
+  if (!cached) {
+    Owned<cublasLtMatmulPreference_t, &Api::pref_destroy> pref;
+    check(a.pref_create(&pref.value), "cublasLtMatmulPreferenceCreate");
+    const uint64_t max_ws = ws.bytes;
+    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws, sizeof(max_ws));
+    // Split-K partial sums in the compute type (float32), never rounded to fp16/bf16 between.
+    const uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_INPLACE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes, sizeof(schemes));
+    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &p.align_b, sizeof(p.align_b));
+    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &p.align_a, sizeof(p.align_a));
+    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &p.align_c, sizeof(p.align_c));
+    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &p.align_c, sizeof(p.align_c));
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    check(a.heuristic(handle, desc.value, first.value, second.value, out.value, out.value, pref.value, 1, &result, &found),
+          "cublasLtMatmulAlgoGetHeuristic");
+    FULGUR_CHECK(found > 0, "matmul", "cuBLASLt has no algorithm for ", p.m, " x ", p.k, " @ ", p.k, " x ", p.n, " (",
+                 p.dtype, ", batch ", p.batch, "); hint: FULGUR_GEMM=ours runs our GEMM instead");
+    algo = result.algo;
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_algos.emplace(p.key(), algo);
+  }
+  const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);
+  const bool wide = t.scale == CUDA_R_64F;
+  check(a.matmul(handle, desc.value, wide ? static_cast<const void*>(&alpha) : &alpha_f, b_ptr, first.value, a_ptr,
+                 second.value, wide ? static_cast<const void*>(&beta) : &beta_f, c_ptr, out.value, c_ptr, out.value, &algo,
+                 ws.data, ws.bytes, static_cast<cudaStream_t>(stream)),
+        "cublasLtMatmul");
+}
+
+}  // namespace
+
+bool cublaslt_ready(int device, std::string* why) {
+  const Api& a = api();
+  if (!a.error.empty()) {
+    if (why) *why = a.error;
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  DeviceState& d = g_devices[device];
+  if (!d.tried) {
+    d.tried = true;
+    int previous = 0;
+    cudaGetDevice(&previous);
+    if (cudaSetDevice(device) != cudaSuccess) {
+      cudaGetLastError();
+      d.error = "cannot select device " + std::to_string(device);
+    } else {
+      const cublasStatus_t s = a.create(&d.handle);
+      if (s != CUBLAS_STATUS_SUCCESS) {
+        d.handle = nullptr;
+        d.error = std::string("cublasLtCreate failed: ") + a.status_string(s);
+      }
+      cudaSetDevice(previous);
+    }
+  }
+  if (d.handle == nullptr && why) *why = d.error;
+  return d.handle != nullptr;
+}
+
+void cublaslt_gemm(const kernels::GemmArgs& g, void* stream) {
+  require_16bit_beta(g);
+  if (g.m == 0 || g.n == 0 || g.batch == 0) return;
+  const Types t = types_of(g.dtype);
+  Problem p{};
+  p.dtype = g.dtype;
+  p.m = g.m;
+  p.n = g.n;
+  p.k = g.k;
+  cuda_check(cudaGetDevice(&p.device), "cudaGetDevice", "matmul on cuBLASLt");
+  std::string why;
+  FULGUR_CHECK(cublaslt_ready(p.device, &why), "matmul", "cuBLASLt is unavailable on device ", p.device, ": ", why,
+               "; hint: FULGUR_GEMM=ours");
+  operand_layout(g.m, g.k, g.a_rs, g.a_cs, "A", &p.trans_a, &p.lda);
+  operand_layout(g.k, g.n, g.b_rs, g.b_cs, "B", &p.trans_b, &p.ldb);
+  p.ldc = g.m <= 1 ? std::max(g.c_rs, g.n) : g.c_rs;
+  const int64_t es = t.element_size;
+  int64_t sa = 0, sb = 0, sc = 0;
+  const bool uniform = uniform_stride(g.a_offsets, g.batch, es, &sa) && uniform_stride(g.b_offsets, g.batch, es, &sb) &&
+                       uniform_stride(g.c_offsets, g.batch, es, &sc) && (g.batch == 1 || sc != 0) &&
+                       g.batch <= INT32_MAX;
+  const auto call = [&](const char* a, const char* b, char* c, int64_t batch) {
+    p.batch = static_cast<int32_t>(batch);
+    p.align_a = alignment(a, p.stride_a * es);
+    p.align_b = alignment(b, p.stride_b * es);
+    p.align_c = alignment(c, p.stride_c * es);
+    run(p, a, b, c, g.alpha, g.beta, stream);
+  };
+  if (uniform) {
+    p.stride_a = sa;
+    p.stride_b = sb;
+    p.stride_c = sc;
+    return call(g.a, g.b, g.c, g.batch);
+  }
+  for (int64_t b = 0; b < g.batch; ++b) call(g.a + g.a_offsets[b], g.b + g.b_offsets[b], g.c + g.c_offsets[b], 1);
+}
+
+#else  // !FULGUR_WITH_CUDA
+
+bool cublaslt_ready(int, std::string* why) {
+  if (why) *why = "built without CUDA";
+  return false;
+}
+
+void cublaslt_gemm(const kernels::GemmArgs&, void*) {
+  FULGUR_FAIL("matmul", "cuBLASLt: built without CUDA");
+}
+
+#endif
+
+}  // namespace fulgur::cuda
