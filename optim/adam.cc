@@ -4,9 +4,8 @@
 // tests/cuda_fused_checks.h the device's against them).
 #include "fulgur/optim/adam.h"
 
+#include <algorithm>
 #include <cmath>
-#include <map>
-#include <tuple>
 #include <vector>
 
 #include "fulgur/optim/internal/device_fused.h"
@@ -163,13 +162,14 @@ void AdamBase::step_group(ParamGroup& group) {
   Hyper h = hyper_of(group.options, decoupled_);
   // Device parameters for the multi-tensor kernel, by device and step number (the bias
   // corrections are per launch); each batch keeps the state tensors alive until it runs.
+  // A few batches at most: found by a linear search.
   struct Batch {
     Device device;
     int64_t step = 0;
     std::vector<kernels::AdamTensorArgs> args;
     std::vector<Tensor> written;
   };
-  std::map<std::tuple<int, int, int64_t>, Batch> device_batches;
+  std::vector<Batch> device_batches;
   for (Tensor& p : group.params) {
     const Tensor& grad = p.grad();
     if (!grad.defined()) continue;
@@ -190,9 +190,9 @@ void AdamBase::step_group(ParamGroup& group) {
     h.bias_correction2_sqrt = std::sqrt(bias_correction2);
 
     if (!h.amsgrad && internal::use_device_fused(h.foreach, {&p, &grad, &s.exp_avg, &s.exp_avg_sq})) {
-      Batch& batch = device_batches[{static_cast<int>(p.device().type), p.device().index, s.step}];
-      batch.device = p.device();
-      batch.step = s.step;
+      auto found = std::find_if(device_batches.begin(), device_batches.end(),
+                                [&](const Batch& b) { return b.device == p.device() && b.step == s.step; });
+      Batch& batch = found != device_batches.end() ? *found : device_batches.emplace_back(Batch{p.device(), s.step});
       batch.args.push_back({.param = static_cast<char*>(p.data_ptr()),
                             .grad = static_cast<const char*>(grad.data_ptr()),
                             .exp_avg = static_cast<char*>(s.exp_avg.data_ptr()),
@@ -233,8 +233,7 @@ void AdamBase::step_group(ParamGroup& group) {
     denom.div_(h.bias_correction2_sqrt).add_(h.eps);
     p.add_(s.exp_avg.div(denom), -h.step_size);
   }
-  for (auto& [key, batch] : device_batches) {
-    (void)key;
+  for (const Batch& batch : device_batches) {
     kernels::AdamArgs a;
     a.dtype = batch.written.front().dtype();
     a.tensors = batch.args.data();

@@ -25,6 +25,16 @@ Tensor converted(const Tensor& x, DType dtype, Device device, bool non_blocking 
   return out;
 }
 
+// Every `to` that changes the device or the dtype (not both: callers split that): one recorded
+// node, undone in backward.
+Tensor recorded_conversion(const Tensor& x, Device device, DType dtype, bool non_blocking) {
+  OpAttrs attrs;
+  attrs.dtype = x.dtype();
+  attrs.device = x.device();
+  return record_op1(device != x.device() ? OpId::ToDevice : OpId::ToDtype, {x}, attrs,
+                    [&] { return std::vector<Tensor>{converted(x, dtype, device, non_blocking)}; });
+}
+
 }  // namespace
 
 Tensor Tensor::clone() const {
@@ -78,11 +88,7 @@ Tensor Tensor::to(Device target, bool copy) const { return to(target, dtype(), c
 
 Tensor Tensor::to(Device target, ToOptions options) const {
   if (!options.non_blocking || target == device()) return to(target, dtype(), options.copy);
-  OpAttrs attrs;
-  attrs.dtype = dtype();
-  attrs.device = device();
-  return record_op1(OpId::ToDevice, {*this}, attrs,
-                    [&] { return std::vector<Tensor>{converted(*this, dtype(), target, /*non_blocking=*/true)}; });
+  return recorded_conversion(*this, target, dtype(), /*non_blocking=*/true);
 }
 
 Tensor Tensor::pin_memory() const {
@@ -114,11 +120,7 @@ Tensor Tensor::to(Device target, DType target_dtype, bool copy) const {
   if (target == device() && target_dtype == dtype()) return clone();
   // Recorded as a device move then a dtype conversion (each undone in backward).
   if (target != device() && target_dtype != dtype()) return to(target).to(target_dtype);
-  OpAttrs attrs;
-  attrs.dtype = dtype();
-  attrs.device = device();
-  return record_op1(target != device() ? OpId::ToDevice : OpId::ToDtype, {*this}, attrs,
-                    [&] { return std::vector<Tensor>{converted(*this, target_dtype, target)}; });
+  return recorded_conversion(*this, target, target_dtype, /*non_blocking=*/false);
 }
 
 Tensor& Tensor::fill_(const Scalar& value) {

@@ -366,4 +366,20 @@ std::string Value::repr() const {
 
 std::ostream& operator<<(std::ostream& os, const Value& v) { return os << v.repr(); }
 
+Value map_tensors(const Value& v, const std::function<Tensor(const Tensor&)>& fn) {
+  if (v.is_tensor()) return Value(fn(v.as_tensor()));
+  if (v.is_sequence()) {
+    std::vector<Value> items;
+    items.reserve(v.elements().size());
+    for (const Value& e : v.elements()) items.push_back(map_tensors(e, fn));
+    return v.is_list() ? Value::list(std::move(items)) : Value::tuple(std::move(items));
+  }
+  if (v.is_dict()) {
+    Value out = Value::dict();
+    for (const Value::Item& item : v.items()) out.set(item.first, map_tensors(item.second, fn));
+    return out;
+  }
+  return v;
+}
+
 }  // namespace fulgur

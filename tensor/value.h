@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <ostream>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -155,6 +156,11 @@ class Value {
 };
 
 std::ostream& operator<<(std::ostream& os, const Value& v);
+
+// A copy of v with every tensor in it (nested in lists, tuples and dicts at any depth)
+// replaced by fn(tensor); everything else is kept as is. Lightning's apply_to_collection
+// over tensors: moving a batch to a device, pinning it, casting it.
+Value map_tensors(const Value& v, const std::function<Tensor(const Tensor&)>& fn);
 
 // Python's repr of a float: shortest round-trip digits, "1.0", "1e-08", "inf", "nan".
 std::string float_repr(double v);

@@ -151,3 +151,27 @@ TEST_CASE("Value: repr is Python's") {
   os << Value::list({true, 2});
   CHECK(os.str() == "[True, 2]");
 }
+
+TEST_CASE("map_tensors replaces every nested tensor and keeps the rest, order and kinds included") {
+  const Value batch = Value::dict({{"x", Value(full({2}, 1.0))},
+                                   {"meta", Value::tuple({Value("id"), Value(int64_t{7}), Value(full({1}, 2.0))})},
+                                   {"more", Value::list({Value::list({Value(full({3}, 3.0))}), Value()})}});
+  int calls = 0;
+  const Value out = map_tensors(batch, [&](const Tensor& t) {
+    ++calls;
+    return t * 10.0;
+  });
+  CHECK(calls == 3);
+  CHECK(out.keys() == batch.keys());
+  CHECK(out.at("x").as_tensor().sum().item<double>() == 20.0);
+  REQUIRE(out.at("meta").is_tuple());
+  CHECK(out.at("meta")[0] == Value("id"));
+  CHECK(out.at("meta")[1] == Value(int64_t{7}));
+  CHECK(out.at("meta")[2].as_tensor().item<double>() == 20.0);
+  REQUIRE(out.at("more").is_list());
+  CHECK(out.at("more")[0][0].as_tensor().sum().item<double>() == 90.0);
+  CHECK(out.at("more")[1].is_none());
+  // The input is untouched.
+  CHECK(batch.at("x").as_tensor().sum().item<double>() == 2.0);
+  CHECK(map_tensors(Value(3.5), [](const Tensor& t) { return t; }) == Value(3.5));
+}

@@ -28,28 +28,13 @@ Loaders LightningModule::val_dataloader() { throw detail::HookNotOverridden{"val
 Loaders LightningModule::test_dataloader() { throw detail::HookNotOverridden{"test_dataloader"}; }
 Loaders LightningModule::predict_dataloader() { throw detail::HookNotOverridden{"predict_dataloader"}; }
 
-namespace {
-Value to_device(const Value& v, Device device) {
-  // non_blocking, as Lightning's move_data_to_device: asynchronous from pinned batches
-  // (DataLoader's pin_memory=true), an ordinary copy otherwise.
-  if (v.is_tensor()) return v.as_tensor().to(device, Tensor::ToOptions{.non_blocking = true});
-  if (v.is_list() || v.is_tuple()) {
-    std::vector<Value> items;
-    for (const Value& e : v.elements()) items.push_back(to_device(e, device));
-    return v.is_list() ? Value::list(std::move(items)) : Value::tuple(std::move(items));
-  }
-  if (v.is_dict()) {
-    Value out = Value::dict();
-    for (const Value::Item& item : v.items()) out.set(item.first, to_device(item.second, device));
-    return out;
-  }
-  return v;
-}
-}  // namespace
-
 Batch LightningModule::transfer_batch_to_device(Batch batch, Device device, int64_t) {
   if (device == kCPU) return batch;  // batches are built on the CPU: nothing to move
-  return Batch(to_device(batch.value(), device));
+  // non_blocking, as Lightning's move_data_to_device: asynchronous from pinned batches
+  // (DataLoader's pin_memory=true), an ordinary copy otherwise.
+  return Batch(map_tensors(batch.value(), [device](const Tensor& t) {
+    return t.to(device, Tensor::ToOptions{.non_blocking = true});
+  }));
 }
 
 void LightningModule::log(const std::string& name, const LogValue& value, const LogOptions& options) {

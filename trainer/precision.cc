@@ -13,21 +13,6 @@ namespace {
 constexpr std::array<std::string_view, 8> kFlags = {"transformer-engine", "transformer-engine-float16", "16-true",
                                                     "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true"};
 
-Value convert_floating(const Value& v, DType dtype) {
-  if (v.is_tensor()) return v.as_tensor().is_floating_point() ? Value(v.as_tensor().to(dtype)) : v;
-  if (v.is_list() || v.is_tuple()) {
-    std::vector<Value> items;
-    for (const Value& e : v.elements()) items.push_back(convert_floating(e, dtype));
-    return v.is_list() ? Value::list(std::move(items)) : Value::tuple(std::move(items));
-  }
-  if (v.is_dict()) {
-    Value out = Value::dict();
-    for (const Value::Item& item : v.items()) out.set(item.first, convert_floating(item.second, dtype));
-    return out;
-  }
-  return v;
-}
-
 }  // namespace
 
 TruePrecision::TruePrecision(DType dtype) : dtype_(dtype) {
@@ -43,7 +28,9 @@ std::string TruePrecision::class_name() const { return dtype_ == DType::Float64 
 
 void TruePrecision::convert_module(nn::Module& module) { module.to(dtype_); }
 
-Value TruePrecision::convert_input(const Value& batch) const { return convert_floating(batch, dtype_); }
+Value TruePrecision::convert_input(const Value& batch) const {
+  return map_tensors(batch, [this](const Tensor& t) { return t.is_floating_point() ? t.to(dtype_) : t; });
+}
 
 Tensor Precision::optimizer_step(optim::Optimizer& optimizer, const std::function<Tensor()>& closure) {
   if (!closure) {
