@@ -110,16 +110,6 @@ std::string nccl_error(ncclResult_t result, ncclComm_t comm) {
 
 }  // namespace
 
-void throw_nccl_needs_cuda_tensor(const char* op, const Tensor& tensor) {
-  const std::string got = tensor.defined() ? detail::str_cat("a ", tensor.device().str(), " tensor of shape ",
-                                                             shape_str(tensor.sizes()), " ", dtype_name(tensor.dtype()))
-                                           : std::string("an undefined tensor");
-  FULGUR_FAIL(op, "the NCCL backend needs CUDA tensors, got ", got,
-              "; CUDA tensors arrive with issue 7 (Fulgur's tensors are CPU-only today). hint: the MPI backend "
-              "(mpi_process_group) serves CPU tensors; on the GPU, call the device-buffer overloads "
-              "(all_reduce(void* device_data, count, dtype, op, stream), ...)");
-}
-
 bool nccl_is_available() {
   return FULGUR_WITH_NCCL != 0;
 }
@@ -421,26 +411,6 @@ void NcclProcessGroup::barrier() {
 #else
   no_nccl(name);
 #endif
-}
-
-void NcclProcessGroup::all_reduce(Tensor& tensor, ReduceOp op) {
-  throw_nccl_needs_cuda_tensor("NcclProcessGroup::all_reduce", tensor);
-}
-
-std::unique_ptr<Work> NcclProcessGroup::all_reduce_async(Tensor tensor, ReduceOp op) {
-  throw_nccl_needs_cuda_tensor("NcclProcessGroup::all_reduce_async", tensor);
-}
-
-void NcclProcessGroup::broadcast(Tensor& tensor, int root) {
-  throw_nccl_needs_cuda_tensor("NcclProcessGroup::broadcast", tensor);
-}
-
-Tensor NcclProcessGroup::all_gather(const Tensor& tensor) {
-  throw_nccl_needs_cuda_tensor("NcclProcessGroup::all_gather", tensor);
-}
-
-Tensor NcclProcessGroup::reduce_scatter(const Tensor& input, ReduceOp op) {
-  throw_nccl_needs_cuda_tensor("NcclProcessGroup::reduce_scatter", input);
 }
 
 std::vector<std::string> NcclProcessGroup::all_gather_bytes(const std::string& bytes) {

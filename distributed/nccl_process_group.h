@@ -4,11 +4,17 @@
 // bootstrap group (MPI in a real job, SelfProcessGroup for one process) carries it to every
 // rank, so NCCL itself never needs MPI. Rank and size are the bootstrap group's.
 //
-// Until CUDA tensors exist (issue 7), the collectives work on raw device buffers:
-// all_reduce(void* device_data, count, dtype, op, stream) and friends. They are stream-ordered,
-// like NCCL's own calls: they queue the collective on `stream` and return; wait(stream) blocks
-// until it is done, bounded by options().timeout. The Tensor methods of ProcessGroup throw for
-// CPU tensors (the MPI backend serves those); the bytes methods go to the bootstrap group.
+// Two levels (nccl_process_group_tensors.cc has the second):
+//  * device buffers: all_reduce(void* device_data, count, dtype, op, stream) and friends,
+//    stream-ordered like NCCL's own calls: they queue the collective on `stream` and return;
+//    wait(stream) blocks until it is done, bounded by options().timeout;
+//  * ProcessGroup's Tensor methods, on CUDA tensors of this group's device: the ranks' calls
+//    are agreed first through the bootstrap group (op, dtype, shape, reduce op, root), so a
+//    mismatch throws on every rank; the collective is queued on the device's current stream
+//    (where the tensor's producers and consumers run) and waited for, so a missing peer ends
+//    in the timeout rather than in a later copy that never returns. all_reduce_async skips the
+//    agreement (DDP's buckets) and returns a Work that waits for that stream. The MPI backend
+//    serves CPU tensors. The bytes methods go to the bootstrap group.
 //
 // Failure: the communicator is non-blocking (ncclConfig_t::blocking = 0), so creation and every
 // wait poll ncclCommGetAsyncError (and cudaStreamQuery) instead of blocking inside NCCL. An
@@ -45,7 +51,7 @@ std::string nccl_unavailable_reason();
 // Version of the NCCL library loaded at run time ("2.28.9"); "" without NCCL.
 std::string nccl_version();
 
-class NcclProcessGroup final : public ProcessGroup {
+class NcclProcessGroup final : public ProcessGroup, public std::enable_shared_from_this<NcclProcessGroup> {
  public:
   struct PrivateTag {};  // construct through nccl_process_group()
   NcclProcessGroup(PrivateTag, std::shared_ptr<ProcessGroup> bootstrap, int device, ProcessGroupOptions options);
@@ -77,7 +83,7 @@ class NcclProcessGroup final : public ProcessGroup {
   // (then: abort, broken, fulgur::Error). Reports NCCL's asynchronous errors.
   void wait(cuda::StreamHandle stream);
 
-  // ---- ProcessGroup on tensors: CUDA tensors only (they arrive with issue 7) ------------------
+  // ---- ProcessGroup on tensors: CUDA tensors of device() -----------------------------------
   void all_reduce(Tensor& tensor, ReduceOp op = ReduceOp::Sum) override;
   std::unique_ptr<Work> all_reduce_async(Tensor tensor, ReduceOp op = ReduceOp::Sum) override;
   void broadcast(Tensor& tensor, int root = 0) override;
@@ -100,6 +106,9 @@ class NcclProcessGroup final : public ProcessGroup {
   // Aborts the communicator, marks the group broken and throws `message`.
   [[noreturn]] void fail(const std::string& message);
   std::string where() const;  // "rank 1 of 2 (cuda:1)"
+  // Throws on every rank alike unless every rank passed the same `signature` (bootstrap
+  // all-gather of the strings).
+  void agree(const char* op, const std::string& signature);
 
   std::shared_ptr<ProcessGroup> bootstrap_;
   int rank_ = 0;
@@ -110,9 +119,10 @@ class NcclProcessGroup final : public ProcessGroup {
   std::optional<cuda::Stream> stream_;  // the group's own stream (barrier)
 };
 
-// The error of NcclProcessGroup's Tensor methods until CUDA tensors exist (issue 7): names `op`
-// and the tensor, and points to the MPI backend (CPU tensors) and the device-buffer overloads.
-[[noreturn]] void throw_nccl_needs_cuda_tensor(const char* op, const Tensor& tensor);
+// The check of NcclProcessGroup's Tensor methods: `tensor` must be a defined CUDA tensor on
+// cuda:`device`; otherwise fulgur::Error naming `op` and the tensor, pointing to the MPI backend
+// for CPU tensors.
+void require_nccl_tensor(const char* op, const Tensor& tensor, int device);
 
 // Every rank of `bootstrap` calls this with its own device (usually its local rank). The
 // devices' availability is agreed first, so a rank without a usable device makes every rank

@@ -89,15 +89,16 @@ TEST_CASE("bad arguments to nccl_process_group") {
   }
 }
 
-TEST_CASE("the NCCL backend's Tensor methods refuse CPU tensors and say what to use") {
-  // Every Tensor method of NcclProcessGroup throws this (the GPU test checks it on a real group).
+TEST_CASE("the NCCL backend's Tensor methods take CUDA tensors of the rank's device and say what to use") {
+  // Every Tensor method of NcclProcessGroup checks this after the ranks agreed (the GPU test
+  // checks it on a real group).
   const Tensor t = zeros({2, 3});
-  const std::string message = error_of([&] { throw_nccl_needs_cuda_tensor("NcclProcessGroup::all_reduce", t); });
+  const std::string message = error_of([&] { require_nccl_tensor("NcclProcessGroup::all_reduce", t, 1); });
   CHECK(contains(message, "NcclProcessGroup::all_reduce"));
-  CHECK(contains(message, "needs CUDA tensors"));
+  CHECK(contains(message, "needs CUDA tensors on this rank's device cuda:1"));
   CHECK(contains(message, "cpu tensor of shape [2, 3] float32"));
-  CHECK(contains(message, "issue 7"));
+  CHECK(contains(message, ".to(Device::cuda(1))"));
   CHECK(contains(message, "MPI backend"));
-  CHECK(contains(error_of([] { throw_nccl_needs_cuda_tensor("NcclProcessGroup::broadcast", Tensor()); }),
+  CHECK(contains(error_of([] { require_nccl_tensor("NcclProcessGroup::broadcast", Tensor(), 0); }),
                  "an undefined tensor"));
 }

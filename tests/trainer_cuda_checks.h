@@ -87,11 +87,13 @@ struct Run {
 };
 
 inline Run fit(const std::string& accelerator, int64_t epochs, const std::string& ckpt_in = "",
-        const std::string& ckpt_out = "", L::HParams hp = {}) {
+        const std::string& ckpt_out = "", L::HParams hp = {}, L::StrategyOption strategy = "auto") {
   auto ds = thirds_data();
   L::seed_everything(11);
   ThirdsNet model(hp);
-  L::Trainer trainer(fulgur::testing::quiet_options({.max_epochs = epochs, .accelerator = accelerator}));
+  L::TrainerOptions options_ = fulgur::testing::quiet_options({.max_epochs = epochs, .accelerator = accelerator});
+  options_.strategy = std::move(strategy);
+  L::Trainer trainer(options_);
   L::FitOptions options;
   if (!ckpt_in.empty()) options.ckpt_path = ckpt_in;
   trainer.fit(model, data::DataLoader(ds, {.batch_size = 16, .shuffle = true}),

@@ -113,16 +113,15 @@ AcceleratorConnector::AcceleratorConnector(const std::string& accelerator_flag, 
   const bool multi = device_ids.size() > 1 || num_nodes > 1;
   if (is_ddp(sname) || (sname == "auto" && multi)) {
     check_process_count(static_cast<int64_t>(device_ids.size()), devices.is_auto(), num_nodes);
-    FULGUR_CHECK(!accelerator->name().starts_with("cuda") && accelerator->name() != "gpu", "Trainer",
-                 "strategy=\"ddp\" on CUDA devices needs the NCCL backend over CUDA tensors, which this build "
-                 "does not have yet; hint: accelerator=\"cpu\"");
     const distributed::LaunchEnvironment env = distributed::detect_launch_environment();
     if (devices.is_auto()) {
       device_ids.clear();
       for (int i = 0; i < env.local_world_size; ++i) device_ids.push_back(i);
     }
     strategy = std::make_shared<DDPStrategy>(
-        DDPStrategyOptions{.find_unused_parameters = sname == "ddp_find_unused_parameters_true"}, accelerator);
+        DDPStrategyOptions{.find_unused_parameters = sname == "ddp_find_unused_parameters_true",
+                           .parallel_devices = accelerator->get_parallel_devices(device_ids)},
+        accelerator);
     return;
   }
   const std::string shown = devices.is_auto() ? std::to_string(device_ids.size()) : devices.repr();

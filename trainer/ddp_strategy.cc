@@ -5,12 +5,17 @@
 #include <sstream>
 
 #include "fulgur/autograd/autograd.h"
+#include "fulgur/distributed/host_staged_process_group.h"
 #include "fulgur/distributed/init_process_group.h"
 #include "fulgur/distributed/launch_environment.h"
+#include "fulgur/distributed/nccl_process_group.h"
+#include "fulgur/kernels/cuda/emulated_device.h"
+#include "fulgur/kernels/cuda/runtime.h"
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/byte_source.h"
 #include "fulgur/serialize/checkpoint.h"
 #include "fulgur/tensor/ops.h"
+#include "fulgur/trainer/accelerator.h"
 #include "fulgur/trainer/lightning_module.h"
 #include "fulgur/trainer/metrics/metric.h"
 #include "fulgur/trainer/process_group_reducer.h"
@@ -43,19 +48,54 @@ DDPStrategy::DDPStrategy(DDPStrategyOptions options, std::shared_ptr<Accelerator
       options_(std::move(options)),
       group_(options_.process_group),
       env_(distributed::detect_launch_environment()) {
-  FULGUR_CHECK(options_.process_group_backend == "mpi", "DDPStrategy", "process_group_backend=\"",
-               options_.process_group_backend, "\" is not available: the NCCL backend serves CUDA tensors, which "
-               "arrive with the CUDA backend; hint: use \"mpi\" (CPU)");
+  const std::string& backend = options_.process_group_backend;
+  FULGUR_CHECK(backend.empty() || backend == "mpi" || backend == "nccl", "DDPStrategy", "process_group_backend=\"",
+               backend, "\" is not available; hint: \"mpi\" (CPU tensors, CUDA tensors through host memory; use it "
+               "where Lightning uses \"gloo\"), \"nccl\" (GPUs) or \"\" to choose by device");
+  FULGUR_CHECK(backend != "nccl" || distributed::nccl_is_available(), "DDPStrategy",
+               "process_group_backend=\"nccl\": ", distributed::nccl_unavailable_reason(),
+               "; hint: \"mpi\" also serves CUDA tensors, through host memory");
   FULGUR_CHECK(options_.bucket_cap_mb > 0, "DDPStrategy", "bucket_cap_mb=", options_.bucket_cap_mb,
                " must be positive");
 }
 
 DDPStrategy::~DDPStrategy() = default;
 
-void DDPStrategy::connect() {
-  if (group_) return;
-  group_ = distributed::init_process_group(options_.process_group_backend, {.timeout = options_.timeout});
+Device DDPStrategy::root_device() const {
+  const auto& devices = options_.parallel_devices;
+  if (!devices.empty()) return devices[static_cast<size_t>(env_.local_rank) % devices.size()];
+  if (dynamic_cast<const CUDAAccelerator*>(accelerator()) != nullptr) return Device::cuda(static_cast<int>(env_.local_rank));
+  return kCPU;
 }
+
+std::string DDPStrategy::process_group_backend() const {
+  if (!options_.process_group_backend.empty()) return options_.process_group_backend;
+  // NCCL needs real GPUs: the emulated device's memory is host memory no NCCL can reach.
+  const bool gpus = root_device().is_cuda() && cuda::is_available() && !cuda::emulated_device_enabled();
+  return gpus && distributed::nccl_is_available() ? "nccl" : "mpi";
+}
+
+void DDPStrategy::connect() {
+  if (connected_) return;
+  const distributed::ProcessGroupOptions group_options{.timeout = options_.timeout};
+  if (!group_) {
+    if (process_group_backend() == "nccl") {
+      const Device device = root_device();
+      FULGUR_CHECK(device.is_cuda(), "DDPStrategy", "process_group_backend=\"nccl\" needs CUDA devices, but this "
+                   "rank runs on ", device, "; hint: accelerator=\"gpu\", or process_group_backend=\"mpi\"");
+      group_ = distributed::nccl_process_group(distributed::init_process_group("mpi", group_options), device.index,
+                                               group_options);
+    } else {
+      group_ = distributed::init_process_group("mpi", group_options);
+    }
+  }
+  if (root_device().is_cuda() && group_->backend() != "nccl") {
+    group_ = std::make_shared<distributed::HostStagedProcessGroup>(group_);
+  }
+  connected_ = true;
+}
+
+Tensor DDPStrategy::for_collective(const Tensor& tensor) const { return tensor.detach().to(root_device()); }
 
 int64_t DDPStrategy::world_size() const {
   return group_ ? group_->size() : env_.world_size;
@@ -121,18 +161,18 @@ void DDPStrategy::post_backward(const Tensor&, LightningModule&) {
 Tensor DDPStrategy::reduce(const Tensor& tensor, const std::string& reduce_op) {
   connect();
   const distributed::ReduceOp op = distributed::parse_reduce_op(reduce_op);
-  Tensor out = tensor.detach().clone();
+  Tensor out = for_collective(tensor).clone();
   // Lightning reduces floating values; an integer mean would truncate.
   if (op == distributed::ReduceOp::Avg && !is_floating(out.dtype())) out = out.to(kFloat32);
   group_->all_reduce(out, op);
-  return out;
+  return out.to(tensor.device());
 }
 
 Tensor DDPStrategy::all_gather(const Tensor& tensor, bool sync_grads) {
   connect();
   FULGUR_CHECK(!sync_grads, "DDPStrategy.all_gather", "sync_grads=true (a differentiable all_gather) is not "
                "supported yet; hint: gather detached values, or reduce the loss instead");
-  return group_->all_gather(tensor.detach());
+  return group_->all_gather(for_collective(tensor)).to(tensor.device());
 }
 
 Value DDPStrategy::broadcast(const Value& obj, int64_t src) {
@@ -150,9 +190,9 @@ void DDPStrategy::barrier(const std::string&) {
 
 bool DDPStrategy::reduce_boolean_decision(bool decision, bool all) {
   connect();
-  Tensor votes = from_vector(std::vector<int32_t>{decision ? 1 : 0});
+  Tensor votes = for_collective(from_vector(std::vector<int32_t>{decision ? 1 : 0}));
   group_->all_reduce(votes, distributed::ReduceOp::Sum);
-  const int32_t yes = votes.to_vector<int32_t>()[0];
+  const int32_t yes = votes.to(kCPU).to_vector<int32_t>()[0];
   return all ? yes == group_->size() : yes > 0;
 }
 
@@ -164,7 +204,7 @@ std::vector<std::string> DDPStrategy::all_gather_strings(const std::string& s) {
 std::shared_ptr<const metrics::Reducer> DDPStrategy::metrics_reducer() {
   connect();
   if (group_->size() == 1) return nullptr;
-  if (!metrics_reducer_) metrics_reducer_ = std::make_shared<ProcessGroupReducer>(group_);
+  if (!metrics_reducer_) metrics_reducer_ = std::make_shared<ProcessGroupReducer>(group_, root_device());
   return metrics_reducer_;
 }
 

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fulgur/distributed/launch_environment.h"
 #include "fulgur/distributed/process_group.h"
@@ -35,8 +36,11 @@ struct DDPStrategyOptions {
   bool find_unused_parameters = false;
   double bucket_cap_mb = 25;
   bool broadcast_buffers = true;
-  // "mpi" (CPU). "nccl" needs CUDA tensors (issue 7).
-  std::string process_group_backend = "mpi";
+  // "" (Lightning's None): "nccl" when the devices are GPUs and NCCL can run (a real GPU, a
+  // build with NCCL), else "mpi". "mpi": CPU tensors, and CUDA tensors staged through host
+  // memory (distributed/host_staged_process_group.h). "nccl": CUDA tensors between GPUs, the
+  // NCCL id carried by MPI.
+  std::string process_group_backend = "";
   // For the Trainer's collectives (Lightning: 30 minutes; ours fails sooner).
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
   // A group built by the caller (e.g. over its own MPI communicator); null: created at setup
@@ -45,6 +49,9 @@ struct DDPStrategyOptions {
   // On an exception in a multi-process run, end every process (MPI_Abort) after the
   // exception hooks ran, instead of leaving the other ranks waiting in a collective.
   bool abort_on_exception = true;
+  // One device per local process (Lightning's parallel_devices): this process runs on
+  // parallel_devices[local_rank]. Empty: cuda:local_rank under the CUDA accelerator, else the CPU.
+  std::vector<Device> parallel_devices = {};
 };
 
 class DDPStrategy : public Strategy {
@@ -54,7 +61,7 @@ class DDPStrategy : public Strategy {
   std::string name() const override { return "ddp"; }
   const DDPStrategyOptions& options() const { return options_; }
 
-  Device root_device() const override { return kCPU; }
+  Device root_device() const override;
   // Known once the group exists (setup, or a group given in the options); before that, from
   // the launcher's environment (OMPI_COMM_WORLD_*, SLURM_*).
   int64_t world_size() const override;
@@ -62,8 +69,11 @@ class DDPStrategy : public Strategy {
   int64_t local_rank() const override;
   int64_t node_rank() const override;
   // Creates the process group now if needed (the Trainer calls it at construction, so that
-  // ranks are known to the loggers and callbacks from the start).
+  // ranks are known to the loggers and callbacks from the start). On CUDA devices a CPU-only
+  // group (MPI) is wrapped to stage tensors through host memory.
   void connect();
+  // The backend the group uses or will use: process_group_backend, or the automatic choice.
+  std::string process_group_backend() const;
   const std::shared_ptr<distributed::ProcessGroup>& process_group() const { return group_; }
 
   void setup(LightningModule& module) override;
@@ -88,9 +98,12 @@ class DDPStrategy : public Strategy {
 
  private:
   void check_same_model(LightningModule& module);
+  // `tensor` on the device the collectives run on (root_device()), detached.
+  Tensor for_collective(const Tensor& tensor) const;
 
   DDPStrategyOptions options_;
   std::shared_ptr<distributed::ProcessGroup> group_;
+  bool connected_ = false;
   std::unique_ptr<GradientBuckets> buckets_;
   std::shared_ptr<const metrics::Reducer> metrics_reducer_;
   // Where this process sits, from the launcher (until the group exists, also the ranks).

@@ -1,6 +1,7 @@
 #include "fulgur/trainer/gradient_buckets.h"
 
 #include <map>
+#include <tuple>
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/tensor/ops.h"
@@ -13,15 +14,17 @@ GradientBuckets::GradientBuckets(std::vector<std::pair<std::string, Tensor>> par
     : group_(std::move(group)), find_unused_(find_unused_parameters) {
   FULGUR_CHECK(bucket_cap_mb > 0, "DDPStrategy", "bucket_cap_mb=", bucket_cap_mb, " must be positive");
   const double cap_bytes = bucket_cap_mb * 1024.0 * 1024.0;
-  // One open bucket per dtype, filled in reverse registration order (torch's
-  // compute_bucket_assignment_by_size, without its smaller first bucket).
-  std::map<DType, size_t> open;
-  std::map<DType, double> open_bytes;
+  // One open bucket per dtype and device, filled in reverse registration order (torch's
+  // compute_bucket_assignment_by_size, without its smaller first bucket). A bucket lives on its
+  // parameters' device, where NCCL reduces it.
+  using Key = std::tuple<DType, DeviceType, int>;
+  std::map<Key, size_t> open;
+  std::map<Key, double> open_bytes;
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     const Tensor& p = it->second;
     if (!p.requires_grad()) continue;
-    const DType dt = p.dtype();
-    const double bytes = static_cast<double>(p.numel()) * static_cast<double>(element_size(dt));
+    const Key dt{p.dtype(), p.device().type, p.device().index};
+    const double bytes = static_cast<double>(p.numel()) * static_cast<double>(p.element_size());
     auto found = open.find(dt);
     if (found == open.end() || open_bytes[dt] + bytes > cap_bytes) {
       // A parameter larger than the cap gets a bucket of its own.
@@ -41,7 +44,7 @@ GradientBuckets::GradientBuckets(std::vector<std::pair<std::string, Tensor>> par
   for (size_t bi = 0; bi < buckets_.size(); ++bi) {
     Bucket& b = buckets_[bi];
     const Slot& last = b.slots.back();
-    b.buffer = zeros({last.offset + last.numel}, {.dtype = last.param.dtype()});
+    b.buffer = zeros({last.offset + last.numel}, {.dtype = last.param.dtype(), .device = last.param.device()});
     b.pending = static_cast<int64_t>(b.slots.size());
     for (size_t si = 0; si < b.slots.size(); ++si) {
       b.slots[si].hook =
@@ -110,9 +113,10 @@ void GradientBuckets::finish() {
     for (const Bucket& b : buckets_) {
       for (const Slot& s : b.slots) used.push_back(s.ready ? 1 : 0);
     }
-    Tensor flags = from_vector(used);
+    // On the buckets' device: NCCL reduces device tensors only.
+    Tensor flags = from_vector(used).to(buckets_.front().buffer.device());
     group_->all_reduce(flags, distributed::ReduceOp::Max);
-    used_anywhere = flags.to_vector<int32_t>();
+    used_anywhere = flags.to(kCPU).to_vector<int32_t>();
   }
   for (Bucket& b : buckets_) {
     if (b.pending == 0) continue;

@@ -8,16 +8,16 @@
 namespace fulgur::lightning {
 
 Tensor ProcessGroupReducer::all_reduce(const Tensor& t, Op op) const {
-  Tensor out = t.detach().contiguous().clone();
+  Tensor out = t.detach().to(device_).contiguous().clone();
   const distributed::ReduceOp r = op == Op::Sum   ? distributed::ReduceOp::Sum
                                   : op == Op::Max ? distributed::ReduceOp::Max
                                                   : distributed::ReduceOp::Min;
   group_->all_reduce(out, r);
-  return out;
+  return out.to(t.device());
 }
 
 std::vector<Tensor> ProcessGroupReducer::all_gather(const Tensor& t) const {
-  const Tensor local = t.detach().contiguous();
+  const Tensor local = t.detach().to(kCPU).contiguous();
   // Header: ndim, then the sizes; then the raw elements (same dtype on every rank).
   std::string bytes;
   const int64_t ndim = local.dim();
@@ -39,7 +39,7 @@ std::vector<Tensor> ProcessGroupReducer::all_gather(const Tensor& t) const {
     FULGUR_CHECK(b.size() - header == static_cast<size_t>(r.numel()) * element_size(local.dtype()), "metrics sync",
                  "a rank's state does not match its shape (different dtypes across ranks?)");
     std::memcpy(r.data_ptr(), b.data() + header, b.size() - header);
-    out.push_back(std::move(r));
+    out.push_back(r.to(t.device()));
   }
   return out;
 }

@@ -361,9 +361,9 @@ TEST_CASE("one rank: errors name the op, count and dtype; Tensor methods refuse 
            [&] { group->all_reduce(t); }, [&] { group->all_reduce_async(t); }, [&] { group->broadcast(t); },
            [&] { group->all_gather(t); }, [&] { group->reduce_scatter(t); }}) {
     const std::string message = error_of(call);
-    CHECK(contains(message, "needs CUDA tensors, got a cpu tensor of shape [2, 3] float32"));
-    CHECK(contains(message, "issue 7"));
+    CHECK(contains(message, "needs CUDA tensors on this rank's device cuda:0, got a cpu tensor of shape [2, 3] float32"));
   }
+  CHECK_FALSE(group->broken());
   CHECK(group->broadcast_bytes("through the bootstrap") == "through the bootstrap");
   CHECK(group->all_gather_bytes("x") == std::vector<std::string>{"x"});
 
@@ -372,6 +372,41 @@ TEST_CASE("one rank: errors name the op, count and dtype; Tensor methods refuse 
       error_of([&] { nccl_process_group(std::make_shared<SelfProcessGroup>(), cuda::device_count()); });
   CHECK(contains(message, "does not exist"));
   CHECK(contains(message, "rank 0: "));
+#endif
+}
+
+TEST_CASE("one rank: the Tensor methods on CUDA tensors (views, every collective, async)") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  if (skip_without_nccl()) return;
+#if FULGUR_WITH_NCCL
+  auto group = nccl_process_group(std::make_shared<SelfProcessGroup>(), 0);
+  const Tensor host = arange(0, 24, 1, {.dtype = DType::Float32}).reshape({4, 6}) * 0.5;
+  // A transposed view: packed, reduced, written back through its strides.
+  Tensor base = host.to(Device::cuda(0));
+  Tensor view = base.transpose(0, 1);
+  group->all_reduce(view, ReduceOp::Sum);
+  CHECK(equal(base.to(kCPU), host));
+  group->all_reduce(view, ReduceOp::Avg);
+  CHECK(equal(base.to(kCPU), host));
+  Tensor b = host.to(Device::cuda(0));
+  group->broadcast(b, 0);
+  CHECK(equal(b.to(kCPU), host));
+  const Tensor gathered = group->all_gather(view);
+  CHECK(gathered.device() == Device::cuda(0));
+  CHECK(gathered.sizes() == Shape{1, 6, 4});
+  CHECK(equal(gathered.to(kCPU)[0], host.transpose(0, 1)));
+  const Tensor scattered = group->reduce_scatter(base, ReduceOp::Sum);
+  CHECK(scattered.sizes() == Shape{4, 6});
+  CHECK(equal(scattered.to(kCPU), host));
+  Tensor flat = host.reshape({24}).to(Device::cuda(0));
+  auto work = group->all_reduce_async(flat, ReduceOp::Max);
+  work->wait();
+  CHECK(work->test());
+  CHECK(equal(flat.to(kCPU), host.reshape({24})));
+  CHECK(contains(error_of([&] { group->all_reduce_async(view); }), "needs a contiguous tensor"));
+  Tensor flags = zeros({3}, {.dtype = DType::Bool, .device = Device::cuda(0)});
+  CHECK(contains(error_of([&] { group->all_reduce(flags, ReduceOp::Avg); }), "avg is not defined for bool"));
+  CHECK_FALSE(group->broken());
 #endif
 }
 
