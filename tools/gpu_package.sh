@@ -25,6 +25,23 @@ done
 # fallback (run.sh puts it last on the library path).
 gomp="$(gcc -print-file-name=libgomp.so.1)"
 [ -f "$gomp" ] && cp -L "$gomp" "$out/lib/"
+# The other shared libraries the binaries load (Open MPI, curl, protobuf, yaml-cpp, ... for the
+# tests that link the whole library): GPU machines' images lack most of them. glibc, libstdc++
+# and the CUDA libraries come from the machine. Packed with gzip; run.sh unpacks them and puts
+# them last on the library path, behind the machine's own.
+deps_dir="$(mktemp -d)"
+ldd "$out"/bin/* 2>/dev/null | awk '/=> \//{print $3}' | sort -u | while read -r lib; do
+  case "$(basename "$lib")" in
+    ld-linux*|libc.so*|libm.so*|libstdc++.so*|libgcc_s.so*|libpthread.so*|libdl.so*|librt.so*|libresolv.so*) ;;
+    libcuda.so*|libcudart.so*|libcublas.so*|libcublasLt.so*|libnccl.so*|libcudnn*|libgomp.so*) ;;
+    *) cp -L "$lib" "$deps_dir/" ;;
+  esac
+done
+if [ -n "$(ls -A "$deps_dir")" ]; then
+  tar -C "$deps_dir" -czf "$out/lib-deps.tar.gz" .
+  echo "gpu_package: $(ls "$deps_dir" | wc -l) shared libraries in lib-deps.tar.gz ($(du -k "$out/lib-deps.tar.gz" | cut -f1) KiB)"
+fi
+rm -rf "$deps_dir"
 cp tests/gpu/run.sh "$out/run.sh"
 git rev-parse HEAD > "$out/COMMIT" 2>/dev/null || true
 strip --strip-debug "$out"/bin/* 2>/dev/null || true

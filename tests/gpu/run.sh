@@ -34,6 +34,16 @@ PY
   fi
 done
 dirs+=("$here/lib")
+# The package's other shared libraries (tools/gpu_package.sh), only those the machine lacks:
+# its own (built for its glibc) win.
+if [ -f "$here/lib-deps.tar.gz" ]; then
+  mkdir -p "$out/lib-deps" && tar -xzf "$here/lib-deps.tar.gz" -C "$out/lib-deps"
+  known="$( (/sbin/ldconfig -p || ldconfig -p) 2>/dev/null)"
+  for f in "$out/lib-deps"/*; do
+    grep -q "^[[:space:]]*$(basename "$f") (" <<< "$known" && rm -f "$f"
+  done
+  dirs+=("$out/lib-deps")
+fi
 LD_LIBRARY_PATH="$(IFS=:; echo "${dirs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH
 {
@@ -43,6 +53,11 @@ export LD_LIBRARY_PATH
     found=""
     for d in "${dirs[@]}"; do [ -e "$d/$lib" ] && { found="$d/$lib"; break; }; done
     echo "$lib: ${found:-NOT FOUND}"
+  done
+  # A binary that cannot load fails before its first line of output: name what is missing.
+  for b in "$here"/bin/*; do
+    missing="$(ldd "$b" 2>/dev/null | awk '/not found/{print $1}' | tr '\n' ' ')"
+    [ -n "$missing" ] && echo "$(basename "$b"): missing $missing"
   done
 } | tee "$out/environment.txt"
 
