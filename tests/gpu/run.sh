@@ -10,10 +10,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-${OUT:-/tmp/fulgur-gpu}}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-if [ ! -d "$here/bin" ]; then
+if [ ! -f "$here/bin.tar.gz" ] && [ ! -d "$here/bin" ]; then
   root="$(cd "$here/../.." && pwd)"
   "$root/tools/gpu_package.sh" "$root/.gpu" || exit 1
   exec bash "$root/.gpu/run.sh" "$out"
+fi
+
+# ---- the binaries: gzipped in the package (tools/gpu_package.sh), unpacked next to the results ----
+bin="$here/bin"
+if [ -f "$here/bin.tar.gz" ]; then
+  tar -xzf "$here/bin.tar.gz" -C "$out" || { echo "run.sh: cannot unpack $here/bin.tar.gz" >&2; exit 1; }
+  bin="$out/bin"
 fi
 
 # ---- CUDA libraries: the toolkit's folder, or the nvidia-* Python wheels (PyTorch's) ----
@@ -55,7 +62,7 @@ export LD_LIBRARY_PATH
     echo "$lib: ${found:-NOT FOUND}"
   done
   # A binary that cannot load fails before its first line of output: name what is missing.
-  for b in "$here"/bin/*; do
+  for b in "$bin"/*; do
     missing="$(ldd "$b" 2>/dev/null | awk '/not found/{print $1}' | tr '\n' ' ')"
     [ -n "$missing" ] && echo "$(basename "$b"): missing $missing"
   done
@@ -63,7 +70,7 @@ export LD_LIBRARY_PATH
 
 status=0
 summary=()
-for t in "$here"/bin/*_test; do
+for t in "$bin"/*_test; do
   [ -e "$t" ] || continue
   name="$(basename "$t")"
   start=$(date +%s)
@@ -81,7 +88,7 @@ for t in "$here"/bin/*_test; do
   cases=$(grep -Eo "test cases: *[0-9]+ \| *[0-9]+ passed \| *[0-9]+ failed" "$out/$name.log" | tail -1)
   summary+=("$(printf '%-36s %-18s %4ss  %s' "$name" "$result" "$secs" "$cases")")
 done
-for b in "$here"/bin/gpu_*; do
+for b in "$bin"/gpu_*; do
   [ -e "$b" ] || continue
   name="$(basename "$b")"
   start=$(date +%s)
