@@ -42,6 +42,28 @@ if [ -n "$(ls -A "$deps_dir")" ]; then
   echo "gpu_package: $(ls "$deps_dir" | wc -l) shared libraries in lib-deps.tar.gz ($(du -k "$out/lib-deps.tar.gz" | cut -f1) KiB)"
 fi
 rm -rf "$deps_dir"
+# Data for mnist_gpu_test: the first 12,000 Fashion-MNIST training images (what the test trains
+# on) and the whole test set, from Debian's dataset-fashion-mnist, in torchvision's layout
+# (about 9 MiB gzipped). run.sh points FULGUR_MNIST_ROOT at it.
+fashion=/usr/share/datasets/fashion-mnist
+if [ -d "$fashion" ]; then
+  mkdir -p "$out/data/FashionMNIST/raw"
+  python3 - "$fashion" "$out/data/FashionMNIST/raw" 12000 <<'PY'
+import gzip, struct, sys
+src, dst, keep = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for split, n in (("train", keep), ("t10k", None)):
+    for kind, item in (("images-idx3", 28 * 28), ("labels-idx1", 1)):
+        name = f"{split}-{kind}-ubyte.gz"
+        raw = gzip.open(f"{src}/{name}").read()
+        header = 16 if kind.startswith("images") else 8
+        count = struct.unpack(">I", raw[4:8])[0] if n is None else min(n, struct.unpack(">I", raw[4:8])[0])
+        out = raw[:4] + struct.pack(">I", count) + raw[8:header] + raw[header:header + count * item]
+        with gzip.open(f"{dst}/{name}", "wb", compresslevel=9) as f:
+            f.write(out)
+PY
+else
+  echo "gpu_package: no $fashion (dataset-fashion-mnist): mnist_gpu_test will skip on the GPU machine" >&2
+fi
 cp tests/gpu/run.sh "$out/run.sh"
 git rev-parse HEAD > "$out/COMMIT" 2>/dev/null || true
 strip --strip-debug "$out"/bin/* 2>/dev/null || true

@@ -51,6 +51,8 @@ if [ -f "$here/lib-deps.tar.gz" ]; then
   done
   dirs+=("$out/lib-deps")
 fi
+# mnist_gpu_test's data (tools/gpu_package.sh), unless the caller points elsewhere.
+[ -d "$here/data/FashionMNIST" ] && export FULGUR_MNIST_ROOT="${FULGUR_MNIST_ROOT:-$here/data}"
 LD_LIBRARY_PATH="$(IFS=:; echo "${dirs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH
 {
