@@ -23,7 +23,11 @@ class StagedWork final : public Work {
     } catch (const std::exception&) {  // the inner group is broken; its next call says why
     }
   }
-  bool test() override { return done_ || inner_->test(); }
+  // Done only once the result is back in the device tensor.
+  bool test() override {
+    if (!done_ && inner_->test()) wait();
+    return done_;
+  }
   void wait() override {
     if (done_) return;
     done_ = true;

@@ -16,11 +16,14 @@
 namespace fulgur::distributed {
 namespace {
 
-// What every rank's call must share. The device type, not its index: each rank has its own GPU.
-std::string signature(const char* op, const Tensor& t, const std::string& more = "") {
+// What every rank's call must share. The device only as "this rank's GPU" or not (each rank
+// has its own), so that a tensor on a wrong device fails on every rank, not on one while the
+// others wait in NCCL.
+std::string signature(const char* op, const Tensor& t, int device, const std::string& more = "") {
   if (!t.defined()) return detail::str_cat(op, " of an undefined tensor", more);
-  return detail::str_cat(op, " of ", dtype_name(t.dtype()), " ", shape_str(t.sizes()), " on ",
-                         t.device().is_cuda() ? "cuda" : t.device().str(), more);
+  const std::string where = t.device() == Device::cuda(device) ? std::string("this rank's GPU")
+                                                                : detail::str_cat(t.device().str(), " (not this rank's GPU)");
+  return detail::str_cat(op, " of ", dtype_name(t.dtype()), " ", shape_str(t.sizes()), " on ", where, more);
 }
 
 std::string with_op(ReduceOp op) { return detail::str_cat(" (", to_string(op), ")"); }
@@ -30,6 +33,7 @@ class NcclWork final : public Work {
  public:
   NcclWork(std::shared_ptr<NcclProcessGroup> group, Tensor tensor, cuda::Stream stream)
       : group_(std::move(group)), tensor_(std::move(tensor)), stream_(std::move(stream)) {}
+  // Queries on the group's device: the default stream's handle means the current device's.
   ~NcclWork() override {
     try {
       wait();
@@ -38,7 +42,10 @@ class NcclWork final : public Work {
   }
   bool test() override {
 #if FULGUR_WITH_NCCL
-    if (!done_ && cudaStreamQuery(static_cast<cudaStream_t>(stream_.handle())) == cudaSuccess) done_ = true;
+    if (!done_) {
+      cuda::DeviceGuard guard(group_->device());
+      if (cudaStreamQuery(static_cast<cudaStream_t>(stream_.handle())) == cudaSuccess) done_ = true;
+    }
 #endif
     return done_;
   }
@@ -79,7 +86,7 @@ void NcclProcessGroup::agree(const char* op, const std::string& mine) {
 void NcclProcessGroup::all_reduce(Tensor& tensor, ReduceOp op) {
   const char* name = "NcclProcessGroup::all_reduce";
   check_usable(name);
-  agree(name, signature("all_reduce", tensor, with_op(op)));
+  agree(name, signature("all_reduce", tensor, device_, with_op(op)));
   require_nccl_tensor(name, tensor, device_);
   const cuda::Stream stream = cuda::current_stream(device_);
   Tensor buf = tensor.contiguous();
@@ -103,7 +110,7 @@ std::unique_ptr<Work> NcclProcessGroup::all_reduce_async(Tensor tensor, ReduceOp
 void NcclProcessGroup::broadcast(Tensor& tensor, int root) {
   const char* name = "NcclProcessGroup::broadcast";
   check_usable(name);
-  agree(name, signature("broadcast", tensor, detail::str_cat(" from rank ", root)));
+  agree(name, signature("broadcast", tensor, device_, detail::str_cat(" from rank ", root)));
   require_nccl_tensor(name, tensor, device_);
   const cuda::Stream stream = cuda::current_stream(device_);
   Tensor buf = tensor.contiguous();
@@ -115,7 +122,7 @@ void NcclProcessGroup::broadcast(Tensor& tensor, int root) {
 Tensor NcclProcessGroup::all_gather(const Tensor& tensor) {
   const char* name = "NcclProcessGroup::all_gather";
   check_usable(name);
-  agree(name, signature("all_gather", tensor));
+  agree(name, signature("all_gather", tensor, device_));
   require_nccl_tensor(name, tensor, device_);
   const cuda::Stream stream = cuda::current_stream(device_);
   Shape shape = {size_};
@@ -130,7 +137,7 @@ Tensor NcclProcessGroup::all_gather(const Tensor& tensor) {
 Tensor NcclProcessGroup::reduce_scatter(const Tensor& input, ReduceOp op) {
   const char* name = "NcclProcessGroup::reduce_scatter";
   check_usable(name);
-  agree(name, signature("reduce_scatter", input, with_op(op)));
+  agree(name, signature("reduce_scatter", input, device_, with_op(op)));
   require_nccl_tensor(name, input, device_);
   FULGUR_CHECK(input.dim() >= 1 && input.size(0) % size_ == 0, name, "the input's first dimension must be a multiple "
                "of the world size ", size_, ", got shape ", shape_str(input.sizes()),

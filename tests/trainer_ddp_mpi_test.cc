@@ -280,6 +280,27 @@ TEST_CASE("ddp: unused parameters: PyTorch's error by default, zero-free averagi
   }
 }
 
+TEST_CASE("ddp: a parameter used on one rank only is averaged with the other rank's zero (same collective order)") {
+  // Rank 0's bucket is complete during backward, rank 1's is not: both must still queue the
+  // bucket's all-reduce before the used-anywhere flags, or the collectives pair up wrongly.
+  struct UsedOnRankZero : Mlp {
+    UsedOnRankZero() { extra = register_parameter("extra", ones({1})); }
+    L::StepOutput training_step(const L::Batch& batch, int64_t i) override {
+      Tensor loss = Mlp::training_step(batch, i).loss();
+      if (trainer().global_rank() == 0) loss = loss + extra.sum() * 0.5;  // d/d(extra) = 0.5 on rank 0
+      return loss;
+    }
+    Tensor extra;
+  };
+  UsedOnRankZero model;
+  L::TrainerOptions o = ddp({.max_steps = 1});
+  o.strategy = "ddp_find_unused_parameters_true";
+  L::Trainer trainer(o);
+  trainer.fit(model, data::DataLoader(regression_data(8), {.batch_size = 4}));
+  // SGD's first step (momentum buffer = gradient): 1 - lr * (0.5 + 0) / 2.
+  CHECK(model.extra.item<double>() == doctest::Approx(1 - 0.05 * 0.25).epsilon(1e-12));
+}
+
 TEST_CASE("ddp: gradient buckets hold parameters in reverse registration order, split at bucket_cap_mb") {
   auto ds = regression_data(8);
   Mlp model;

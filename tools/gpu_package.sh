@@ -30,7 +30,8 @@ gomp="$(gcc -print-file-name=libgomp.so.1)"
 # and the CUDA libraries come from the machine. Packed with gzip; run.sh unpacks those the
 # machine lacks.
 deps_dir="$(mktemp -d)"
-ldd "$out"/bin/* 2>/dev/null | awk '/=> \//{print $3}' | sort -u | while read -r lib; do
+trap 'rm -rf "$deps_dir"' EXIT
+{ ldd "$out"/bin/* 2>/dev/null || true; } | awk '/=> \//{print $3}' | sort -u | while read -r lib; do
   case "$(basename "$lib")" in
     ld-linux*|libc.so*|libm.so*|libstdc++.so*|libgcc_s.so*|libpthread.so*|libdl.so*|librt.so*|libresolv.so*) ;;
     libcuda.so*|libcudart.so*|libcublas.so*|libcublasLt.so*|libnccl.so*|libcudnn*|libgomp.so*) ;;
@@ -69,7 +70,7 @@ git rev-parse HEAD > "$out/COMMIT" 2>/dev/null || true
 strip --strip-debug "$out"/bin/* 2>/dev/null || true
 # The binaries compressed: the tests that link the whole library with its CUDA kernels for two
 # architectures are 20-25 MiB each, about 83 MiB together, 16 MiB gzipped (measured on the
-# fastbuild binaries, 2026-11-29). run.sh unpacks them into its output folder.
+# fastbuild binaries, 2026-11-29). run.sh unpacks them into a scratch folder.
 tar -C "$out" -cf - bin | gzip -9 > "$out/bin.tar.gz"
 rm -rf "$out/bin"
 size_kb=$(du -sk "$out" | cut -f1)

@@ -63,7 +63,12 @@ DDPStrategy::~DDPStrategy() = default;
 
 Device DDPStrategy::root_device() const {
   const auto& devices = options_.parallel_devices;
-  if (!devices.empty()) return devices[static_cast<size_t>(env_.local_rank) % devices.size()];
+  if (!devices.empty()) {
+    FULGUR_CHECK(env_.local_rank < static_cast<int64_t>(devices.size()), "DDPStrategy", "local rank ", env_.local_rank,
+                 " has no device: parallel_devices holds ", devices.size(), "; hint: one device per process of a node "
+                 "(start as many processes per node as devices)");
+    return devices[static_cast<size_t>(env_.local_rank)];
+  }
   if (dynamic_cast<const CUDAAccelerator*>(accelerator()) != nullptr) return Device::cuda(static_cast<int>(env_.local_rank));
   return kCPU;
 }

@@ -104,21 +104,13 @@ void GradientBuckets::launch_ready_buckets() {
 void GradientBuckets::finish() {
   // Nothing reported this backward (sync off, or no parameter reached): gradients stay local.
   if (!sync_ || !active_) return;
-  // find_unused_parameters: which parameters some rank used (PyTorch's globally-unused
-  // bitmap, one small all-reduce): those unused everywhere keep an undefined gradient, so the
-  // optimizer skips them exactly as in a single process.
-  std::vector<int32_t> used_anywhere;
-  if (find_unused_) {
-    std::vector<int32_t> used;
-    for (const Bucket& b : buckets_) {
-      for (const Slot& s : b.slots) used.push_back(s.ready ? 1 : 0);
-    }
-    // On the buckets' device: NCCL reduces device tensors only.
-    Tensor flags = from_vector(used).to(buckets_.front().buffer.device());
-    group_->all_reduce(flags, distributed::ReduceOp::Max);
-    used_anywhere = flags.to(kCPU).to_vector<int32_t>();
-  }
+  // Buckets with parameters that took no part: their slots count as zero (or, without
+  // find_unused_parameters, PyTorch's error). Every bucket is launched before anything else
+  // is reduced, so that all ranks queue their collectives in the same order whatever each
+  // rank used.
+  std::vector<int32_t> used_here;
   for (Bucket& b : buckets_) {
+    for (const Slot& s : b.slots) used_here.push_back(s.ready ? 1 : 0);
     if (b.pending == 0) continue;
     std::string missing;
     for (Slot& s : b.slots) {
@@ -136,6 +128,16 @@ void GradientBuckets::finish() {
     b.pending = 0;
   }
   launch_ready_buckets();
+  // find_unused_parameters: which parameters some rank used (PyTorch's globally-unused
+  // bitmap, one small all-reduce, on the buckets' device: NCCL reduces device tensors only):
+  // those unused everywhere keep an undefined gradient, so the optimizer skips them exactly as
+  // in a single process.
+  std::vector<int32_t> used_anywhere;
+  if (find_unused_) {
+    Tensor flags = from_vector(used_here).to(buckets_.front().buffer.device());
+    group_->all_reduce(flags, distributed::ReduceOp::Max);
+    used_anywhere = flags.to(kCPU).to_vector<int32_t>();
+  }
   const double world = static_cast<double>(group_->size());
   size_t flat = 0;
   for (Bucket& b : buckets_) {

@@ -190,9 +190,14 @@ struct Entries<Exec::Gpu> {
   // cuBLASLt or ours per shape (gemm_choice.h).
   static void gemm(const kernels::GemmArgs& a) {
     on_device(a.c, "gemm", [&](void* s) {
-      if (gemm_choice({a.dtype, a.m, a.n, a.k, a.batch}).backend == GemmBackend::CublasLt) return cublaslt_gemm(a, s);
-      if (is_16bit(a.dtype)) return tensor_gemm_16bit<Exec::Gpu>(a, s);
-      tensor_gemm<Exec::Gpu>(a, s);
+      const auto ours = [s](const kernels::GemmArgs& args) {
+        if (is_16bit(args.dtype)) return tensor_gemm_16bit<Exec::Gpu>(args, s);
+        tensor_gemm<Exec::Gpu>(args, s);
+      };
+      if (gemm_choice({a.dtype, a.m, a.n, a.k, a.batch}).backend == GemmBackend::CublasLt) {
+        return cublaslt_gemm(a, s, ours);
+      }
+      ours(a);
     });
   }
   static void gather(const kernels::IndexArgs& a) {
@@ -363,7 +368,12 @@ GemmSite current_gemm_site() {
   return site;
 }
 
-GemmChoice gemm_choice(const GemmShape& shape) { return choose_gemm(shape, current_gemm_site(), gemm_policy()); }
+GemmChoice gemm_choice(const GemmShape& shape) {
+  const GemmPolicy policy = gemm_policy();
+  // A forced "ours" needs no site: cuBLASLt is then never loaded.
+  if (policy == GemmPolicy::Ours) return choose_gemm(shape, GemmSite{}, policy);
+  return choose_gemm(shape, current_gemm_site(), policy);
+}
 
 std::string tensor_device_name(int index) {
   switch (g_kind.load()) {

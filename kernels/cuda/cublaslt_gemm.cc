@@ -16,7 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "fulgur/kernels/cuda/caching_allocator.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
+#include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/gemm_layout.h"
 #endif
 
@@ -98,7 +100,6 @@ struct DeviceState {
 
 std::mutex g_mutex;
 std::map<int, DeviceState> g_devices;
-std::map<std::pair<int, void*>, void*> g_workspaces;
 
 // Hopper's large-tile kernels want more workspace than older GPUs' (PyTorch uses 32 MiB
 // there, 1-4 MiB elsewhere).
@@ -108,21 +109,25 @@ size_t workspace_bytes(int device) {
   return major >= 9 ? (size_t{32} << 20) : (size_t{4} << 20);
 }
 
-struct Workspace {
-  void* data;
-  size_t bytes;
-};
+// The call's workspace from the device's caching allocator, on the call's stream: freed right
+// after the call is queued, its block is reused only by later work on that stream (or after it,
+// through the allocator's events), as tensor memory is.
+class Workspace {
+ public:
+  Workspace(int device, void* stream)
+      : device_(device), bytes_(workspace_bytes(device)),
+        data_(device_caching_allocator(device).malloc(bytes_, stream)) {}
+  ~Workspace() { device_caching_allocator(device_).free(data_); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
 
-Workspace workspace(int device, void* stream) {
-  const size_t bytes = workspace_bytes(device);
-  std::lock_guard<std::mutex> lock(g_mutex);
-  void*& w = g_workspaces[{device, stream}];
-  if (w == nullptr) {
-    cuda_check(cudaMalloc(&w, bytes), "cudaMalloc",
-               "the cuBLASLt workspace of " + std::to_string(bytes) + " bytes on device " + std::to_string(device));
-  }
-  return {w, bytes};
-}
+ private:
+  int device_;
+  size_t bytes_;
+  void* data_;
+};
 
 // RAII for the descriptors of one call.
 template <typename T, auto Destroy>
@@ -173,7 +178,12 @@ struct Problem {
   }
 };
 
-std::map<decltype(std::declval<Problem>().key()), cublasLtMatmulAlgo_t> g_algos;
+// The heuristic's pick per problem, or that it had none (asked once either way).
+struct CachedAlgo {
+  bool found = false;
+  cublasLtMatmulAlgo_t algo{};
+};
+std::map<decltype(std::declval<Problem>().key()), CachedAlgo> g_algos;
 
 cublasLtMatrixLayout_t layout(cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld, int32_t batch,
                               int64_t stride) {
@@ -182,13 +192,15 @@ cublasLtMatrixLayout_t layout(cudaDataType_t type, int64_t rows, int64_t cols, i
   check(a.layout_create(&l, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld),
         "cublasLtMatrixLayoutCreate", std::to_string(rows) + " x " + std::to_string(cols) + ", ld " + std::to_string(ld));
   if (batch > 1) {
-    a.layout_set(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch));
-    a.layout_set(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride));
+    check(a.layout_set(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch)), "cublasLtMatrixLayoutSetAttribute");
+    check(a.layout_set(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)),
+          "cublasLtMatrixLayoutSetAttribute");
   }
   return l;
 }
 
-void run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, double alpha, double beta, void* stream) {
+// Queues one problem; false when cuBLASLt has no algorithm for it (nothing queued).
+bool run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, double alpha, double beta, void* stream) {
   const Api& a = api();
   const Types t = types_of(p.dtype);
   cublasLtHandle_t handle;
@@ -201,8 +213,10 @@ void run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, do
   check(a.desc_create(&desc.value, t.compute, t.scale), "cublasLtMatmulDescCreate");
   const cublasOperation_t op_first = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_second = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  a.desc_set(desc.value, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first));
-  a.desc_set(desc.value, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second));
+  check(a.desc_set(desc.value, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first)),
+        "cublasLtMatmulDescSetAttribute");
+  check(a.desc_set(desc.value, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second)),
+        "cublasLtMatmulDescSetAttribute");
   Owned<cublasLtMatrixLayout_t, &Api::layout_destroy> first, second, out;
   first.value = p.trans_b ? layout(t.data, p.k, p.n, p.ldb, p.batch, p.stride_b)
                           : layout(t.data, p.n, p.k, p.ldb, p.batch, p.stride_b);
@@ -210,42 +224,51 @@ void run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, do
                            : layout(t.data, p.k, p.m, p.lda, p.batch, p.stride_a);
   out.value = layout(t.data, p.n, p.m, p.ldc, p.batch, p.stride_c);
 
-  const Workspace ws = workspace(p.device, stream);
-  cublasLtMatmulAlgo_t algo;
+  const Workspace ws(p.device, stream);
+  CachedAlgo chosen;
   bool cached = false;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_algos.find(p.key());
-    if (it != g_algos.end()) algo = it->second, cached = true;
+    if (it != g_algos.end()) chosen = it->second, cached = true;
   }
   if (!cached) {
     Owned<cublasLtMatmulPreference_t, &Api::pref_destroy> pref;
     check(a.pref_create(&pref.value), "cublasLtMatmulPreferenceCreate");
-    const uint64_t max_ws = ws.bytes;
-    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws, sizeof(max_ws));
-    // Split-K partial sums in the compute type (float32), never rounded to fp16/bf16 between.
-    const uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_INPLACE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
-    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes, sizeof(schemes));
-    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &p.align_b, sizeof(p.align_b));
-    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &p.align_a, sizeof(p.align_a));
-    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &p.align_c, sizeof(p.align_c));
-    a.pref_set(pref.value, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &p.align_c, sizeof(p.align_c));
+    const uint64_t max_ws = ws.bytes();
+    // Split-K partial sums in the compute type (float32 for fp16/bf16): INPLACE would add them
+    // in the output buffer's type. No split (scheme 0) is always allowed.
+    const uint32_t schemes = t.compute == CUBLAS_COMPUTE_32F && t.data != CUDA_R_32F
+                                 ? CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE
+                                 : CUBLASLT_REDUCTION_SCHEME_INPLACE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+    const auto set = [&](cublasLtMatmulPreferenceAttributes_t attr, const auto& value) {
+      check(a.pref_set(pref.value, attr, &value, sizeof(value)), "cublasLtMatmulPreferenceSetAttribute");
+    };
+    set(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, max_ws);
+    set(CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, schemes);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, p.align_b);  // cuBLASLt's A is our B
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, p.align_a);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, p.align_c);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, p.align_c);
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    check(a.heuristic(handle, desc.value, first.value, second.value, out.value, out.value, pref.value, 1, &result, &found),
-          "cublasLtMatmulAlgoGetHeuristic");
-    FULGUR_CHECK(found > 0, "matmul", "cuBLASLt has no algorithm for ", p.m, " x ", p.k, " @ ", p.k, " x ", p.n, " (",
-                 p.dtype, ", batch ", p.batch, "); hint: FULGUR_GEMM=ours runs our GEMM instead");
-    algo = result.algo;
+    const cublasStatus_t status = a.heuristic(handle, desc.value, first.value, second.value, out.value, out.value,
+                                              pref.value, 1, &result, &found);
+    if (status != CUBLAS_STATUS_NOT_SUPPORTED) check(status, "cublasLtMatmulAlgoGetHeuristic");
+    chosen.found = status == CUBLAS_STATUS_SUCCESS && found > 0;
+    chosen.algo = result.algo;
     std::lock_guard<std::mutex> lock(g_mutex);
-    g_algos.emplace(p.key(), algo);
+    g_algos.emplace(p.key(), chosen);
   }
+  if (!chosen.found) return false;  // the caller runs this problem on our GEMM
+  const cublasLtMatmulAlgo_t algo = chosen.algo;
   const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);
   const bool wide = t.scale == CUDA_R_64F;
   check(a.matmul(handle, desc.value, wide ? static_cast<const void*>(&alpha) : &alpha_f, b_ptr, first.value, a_ptr,
                  second.value, wide ? static_cast<const void*>(&beta) : &beta_f, c_ptr, out.value, c_ptr, out.value, &algo,
-                 ws.data, ws.bytes, static_cast<cudaStream_t>(stream)),
+                 ws.data(), ws.bytes(), static_cast<cudaStream_t>(stream)),
         "cublasLtMatmul");
+  return true;
 }
 
 }  // namespace
@@ -278,7 +301,7 @@ bool cublaslt_ready(int device, std::string* why) {
   return d.handle != nullptr;
 }
 
-void cublaslt_gemm(const kernels::GemmArgs& g, void* stream) {
+void cublaslt_gemm(const kernels::GemmArgs& g, void* stream, const GemmFallback& fallback) {
   require_16bit_beta(g);
   if (g.m == 0 || g.n == 0 || g.batch == 0) return;
   const Types t = types_of(g.dtype);
@@ -304,15 +327,28 @@ void cublaslt_gemm(const kernels::GemmArgs& g, void* stream) {
     p.align_a = alignment(a, p.stride_a * es);
     p.align_b = alignment(b, p.stride_b * es);
     p.align_c = alignment(c, p.stride_c * es);
-    run(p, a, b, c, g.alpha, g.beta, stream);
+    return run(p, a, b, c, g.alpha, g.beta, stream);
   };
   if (uniform) {
     p.stride_a = sa;
     p.stride_b = sb;
     p.stride_c = sc;
-    return call(g.a, g.b, g.c, g.batch);
+    if (!call(g.a, g.b, g.c, g.batch)) fallback(g);
+    return;
   }
-  for (int64_t b = 0; b < g.batch; ++b) call(g.a + g.a_offsets[b], g.b + g.b_offsets[b], g.c + g.c_offsets[b], 1);
+  for (int64_t b = 0; b < g.batch; ++b) {
+    const char* a = g.a + g.a_offsets[b];
+    const char* bb = g.b + g.b_offsets[b];
+    char* c = g.c + g.c_offsets[b];
+    if (call(a, bb, c, 1)) continue;
+    kernels::GemmArgs one = g;  // this batch alone, on our GEMM
+    one.a = a;
+    one.b = bb;
+    one.c = c;
+    one.batch = 1;
+    one.a_offsets = one.b_offsets = one.c_offsets = nullptr;
+    fallback(one);
+  }
 }
 
 #else  // !FULGUR_WITH_CUDA
@@ -322,7 +358,7 @@ bool cublaslt_ready(int, std::string* why) {
   return false;
 }
 
-void cublaslt_gemm(const kernels::GemmArgs&, void*) {
+void cublaslt_gemm(const kernels::GemmArgs&, void*, const GemmFallback&) {
   FULGUR_FAIL("matmul", "cuBLASLt: built without CUDA");
 }
 

@@ -9,10 +9,14 @@
 // * float32 computes in float32 (no TF32, as PyTorch's default); float16 / bfloat16 accumulate
 //   in float32 and round once, with split-K partial sums kept in float32 (never in the
 //   output type); float64 in float64. beta == 0 never reads C.
-// * One handle per device, one workspace per (device, stream), and the algorithm cuBLASLt's
-//   heuristic picks per problem (shape, layout, alignment) cached, all kept for the process.
+// * One handle per device (kept for the process); each call's workspace from the device's
+//   caching allocator on the call's stream; the algorithm cuBLASLt's heuristic picks per
+//   problem (shape, layout, alignment), or that it has none, cached.
+// * A problem cuBLASLt has no algorithm for (an odd alignment, say) runs on `fallback`: our
+//   GEMM, so that what is valid on one path is valid on the other.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "fulgur/kernels/kernel_args.h"
@@ -23,8 +27,11 @@ namespace fulgur::cuda {
 // device's handle); why not in *why otherwise.
 bool cublaslt_ready(int device, std::string* why);
 
-// args on cuBLASLt, queued on `stream` of the current device, which must be cublaslt_ready.
-// float32, float64, float16, bfloat16.
-void cublaslt_gemm(const kernels::GemmArgs& args, void* stream);
+using GemmFallback = std::function<void(const kernels::GemmArgs&)>;
+
+// args on cuBLASLt, queued on `stream` of the current device, which must be cublaslt_ready;
+// float32, float64, float16, bfloat16. The whole problem, or a batch of it, for which cuBLASLt
+// has no algorithm goes to `fallback` (on the same stream: the caller's).
+void cublaslt_gemm(const kernels::GemmArgs& args, void* stream, const GemmFallback& fallback);
 
 }  // namespace fulgur::cuda

@@ -16,11 +16,14 @@ if [ ! -f "$here/bin.tar.gz" ] && [ ! -d "$here/bin" ]; then
   exec bash "$root/.gpu/run.sh" "$out"
 fi
 
-# ---- the binaries: gzipped in the package (tools/gpu_package.sh), unpacked next to the results ----
+# ---- the binaries: gzipped in the package (tools/gpu_package.sh), unpacked into a scratch
+# folder (not OUT_DIR: on the device tool that folder travels back) removed at exit ----
+work="$(mktemp -d "${TMPDIR:-/tmp}/fulgur-gpu-run.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 bin="$here/bin"
 if [ -f "$here/bin.tar.gz" ]; then
-  tar -xzf "$here/bin.tar.gz" -C "$out" || { echo "run.sh: cannot unpack $here/bin.tar.gz" >&2; exit 1; }
-  bin="$out/bin"
+  tar -xzf "$here/bin.tar.gz" -C "$work" || { echo "run.sh: cannot unpack $here/bin.tar.gz" >&2; exit 1; }
+  bin="$work/bin"
 fi
 
 # ---- CUDA libraries: the toolkit's folder, or the nvidia-* Python wheels (PyTorch's) ----
@@ -44,12 +47,12 @@ dirs+=("$here/lib")
 # The package's other shared libraries (tools/gpu_package.sh), only those the machine lacks:
 # its own (built for its glibc) win.
 if [ -f "$here/lib-deps.tar.gz" ]; then
-  mkdir -p "$out/lib-deps" && tar -xzf "$here/lib-deps.tar.gz" -C "$out/lib-deps"
+  mkdir -p "$work/lib-deps" && tar -xzf "$here/lib-deps.tar.gz" -C "$work/lib-deps"
   known="$( (/sbin/ldconfig -p || ldconfig -p) 2>/dev/null)"
-  for f in "$out/lib-deps"/*; do
+  for f in "$work/lib-deps"/*; do
     grep -q "^[[:space:]]*$(basename "$f") (" <<< "$known" && rm -f "$f"
   done
-  dirs+=("$out/lib-deps")
+  dirs+=("$work/lib-deps")
 fi
 # mnist_gpu_test's data (tools/gpu_package.sh), unless the caller points elsewhere.
 [ -d "$here/data/FashionMNIST" ] && export FULGUR_MNIST_ROOT="${FULGUR_MNIST_ROOT:-$here/data}"
