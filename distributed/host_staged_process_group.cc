@@ -12,6 +12,15 @@ namespace {
 
 bool on_host(const Tensor& t) { return !t.defined() || t.device().is_cpu(); }
 
+// Runs an in-place collective on a host copy of the device tensor and writes the result back.
+template <typename Collective>
+void through_host(Tensor& tensor, Collective&& collective) {
+  Tensor host = tensor.to(kCPU);
+  collective(host);
+  GradModeGuard raw(false);
+  tensor.copy_(host);
+}
+
 // Copies the reduced host buffer back into the device tensor once the inner work is done.
 class StagedWork final : public Work {
  public:
@@ -51,10 +60,7 @@ HostStagedProcessGroup::HostStagedProcessGroup(std::shared_ptr<ProcessGroup> inn
 
 void HostStagedProcessGroup::all_reduce(Tensor& tensor, ReduceOp op) {
   if (on_host(tensor)) return inner_->all_reduce(tensor, op);
-  Tensor host = tensor.to(kCPU);
-  inner_->all_reduce(host, op);
-  GradModeGuard raw(false);
-  tensor.copy_(host);
+  through_host(tensor, [&](Tensor& host) { inner_->all_reduce(host, op); });
 }
 
 std::unique_ptr<Work> HostStagedProcessGroup::all_reduce_async(Tensor tensor, ReduceOp op) {
@@ -68,10 +74,7 @@ std::unique_ptr<Work> HostStagedProcessGroup::all_reduce_async(Tensor tensor, Re
 
 void HostStagedProcessGroup::broadcast(Tensor& tensor, int root) {
   if (on_host(tensor)) return inner_->broadcast(tensor, root);
-  Tensor host = tensor.to(kCPU);
-  inner_->broadcast(host, root);
-  GradModeGuard raw(false);
-  tensor.copy_(host);
+  through_host(tensor, [&](Tensor& host) { inner_->broadcast(host, root); });
 }
 
 Tensor HostStagedProcessGroup::all_gather(const Tensor& tensor) {

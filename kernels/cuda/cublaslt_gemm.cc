@@ -318,10 +318,8 @@ void cublaslt_gemm(const kernels::GemmArgs& g, void* stream, const GemmFallback&
   operand_layout(g.k, g.n, g.b_rs, g.b_cs, "B", &p.trans_b, &p.ldb);
   p.ldc = g.m <= 1 ? std::max(g.c_rs, g.n) : g.c_rs;
   const int64_t es = t.element_size;
-  int64_t sa = 0, sb = 0, sc = 0;
-  const bool uniform = uniform_stride(g.a_offsets, g.batch, es, &sa) && uniform_stride(g.b_offsets, g.batch, es, &sb) &&
-                       uniform_stride(g.c_offsets, g.batch, es, &sc) && (g.batch == 1 || sc != 0) &&
-                       g.batch <= INT32_MAX;
+  BatchStrides strides;
+  const bool uniform = uniform_batch_strides(g, es, INT32_MAX, &strides);
   const auto call = [&](const char* a, const char* b, char* c, int64_t batch) {
     p.batch = static_cast<int32_t>(batch);
     p.align_a = alignment(a, p.stride_a * es);
@@ -330,9 +328,9 @@ void cublaslt_gemm(const kernels::GemmArgs& g, void* stream, const GemmFallback&
     return run(p, a, b, c, g.alpha, g.beta, stream);
   };
   if (uniform) {
-    p.stride_a = sa;
-    p.stride_b = sb;
-    p.stride_c = sc;
+    p.stride_a = strides.a;
+    p.stride_b = strides.b;
+    p.stride_c = strides.c;
     if (!call(g.a, g.b, g.c, g.batch)) fallback(g);
     return;
   }

@@ -49,6 +49,20 @@ inline bool uniform_stride(const int64_t* offsets, int64_t batch, int64_t elemen
   return true;
 }
 
+// The batch strides (elements) of A, B and C when the whole batch can be one strided call:
+// every operand's offsets evenly spaced, C's batches distinct, at most max_batch batches (the
+// library's or the launch's limit). Otherwise false: call batch by batch.
+struct BatchStrides {
+  int64_t a = 0, b = 0, c = 0;
+};
+inline bool uniform_batch_strides(const kernels::GemmArgs& g, int64_t element_size, int64_t max_batch,
+                                  BatchStrides* s) {
+  return uniform_stride(g.a_offsets, g.batch, element_size, &s->a) &&
+         uniform_stride(g.b_offsets, g.batch, element_size, &s->b) &&
+         uniform_stride(g.c_offsets, g.batch, element_size, &s->c) && (g.batch == 1 || s->c != 0) &&
+         g.batch <= max_batch;
+}
+
 // fp16 / bf16 GEMMs of CUDA tensors add C unscaled (the tensor-core epilogue's residual), so
 // beta must be 0 or 1 whichever GEMM runs: one behaviour on every device and policy.
 inline void require_16bit_beta(const kernels::GemmArgs& g) {

@@ -25,11 +25,8 @@ void tensor_gemm_16bit(const kernels::GemmArgs& g, void* stream) {
   t.ldd = g.c_rs;
   t.ld_residual = g.c_rs;
   t.alpha = static_cast<float>(g.alpha);
-  const int64_t es = 2;
-  int64_t sa = 0, sb = 0, sc = 0;
-  const bool uniform = uniform_stride(g.a_offsets, g.batch, es, &sa) && uniform_stride(g.b_offsets, g.batch, es, &sb) &&
-                       uniform_stride(g.c_offsets, g.batch, es, &sc) && (g.batch == 1 || sc != 0) &&
-                       g.batch <= 65535;
+  BatchStrides strides;
+  const bool uniform = uniform_batch_strides(g, /*element_size=*/2, /*max_batch=*/65535, &strides);
   const auto run = [&](const char* a, const char* b, char* c, int64_t batch) {
     t.a = a;
     t.b = b;
@@ -39,10 +36,10 @@ void tensor_gemm_16bit(const kernels::GemmArgs& g, void* stream) {
     gemm<E>(t, stream);
   };
   if (uniform) {
-    t.stride_a = sa;
-    t.stride_b = sb;
-    t.stride_d = sc;
-    t.stride_residual = sc;
+    t.stride_a = strides.a;
+    t.stride_b = strides.b;
+    t.stride_d = strides.c;
+    t.stride_residual = strides.c;
     return run(g.a, g.b, g.c, g.batch);
   }
   for (int64_t b = 0; b < g.batch; ++b) run(g.a + g.a_offsets[b], g.b + g.b_offsets[b], g.c + g.c_offsets[b], 1);
