@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fulgur/tensor/fused_cross_entropy.h"
+#include "fulgur/tensor/fused_conv.h"
 #include "fulgur/tensor/fused_layer_norm.h"
 #include "fulgur/tensor/ops.h"
 
@@ -45,6 +46,7 @@ SavePlan save_plan(OpId op) {
     case OpId::NllLoss: return {6, 0};
     case OpId::CrossEntropy: return {7, 4};
     case OpId::LayerNorm: return {7, 6};
+    case OpId::Conv: return {3, 0};
     default: return {0, 0};
   }
 }
@@ -319,6 +321,11 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
       // The fused kernels from the saved mean and 1/std (tensor ops under create_graph).
       return internal::fused_layer_norm_backward(n.input(0), n.input(1), n.input(2), n.output(1), n.output(2), g,
                                                  a.scalar.to_double());
+    case OpId::Conv:
+      // The fused kernels (im2col / col2im / matmul under create_graph); the input's gradient
+      // only when something upstream takes it.
+      return internal::fused_conv_backward(n.input(0), n.input(1), g, internal::conv_window_of(a),
+                                           n.next_edges[0].valid(), n.next_edges[1].valid());
     case OpId::Fill: return {Tensor()};
   }
   FULGUR_FAIL("backward", "no formula for op ", static_cast<int>(n.op));
@@ -462,6 +469,7 @@ const char* op_name(OpId op) {
     case OpId::MaxPool: return "MaxPoolWithIndices";
     case OpId::CrossEntropy: return "CrossEntropy";
     case OpId::LayerNorm: return "NativeLayerNorm";
+    case OpId::Conv: return "ConvolutionBackward0";
     case OpId::Softmax: return "Softmax";
     case OpId::LogSoftmax: return "LogSoftmax";
     case OpId::NllLoss: return "NllLoss";

@@ -205,6 +205,26 @@ struct MaxPoolArgs {
   int64_t* indices = nullptr;
 };
 
+// A grouped convolution (cross-correlation, as torch's conv) without bias, over contiguous
+// buffers: x [batch, in_channels, *image], weight [out_channels, in_channels / groups,
+// *kernel], y [batch, out_channels, *grid]. Padding is symmetric: grid[d] = (image + 2 padding
+// - dilation (kernel - 1) - 1) / stride + 1. forward writes y from x and weight;
+// backward_input writes dx (x's shape) from dy and weight; backward_weight writes dweight
+// (weight's shape) from x and dy. Each output is overwritten.
+struct ConvArgs {
+  DType dtype = DType::Float32;
+  WindowGeometry w;
+  int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
+  bool deterministic = false;  // only algorithms that give the same bits on every run
+  bool benchmark = false;      // time the candidate algorithms once per problem (cudnn.benchmark)
+  const char* x = nullptr;
+  const char* weight = nullptr;
+  char* y = nullptr;
+  const char* dy = nullptr;
+  char* dx = nullptr;
+  char* dweight = nullptr;
+};
+
 // Softmax or log-softmax along the middle dim of contiguous [outer, dim, inner] buffers
 // (in and out have that layout): out = exp(x - max) / sum exp(x - max), or its log,
 // computed in opmath precision. A NaN in a slice makes the whole slice NaN (PyTorch).

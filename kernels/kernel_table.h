@@ -59,6 +59,12 @@ struct KernelTable {
   void (*layer_norm_forward)(const LayerNormArgs& args) = nullptr;
   void (*layer_norm_backward)(const LayerNormArgs& args) = nullptr;
   bool (*supports_layer_norm)(DType dtype) = nullptr;
+  // Convolution without bias (kernel_args.h: ConvArgs), for the problems supports_conv takes
+  // (its x pointer names the device): the CUDA backend's cuDNN, where cuDNN loads.
+  void (*conv_forward)(const ConvArgs& args) = nullptr;
+  void (*conv_backward_input)(const ConvArgs& args) = nullptr;
+  void (*conv_backward_weight)(const ConvArgs& args) = nullptr;
+  bool (*supports_conv)(const ConvArgs& args) = nullptr;
   // Multi-tensor optimizer and mixed-precision steps (AdamArgs, UnscaleArgs), for the dtypes
   // supports_multi_tensor takes.
   void (*adam_step)(const AdamArgs& args) = nullptr;

@@ -63,6 +63,9 @@ enum class OpId : uint16_t {
   // empty, bias [C] or empty; outputs y, per-row mean, per-row 1/std; attrs.scalar = eps.
   // Only y carries a gradient (to x, weight and bias).
   LayerNorm,
+  // fused convolution (tensor/fused_conv.h): inputs x [N, Cin, *image] and weight [Cout,
+  // Cin / groups, *kernel] (both contiguous); output y. attrs: internal::conv_attrs.
+  Conv,
   // in place: the result replaces the destination's history (see AutogradEngine)
   Fill,
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fulgur/autograd/autograd.h"
+#include "fulgur/tensor/algorithm_flags.h"
 #include "fulgur/trainer/cli_trainer_options.h"
 #include "tests/test_util.h"
 
@@ -217,7 +218,8 @@ TEST_CASE("LightningCLI: the new options are in the table, in TrainerOptions's o
     CHECK_MESSAGE(pos(n) < static_cast<std::ptrdiff_t>(names.size()), n);
   }
   CHECK(pos("limit_predict_batches") + 1 == pos("overfit_batches"));
-  CHECK(pos("deterministic") < pos("inference_mode"));
+  CHECK(pos("deterministic") + 1 == pos("benchmark"));
+  CHECK(pos("benchmark") + 1 == pos("inference_mode"));
   CHECK(pos("inference_mode") < pos("detect_anomaly"));
   CHECK(pos("detect_anomaly") < pos("reload_dataloaders_every_n_epochs"));
   CHECK(pos("reload_dataloaders_every_n_epochs") < pos("default_root_dir"));
@@ -233,4 +235,33 @@ TEST_CASE("LightningCLI: the new options are in the table, in TrainerOptions's o
   strategy.set(o, Value(std::string("single_device")));
   CHECK(o.strategy.name() == "single_device");
   CHECK(strategy.get(o).as_string() == "single_device");
+}
+
+TEST_CASE("deterministic and benchmark set the process-wide flags, as Lightning's _set_torch_flags") {
+  use_deterministic_algorithms(false);
+  set_cudnn_benchmark(false);
+  { L::Trainer t(quiet_options({.benchmark = true})); }
+  CHECK(cudnn_benchmark());
+  CHECK_FALSE(are_deterministic_algorithms_enabled());
+  { L::Trainer t(quiet_options({})); }  // None: left as it is
+  CHECK(cudnn_benchmark());
+  // deterministic=True with benchmark None turns benchmarking off.
+  { L::Trainer t(quiet_options({.deterministic = true})); }
+  CHECK(are_deterministic_algorithms_enabled());
+  CHECK_FALSE(cudnn_benchmark());
+  { L::Trainer t(quiet_options({.deterministic = true, .benchmark = true})); }
+  CHECK(are_deterministic_algorithms_enabled());
+  CHECK(cudnn_benchmark());
+  // From a config: null or a bool.
+  const auto& specs = L::detail::trainer_option_specs();
+  const auto spec = std::find_if(specs.begin(), specs.end(), [](const auto& s) { return s.name == "benchmark"; });
+  REQUIRE(spec != specs.end());
+  L::TrainerOptions o;
+  CHECK(spec->get(o).is_none());
+  REQUIRE(spec->check(Value(false)).has_value());
+  spec->set(o, Value(false));
+  CHECK(o.benchmark == std::optional<bool>(false));
+  CHECK_FALSE(spec->check(Value(int64_t{1})).has_value());
+  use_deterministic_algorithms(false);
+  set_cudnn_benchmark(false);
 }

@@ -47,6 +47,17 @@ struct Bool {
   static bool from(const Value& v) { return v.as_bool(); }
 };
 
+struct OptBool {
+  static constexpr const char* type = "Optional[bool]";
+  static Value get(const std::optional<bool>& v) { return v ? Value(*v) : Value(); }
+  static std::optional<Value> check(const Value& v) {
+    return v.is_bool() || v.is_none() ? std::optional(v) : std::nullopt;
+  }
+  static std::optional<bool> from(const Value& v) {
+    return v.is_none() ? std::nullopt : std::optional<bool>(v.as_bool());
+  }
+};
+
 struct Str {
   static constexpr const char* type = "str";
   static Value get(const std::string& v) { return v; }
@@ -275,7 +286,11 @@ std::vector<TrainerOptionSpec> make_specs() {
       option<OptStr>("gradient_clip_algorithm", &O::gradient_clip_algorithm,
                      "The gradient clipping algorithm: \"value\" or \"norm\" (null: \"norm\")."),
       option<Bool>("deterministic", &O::deterministic,
-                   "If true, use only deterministic algorithms (Fulgur's CPU kernels always are)."),
+                   "If true, use only deterministic algorithms (Fulgur's own kernels always are; cuDNN's "
+                   "convolutions then pick deterministic ones)."),
+      option<OptBool>("benchmark", &O::benchmark,
+                      "The value to set cudnn.benchmark to (time cuDNN's convolution algorithms once per "
+                      "problem); null leaves it, or turns it off when deterministic is true."),
       option<Bool>("inference_mode", &O::inference_mode,
                    "Whether to use inference mode (true) or no_grad (false) during evaluation."),
       option<Bool>("use_distributed_sampler", &O::use_distributed_sampler,

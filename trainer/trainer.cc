@@ -10,6 +10,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/tensor/algorithm_flags.h"
 #include "fulgur/trainer/callbacks/model_summary.h"
 #include "fulgur/trainer/callbacks/progress_bar.h"
 
@@ -34,6 +35,20 @@ void check_limit(const BatchLimit& l, const char* name) {
                  "` must be an int or a float between 0.0 and 1.0, got ", l.fraction(),
                  "; hint: an integer counts batches, a float is a fraction of the loader");
   }
+}
+
+// Lightning's _set_torch_flags: deterministic and benchmark are process-wide, as torch's are.
+void set_algorithm_flags(bool deterministic, std::optional<bool> benchmark) {
+  if (deterministic) {
+    if (!benchmark) {
+      benchmark = false;
+    } else if (*benchmark) {
+      std::fprintf(stderr, "You passed `deterministic=True` and `benchmark=True`. Fulgur still picks only "
+                           "deterministic cuDNN algorithms, timing those.\n");
+    }
+    use_deterministic_algorithms(true);
+  }
+  if (benchmark) set_cudnn_benchmark(*benchmark);
 }
 }  // namespace
 
@@ -63,6 +78,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     options_.limit_val_batches = overfit;
   }
   const TrainerOptions& o = options_;
+  set_algorithm_flags(o.deterministic, o.benchmark);
   {
     // Lightning's _AcceleratorConnector: invalid hardware flags fail here, before anything runs.
     AcceleratorConnector connector(o.accelerator, o.strategy, o.devices, o.num_nodes);

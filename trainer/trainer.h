@@ -116,7 +116,13 @@ struct TrainerOptions {
   int64_t accumulate_grad_batches = 1;
   std::optional<double> gradient_clip_val = std::nullopt;
   std::optional<std::string> gradient_clip_algorithm = std::nullopt;  // "norm" (default) or "value"
-  bool deterministic = false;  // Fulgur's CPU kernels are deterministic already
+  // true: fulgur::use_deterministic_algorithms(true) (tensor/algorithm_flags.h): cuDNN
+  // convolutions pick deterministic algorithms; our own kernels always are. false leaves the
+  // process-wide setting as it is (Lightning's default, None).
+  bool deterministic = false;
+  // cudnn.benchmark: time cuDNN's convolution algorithms once per problem. nullopt leaves the
+  // setting as it is, or turns it off with deterministic=true (Lightning's rule).
+  std::optional<bool> benchmark = std::nullopt;
   // Evaluation and prediction loops under InferenceMode (true) or NoGradGuard (false).
   bool inference_mode = true;
   // In a DDP run, each map-style loader reads its rank's share through a DistributedSampler

@@ -15,6 +15,7 @@
 #include "fulgur/kernels/cuda/cublaslt_gemm.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
+#include "fulgur/kernels/cuda/cudnn_conv.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/fused_entries.h"
 #include "fulgur/kernels/cuda/gemm_choice.h"
@@ -236,6 +237,17 @@ struct Entries<Exec::Gpu> {
   static void layer_norm_backward(const kernels::LayerNormArgs& a) {
     on_device(a.dx, "layer_norm backward", [&](void* s) { fused_layer_norm_backward<Exec::Gpu>(a, s); });
   }
+  // cuDNN where it loads (cudnn_conv.h); supports_conv says where.
+  static bool supports_conv(const kernels::ConvArgs& a) { return cudnn_supports(a, device_of(a.x)); }
+  static void conv_forward(const kernels::ConvArgs& a) {
+    on_device(a.y, "conv", [&](void* s) { cudnn_conv_forward(a, s); });
+  }
+  static void conv_backward_input(const kernels::ConvArgs& a) {
+    on_device(a.dx, "conv backward (input)", [&](void* s) { cudnn_conv_backward_input(a, s); });
+  }
+  static void conv_backward_weight(const kernels::ConvArgs& a) {
+    on_device(a.dweight, "conv backward (weight)", [&](void* s) { cudnn_conv_backward_weight(a, s); });
+  }
   static void adam_step(const kernels::AdamArgs& a) {
     if (a.count == 0) return;
     on_device(a.tensors[0].param, "Adam", [&](void* s) { fused_adam_step<Exec::Gpu>(a, s); });
@@ -316,6 +328,14 @@ kernels::KernelTable make_table() {
   t.supports_multi_tensor = &fused_supports;
   t.copy_bytes = &Entries<E>::copy_bytes;
   t.copy_bytes_async = &Entries<E>::copy_bytes_async;
+#if FULGUR_WITH_CUDA
+  if constexpr (E == Exec::Gpu) {  // cuDNN; the emulated device composes convolutions
+    t.conv_forward = &Entries<E>::conv_forward;
+    t.conv_backward_input = &Entries<E>::conv_backward_input;
+    t.conv_backward_weight = &Entries<E>::conv_backward_weight;
+    t.supports_conv = &Entries<E>::supports_conv;
+  }
+#endif
   return t;
 }
 

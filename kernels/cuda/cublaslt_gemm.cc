@@ -5,21 +5,20 @@
 #if FULGUR_WITH_CUDA
 #include <cublasLt.h>
 #include <cuda_runtime.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "fulgur/kernels/cuda/caching_allocator.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
+#include "fulgur/kernels/cuda/loaded_library.h"
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/gemm_layout.h"
+#include "fulgur/kernels/cuda/stream_workspace.h"
 #endif
 
 namespace fulgur::cuda {
@@ -53,33 +52,21 @@ constexpr const char* kLibrary = "libcublasLt.so." FULGUR_STR(CUBLAS_VER_MAJOR);
 const Api& api() {
   static const Api loaded = [] {
     Api a;
-    void* lib = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-    if (lib == nullptr) {
-      const char* e = dlerror();
-      a.error = std::string("cannot load ") + kLibrary + " (" + (e ? e : "unknown") + ")";
-      return a;
-    }
-    bool ok = true;
-    const auto bind = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-      if (fn == nullptr && ok) {
-        ok = false;
-        a.error = std::string(kLibrary) + " lacks " + name;
-      }
-    };
-    bind(a.create, "cublasLtCreate");
-    bind(a.status_string, "cublasLtGetStatusString");
-    bind(a.desc_create, "cublasLtMatmulDescCreate");
-    bind(a.desc_destroy, "cublasLtMatmulDescDestroy");
-    bind(a.desc_set, "cublasLtMatmulDescSetAttribute");
-    bind(a.layout_create, "cublasLtMatrixLayoutCreate");
-    bind(a.layout_destroy, "cublasLtMatrixLayoutDestroy");
-    bind(a.layout_set, "cublasLtMatrixLayoutSetAttribute");
-    bind(a.pref_create, "cublasLtMatmulPreferenceCreate");
-    bind(a.pref_destroy, "cublasLtMatmulPreferenceDestroy");
-    bind(a.pref_set, "cublasLtMatmulPreferenceSetAttribute");
-    bind(a.heuristic, "cublasLtMatmulAlgoGetHeuristic");
-    bind(a.matmul, "cublasLtMatmul");
+    LoadedLibrary lib(kLibrary);
+    lib.bind(a.create, "cublasLtCreate");
+    lib.bind(a.status_string, "cublasLtGetStatusString");
+    lib.bind(a.desc_create, "cublasLtMatmulDescCreate");
+    lib.bind(a.desc_destroy, "cublasLtMatmulDescDestroy");
+    lib.bind(a.desc_set, "cublasLtMatmulDescSetAttribute");
+    lib.bind(a.layout_create, "cublasLtMatrixLayoutCreate");
+    lib.bind(a.layout_destroy, "cublasLtMatrixLayoutDestroy");
+    lib.bind(a.layout_set, "cublasLtMatrixLayoutSetAttribute");
+    lib.bind(a.pref_create, "cublasLtMatmulPreferenceCreate");
+    lib.bind(a.pref_destroy, "cublasLtMatmulPreferenceDestroy");
+    lib.bind(a.pref_set, "cublasLtMatmulPreferenceSetAttribute");
+    lib.bind(a.heuristic, "cublasLtMatmulAlgoGetHeuristic");
+    lib.bind(a.matmul, "cublasLtMatmul");
+    a.error = lib.error();
     return a;  // the library stays loaded for the process
   }();
   return loaded;
@@ -108,26 +95,6 @@ size_t workspace_bytes(int device) {
   cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
   return major >= 9 ? (size_t{32} << 20) : (size_t{4} << 20);
 }
-
-// The call's workspace from the device's caching allocator, on the call's stream: freed right
-// after the call is queued, its block is reused only by later work on that stream (or after it,
-// through the allocator's events), as tensor memory is.
-class Workspace {
- public:
-  Workspace(int device, void* stream)
-      : device_(device), bytes_(workspace_bytes(device)),
-        data_(device_caching_allocator(device).malloc(bytes_, stream)) {}
-  ~Workspace() { device_caching_allocator(device_).free(data_); }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  void* data() const { return data_; }
-  size_t bytes() const { return bytes_; }
-
- private:
-  int device_;
-  size_t bytes_;
-  void* data_;
-};
 
 // RAII for the descriptors of one call.
 template <typename T, auto Destroy>
@@ -224,7 +191,7 @@ bool run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, do
                            : layout(t.data, p.k, p.m, p.lda, p.batch, p.stride_a);
   out.value = layout(t.data, p.n, p.m, p.ldc, p.batch, p.stride_c);
 
-  const Workspace ws(p.device, stream);
+  const StreamWorkspace ws(p.device, workspace_bytes(p.device), stream);
   CachedAlgo chosen;
   bool cached = false;
   {
@@ -283,19 +250,12 @@ bool cublaslt_ready(int device, std::string* why) {
   DeviceState& d = g_devices[device];
   if (!d.tried) {
     d.tried = true;
-    int previous = 0;
-    cudaGetDevice(&previous);
-    if (cudaSetDevice(device) != cudaSuccess) {
-      cudaGetLastError();
-      d.error = "cannot select device " + std::to_string(device);
-    } else {
+    d.error = create_on_device(device, [&]() -> std::string {
       const cublasStatus_t s = a.create(&d.handle);
-      if (s != CUBLAS_STATUS_SUCCESS) {
-        d.handle = nullptr;
-        d.error = std::string("cublasLtCreate failed: ") + a.status_string(s);
-      }
-      cudaSetDevice(previous);
-    }
+      if (s == CUBLAS_STATUS_SUCCESS) return "";
+      d.handle = nullptr;
+      return std::string("cublasLtCreate failed: ") + a.status_string(s);
+    });
   }
   if (d.handle == nullptr && why) *why = d.error;
   return d.handle != nullptr;

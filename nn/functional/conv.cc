@@ -3,6 +3,7 @@
 #include <string>
 
 #include "fulgur/tensor/autocast.h"
+#include "fulgur/tensor/fused_conv.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/trace.h"
 
@@ -93,6 +94,13 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, In
     }
   }
 
+  // One fused op where the device has it (cuDNN on a GPU; tensor/fused_conv.h); not while
+  // tracing, where the exporter records this function as one Conv instead.
+  const ConvWindow window{kernel, dilation, padding, stride, grid, groups};
+  if (!trace.active() && has_fused_conv(x, weight, window)) {
+    const Tensor out = add_bias(fused_conv(x, weight, window), bias);
+    return batched ? out : out.squeeze(0);
+  }
   const int64_t K = numel_of(kernel), L = numel_of(grid);
   bool pointwise = true;  // 1x1 kernel, stride 1, no padding: the input is its own im2col
   for (int64_t d = 0; d < nsp; ++d) pointwise = pointwise && kernel[d] == 1 && stride[d] == 1 && padding[d] == 0;

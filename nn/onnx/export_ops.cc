@@ -124,6 +124,7 @@ std::string op_name(const TraceNode& n) {
     case OpId::NllLoss: return "nll_loss";
     case OpId::CrossEntropy: return "cross_entropy";
     case OpId::LayerNorm: return "layer_norm (fused)";
+    case OpId::Conv: return "conv (fused)";
     case OpId::Fill: return "fill_";
   }
   return "op";
@@ -721,6 +722,9 @@ void Emitter::emit() {
     case OpId::LayerNorm:
       refuse("is the fused kernel, which F::layer_norm does not take while tracing",
              "trace through F::layer_norm / nn::LayerNorm (exported as LayerNormalization)");
+    case OpId::Conv:
+      refuse("is the fused kernel, which F::conv*d does not take while tracing",
+             "trace through F::conv*d / nn::Conv*d (exported as Conv)");
     case OpId::Fill:
       refuse("fills a traced tensor in place", "create the constant with full()/zeros() instead");
   }

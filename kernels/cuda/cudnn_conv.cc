@@ -1,0 +1,505 @@
+#include "fulgur/kernels/cuda/cudnn_conv.h"
+
+#include "fulgur/kernels/error.h"
+
+#if FULGUR_WITH_CUDA
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "fulgur/kernels/cuda/cuda_check.h"
+#include "fulgur/kernels/cuda/loaded_library.h"
+#include "fulgur/kernels/cuda/stream_workspace.h"
+#endif
+
+namespace fulgur::cuda {
+
+#if FULGUR_WITH_CUDA
+namespace {
+
+// The entry points used, looked up once; typed from the header, so a changed signature is a
+// compile error here rather than a crash there.
+struct Api {
+  decltype(&cudnnCreate) create = nullptr;
+  decltype(&cudnnGetErrorString) error_string = nullptr;
+  decltype(&cudnnGetVersion) version = nullptr;
+  decltype(&cudnnSetStream) set_stream = nullptr;
+  decltype(&cudnnCreateTensorDescriptor) tensor_create = nullptr;
+  decltype(&cudnnDestroyTensorDescriptor) tensor_destroy = nullptr;
+  decltype(&cudnnSetTensorNdDescriptor) tensor_set = nullptr;
+  decltype(&cudnnCreateFilterDescriptor) filter_create = nullptr;
+  decltype(&cudnnDestroyFilterDescriptor) filter_destroy = nullptr;
+  decltype(&cudnnSetFilterNdDescriptor) filter_set = nullptr;
+  decltype(&cudnnCreateConvolutionDescriptor) conv_create = nullptr;
+  decltype(&cudnnDestroyConvolutionDescriptor) conv_destroy = nullptr;
+  decltype(&cudnnSetConvolutionNdDescriptor) conv_set = nullptr;
+  decltype(&cudnnSetConvolutionGroupCount) conv_set_groups = nullptr;
+  decltype(&cudnnSetConvolutionMathType) conv_set_math = nullptr;
+  decltype(&cudnnGetConvolutionForwardAlgorithm_v7) forward_heuristic = nullptr;
+  decltype(&cudnnGetConvolutionBackwardDataAlgorithm_v7) data_heuristic = nullptr;
+  decltype(&cudnnGetConvolutionBackwardFilterAlgorithm_v7) filter_heuristic = nullptr;
+  decltype(&cudnnFindConvolutionForwardAlgorithmEx) forward_find = nullptr;
+  decltype(&cudnnFindConvolutionBackwardDataAlgorithmEx) data_find = nullptr;
+  decltype(&cudnnFindConvolutionBackwardFilterAlgorithmEx) filter_find = nullptr;
+  decltype(&cudnnGetConvolutionForwardWorkspaceSize) forward_workspace = nullptr;
+  decltype(&cudnnGetConvolutionBackwardDataWorkspaceSize) data_workspace = nullptr;
+  decltype(&cudnnGetConvolutionBackwardFilterWorkspaceSize) filter_workspace = nullptr;
+  decltype(&cudnnConvolutionForward) forward = nullptr;
+  decltype(&cudnnConvolutionBackwardData) backward_data = nullptr;
+  decltype(&cudnnConvolutionBackwardFilter) backward_filter = nullptr;
+  std::string error;  // why the library is unusable; "" when loaded
+};
+
+#define FULGUR_STR2(x) #x
+#define FULGUR_STR(x) FULGUR_STR2(x)
+constexpr const char* kLibrary = "libcudnn.so." FULGUR_STR(CUDNN_MAJOR);
+constexpr size_t kMaxWorkspace = size_t{1} << 30;
+
+const Api& api() {
+  static const Api loaded = [] {
+    Api a;
+    LoadedLibrary lib(kLibrary);
+    lib.bind(a.create, "cudnnCreate");
+    lib.bind(a.error_string, "cudnnGetErrorString");
+    lib.bind(a.version, "cudnnGetVersion");
+    lib.bind(a.set_stream, "cudnnSetStream");
+    lib.bind(a.tensor_create, "cudnnCreateTensorDescriptor");
+    lib.bind(a.tensor_destroy, "cudnnDestroyTensorDescriptor");
+    lib.bind(a.tensor_set, "cudnnSetTensorNdDescriptor");
+    lib.bind(a.filter_create, "cudnnCreateFilterDescriptor");
+    lib.bind(a.filter_destroy, "cudnnDestroyFilterDescriptor");
+    lib.bind(a.filter_set, "cudnnSetFilterNdDescriptor");
+    lib.bind(a.conv_create, "cudnnCreateConvolutionDescriptor");
+    lib.bind(a.conv_destroy, "cudnnDestroyConvolutionDescriptor");
+    lib.bind(a.conv_set, "cudnnSetConvolutionNdDescriptor");
+    lib.bind(a.conv_set_groups, "cudnnSetConvolutionGroupCount");
+    lib.bind(a.conv_set_math, "cudnnSetConvolutionMathType");
+    lib.bind(a.forward_heuristic, "cudnnGetConvolutionForwardAlgorithm_v7");
+    lib.bind(a.data_heuristic, "cudnnGetConvolutionBackwardDataAlgorithm_v7");
+    lib.bind(a.filter_heuristic, "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+    lib.bind(a.forward_find, "cudnnFindConvolutionForwardAlgorithmEx");
+    lib.bind(a.data_find, "cudnnFindConvolutionBackwardDataAlgorithmEx");
+    lib.bind(a.filter_find, "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+    lib.bind(a.forward_workspace, "cudnnGetConvolutionForwardWorkspaceSize");
+    lib.bind(a.data_workspace, "cudnnGetConvolutionBackwardDataWorkspaceSize");
+    lib.bind(a.filter_workspace, "cudnnGetConvolutionBackwardFilterWorkspaceSize");
+    lib.bind(a.forward, "cudnnConvolutionForward");
+    lib.bind(a.backward_data, "cudnnConvolutionBackwardData");
+    lib.bind(a.backward_filter, "cudnnConvolutionBackwardFilter");
+    // A library of another major version has other structs behind the same names.
+    if (lib.error().empty() && a.version() / 10000 != CUDNN_MAJOR) {
+      lib.fail(std::string(kLibrary) + " reports version " + std::to_string(a.version()) + ", built against " +
+               std::to_string(CUDNN_VERSION));
+    }
+    a.error = lib.error();
+    return a;  // the library stays loaded for the process
+  }();
+  return loaded;
+}
+
+void check(cudnnStatus_t s, const char* call, const std::string& context = "") {
+  if (s == CUDNN_STATUS_SUCCESS) return;
+  FULGUR_FAIL("conv", call, " failed: ", api().error_string(s), " (status ", static_cast<int>(s), ")",
+              context.empty() ? "" : "; ", context,
+              "; hint: fulgur::set_cudnn_enabled(false) composes convolutions from im2col and matmul");
+}
+
+// Per-device handles, created on first use and kept; one mutex for the handles (a handle is
+// not for concurrent use) and the algorithm cache.
+struct DeviceState {
+  cudnnHandle_t handle = nullptr;
+  std::string error;
+  bool tried = false;
+};
+std::mutex g_mutex;
+std::map<int, DeviceState> g_devices;
+
+template <typename T, auto Destroy>
+struct Owned {
+  T value = nullptr;
+  ~Owned() {
+    if (value != nullptr) (api().*Destroy)(value);
+  }
+};
+
+struct Types {
+  cudnnDataType_t data, compute;
+  cudnnMathType_t math;
+};
+
+Types types_of(DType d) {
+  switch (d) {
+    case DType::Float32: return {CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH};
+    case DType::Float64: return {CUDNN_DATA_DOUBLE, CUDNN_DATA_DOUBLE, CUDNN_DEFAULT_MATH};
+    case DType::Float16: return {CUDNN_DATA_HALF, CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH};
+    case DType::BFloat16: return {CUDNN_DATA_BFLOAT16, CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH};
+    default: break;
+  }
+  FULGUR_FAIL("conv", "internal: cuDNN path got ", d, "; hint: float32, float64, float16 or bfloat16");
+}
+
+// The problem in cuDNN's terms: at least 2 spatial dims (a 1-D convolution gets a leading
+// spatial dim of 1), int sizes.
+struct Problem {
+  int nsp = 0;
+  std::array<int, 5> x{}, w{}, y{};
+  std::array<int, 3> pad{}, stride{}, dilation{};
+};
+
+Problem problem_of(const kernels::ConvArgs& a) {
+  Problem p;
+  const int lead = a.w.nspatial == 1 ? 1 : 0;
+  p.nsp = a.w.nspatial + lead;
+  p.x[0] = static_cast<int>(a.batch);
+  p.x[1] = static_cast<int>(a.in_channels);
+  p.w[0] = static_cast<int>(a.out_channels);
+  p.w[1] = static_cast<int>(a.in_channels / a.groups);
+  p.y[0] = static_cast<int>(a.batch);
+  p.y[1] = static_cast<int>(a.out_channels);
+  for (int d = 0; d < p.nsp; ++d) {
+    const int s = d - lead;  // the ConvArgs dim, or -1 for the added one
+    p.x[2 + d] = s < 0 ? 1 : static_cast<int>(a.w.image_sizes[s]);
+    p.w[2 + d] = s < 0 ? 1 : static_cast<int>(a.w.kernel[s]);
+    p.y[2 + d] = s < 0 ? 1 : static_cast<int>(a.w.grid[s]);
+    p.pad[d] = s < 0 ? 0 : static_cast<int>(a.w.padding[s]);
+    p.stride[d] = s < 0 ? 1 : static_cast<int>(a.w.stride[s]);
+    p.dilation[d] = s < 0 ? 1 : static_cast<int>(a.w.dilation[s]);
+  }
+  return p;
+}
+
+cudnnTensorDescriptor_t tensor_desc(cudnnDataType_t type, const std::array<int, 5>& dims, int nd) {
+  const Api& a = api();
+  std::array<int, 5> strides{};
+  int step = 1;
+  for (int d = nd - 1; d >= 0; --d) {
+    strides[d] = step;
+    step *= dims[d];
+  }
+  cudnnTensorDescriptor_t t = nullptr;
+  check(a.tensor_create(&t), "cudnnCreateTensorDescriptor");
+  const cudnnStatus_t s = a.tensor_set(t, type, nd, dims.data(), strides.data());
+  if (s != CUDNN_STATUS_SUCCESS) a.tensor_destroy(t);
+  check(s, "cudnnSetTensorNdDescriptor");
+  return t;
+}
+
+// The descriptors of one call.
+struct Descriptors {
+  Owned<cudnnTensorDescriptor_t, &Api::tensor_destroy> x, y;
+  Owned<cudnnFilterDescriptor_t, &Api::filter_destroy> w;
+  Owned<cudnnConvolutionDescriptor_t, &Api::conv_destroy> conv;
+
+  Descriptors(const Problem& p, const Types& t, int64_t groups) {
+    const Api& a = api();
+    const int nd = p.nsp + 2;
+    x.value = tensor_desc(t.data, p.x, nd);
+    y.value = tensor_desc(t.data, p.y, nd);
+    check(a.filter_create(&w.value), "cudnnCreateFilterDescriptor");
+    check(a.filter_set(w.value, t.data, CUDNN_TENSOR_NCHW, nd, p.w.data()), "cudnnSetFilterNdDescriptor");
+    check(a.conv_create(&conv.value), "cudnnCreateConvolutionDescriptor");
+    check(a.conv_set(conv.value, p.nsp, p.pad.data(), p.stride.data(), p.dilation.data(), CUDNN_CROSS_CORRELATION,
+                     t.compute),
+          "cudnnSetConvolutionNdDescriptor");
+    check(a.conv_set_groups(conv.value, static_cast<int>(groups)), "cudnnSetConvolutionGroupCount");
+    check(a.conv_set_math(conv.value, t.math), "cudnnSetConvolutionMathType");
+  }
+};
+
+enum class Direction { Forward, BackwardData, BackwardFilter };
+
+// One ranked candidate, whichever direction's perf struct it came from.
+struct Candidate {
+  int algo = 0;
+  cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
+  cudnnDeterminism_t determinism = CUDNN_NON_DETERMINISTIC;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+  size_t memory = 0;
+};
+
+template <typename Perf>
+std::vector<Candidate> candidates_of(const Perf* perf, int n) {
+  std::vector<Candidate> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back({static_cast<int>(perf[i].algo), perf[i].status, perf[i].determinism, perf[i].mathType,
+                   perf[i].memory});
+  }
+  return out;
+}
+
+// cuDNN's heuristic ranking for the direction (no GPU work).
+std::vector<Candidate> heuristic(cudnnHandle_t h, Direction dir, const Descriptors& d) {
+  const Api& a = api();
+  int n = 0;
+  switch (dir) {
+    case Direction::Forward: {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      check(a.forward_heuristic(h, d.x.value, d.w.value, d.conv.value, d.y.value, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                &n, perf),
+            "cudnnGetConvolutionForwardAlgorithm_v7");
+      return candidates_of(perf, n);
+    }
+    case Direction::BackwardData: {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      check(a.data_heuristic(h, d.w.value, d.y.value, d.conv.value, d.x.value, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                             &n, perf),
+            "cudnnGetConvolutionBackwardDataAlgorithm_v7");
+      return candidates_of(perf, n);
+    }
+    case Direction::BackwardFilter: {
+      cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+      check(a.filter_heuristic(h, d.x.value, d.y.value, d.conv.value, d.w.value,
+                               CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
+            "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+      return candidates_of(perf, n);
+    }
+  }
+  return {};
+}
+
+// The buffers of one call: what it reads and the one it writes.
+struct Buffers {
+  const void* x = nullptr;   // forward, backward filter
+  const void* w = nullptr;   // forward, backward data
+  const void* dy = nullptr;  // backward
+  void* out = nullptr;       // y, dx or dweight
+};
+
+// cudnnFind*AlgorithmEx: every candidate run and timed on these buffers (the output is
+// written, and written again by the real call), fastest first.
+std::vector<Candidate> timed(cudnnHandle_t h, Direction dir, const Descriptors& d, const Buffers& b, int device,
+                             void* stream, size_t workspace) {
+  const Api& a = api();
+  const StreamWorkspace ws(device, workspace, stream);
+  int n = 0;
+  switch (dir) {
+    case Direction::Forward: {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      check(a.forward_find(h, d.x.value, b.x, d.w.value, b.w, d.conv.value, d.y.value, b.out,
+                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ws.data(), ws.bytes()),
+            "cudnnFindConvolutionForwardAlgorithmEx");
+      return candidates_of(perf, n);
+    }
+    case Direction::BackwardData: {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      check(a.data_find(h, d.w.value, b.w, d.y.value, b.dy, d.conv.value, d.x.value, b.out,
+                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf, ws.data(), ws.bytes()),
+            "cudnnFindConvolutionBackwardDataAlgorithmEx");
+      return candidates_of(perf, n);
+    }
+    case Direction::BackwardFilter: {
+      cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+      check(a.filter_find(h, d.x.value, b.x, d.y.value, b.dy, d.conv.value, d.w.value, b.out,
+                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf, ws.data(), ws.bytes()),
+            "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+      return candidates_of(perf, n);
+    }
+  }
+  return {};
+}
+
+// The workspace `algo` needs under the descriptor's current math type.
+size_t workspace_of(cudnnHandle_t h, Direction dir, const Descriptors& d, int algo) {
+  const Api& a = api();
+  size_t bytes = 0;
+  switch (dir) {
+    case Direction::Forward:
+      check(a.forward_workspace(h, d.x.value, d.w.value, d.conv.value, d.y.value,
+                                static_cast<cudnnConvolutionFwdAlgo_t>(algo), &bytes),
+            "cudnnGetConvolutionForwardWorkspaceSize");
+      break;
+    case Direction::BackwardData:
+      check(a.data_workspace(h, d.w.value, d.y.value, d.conv.value, d.x.value,
+                             static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), &bytes),
+            "cudnnGetConvolutionBackwardDataWorkspaceSize");
+      break;
+    case Direction::BackwardFilter:
+      check(a.filter_workspace(h, d.x.value, d.y.value, d.conv.value, d.w.value,
+                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), &bytes),
+            "cudnnGetConvolutionBackwardFilterWorkspaceSize");
+      break;
+  }
+  return bytes;
+}
+
+struct Choice {
+  int algo = 0;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+  size_t workspace = 0;
+};
+
+// Everything the choice depends on: device, direction, dtype, the problem, the two switches.
+using Key = std::array<int64_t, 3 + 5 * 3 + 3 * 3 + 2 + 2>;
+std::map<Key, Choice> g_choices;
+
+Key key_of(const kernels::ConvArgs& args, const Problem& p, Direction dir, int device) {
+  Key k{};
+  size_t i = 0;
+  k[i++] = device;
+  k[i++] = static_cast<int64_t>(dir);
+  k[i++] = static_cast<int64_t>(args.dtype);
+  for (const auto* v : {&p.x, &p.w, &p.y})
+    for (int e : *v) k[i++] = e;
+  for (const auto* v : {&p.pad, &p.stride, &p.dilation})
+    for (int e : *v) k[i++] = e;
+  k[i++] = args.groups;
+  k[i++] = p.nsp;
+  k[i++] = args.deterministic;
+  k[i++] = args.benchmark;
+  return k;
+}
+
+// The first usable candidate: it succeeded, is deterministic when asked, keeps float32 off
+// tensor cores (no TF32), and its workspace fits kMaxWorkspace.
+Choice choose(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, Direction dir, const Descriptors& d,
+              const std::vector<Candidate>& ranked) {
+  const Api& a = api();
+  for (const Candidate& c : ranked) {
+    if (c.status != CUDNN_STATUS_SUCCESS) continue;
+    if (args.deterministic && c.determinism != CUDNN_DETERMINISTIC) continue;
+    if (args.dtype == DType::Float32 && c.math != CUDNN_FMA_MATH && c.math != CUDNN_DEFAULT_MATH) continue;
+    check(a.conv_set_math(d.conv.value, c.math), "cudnnSetConvolutionMathType");
+    const size_t bytes = workspace_of(h, dir, d, c.algo);
+    if (bytes > kMaxWorkspace) continue;
+    return {c.algo, c.math, bytes};
+  }
+  FULGUR_FAIL("conv", "cuDNN has no ", args.deterministic ? "deterministic " : "", "algorithm for this ",
+              dir == Direction::Forward ? "forward" : dir == Direction::BackwardData ? "input gradient" : "weight gradient",
+              " (", args.dtype, ", batch ", args.batch, ", ", args.in_channels, " -> ", args.out_channels,
+              " channels, groups ", args.groups, ") within ", kMaxWorkspace >> 20, " MiB of workspace",
+              "; hint: fulgur::set_cudnn_enabled(false) composes convolutions from im2col and matmul");
+}
+
+void run(const kernels::ConvArgs& args, Direction dir, const Buffers& b, void* stream) {
+  const Api& a = api();
+  int device = 0;
+  cuda_check(cudaGetDevice(&device), "cudaGetDevice", "conv on cuDNN");
+  std::string why;
+  FULGUR_CHECK(cudnn_ready(device, &why), "conv", "cuDNN is unavailable on device ", device, ": ", why,
+               "; hint: fulgur::set_cudnn_enabled(false)");
+  const Types t = types_of(args.dtype);
+  const Problem p = problem_of(args);
+  const Descriptors d(p, t, args.groups);
+  const Key key = key_of(args, p, dir, device);
+  std::lock_guard<std::mutex> lock(g_mutex);  // the handle and the cache
+  const cudnnHandle_t h = g_devices.at(device).handle;
+  check(a.set_stream(h, static_cast<cudaStream_t>(stream)), "cudnnSetStream");
+  auto it = g_choices.find(key);
+  if (it == g_choices.end()) {
+    std::vector<Candidate> ranked = heuristic(h, dir, d);
+    if (args.benchmark) {
+      // Time them with as much workspace as the largest heuristic candidate within the cap.
+      size_t most = 0;
+      for (const Candidate& c : ranked)
+        if (c.status == CUDNN_STATUS_SUCCESS && c.memory <= kMaxWorkspace) most = std::max(most, c.memory);
+      ranked = timed(h, dir, d, b, device, stream, most);
+    }
+    it = g_choices.emplace(key, choose(h, args, t, dir, d, ranked)).first;
+  }
+  const Choice& c = it->second;
+  check(a.conv_set_math(d.conv.value, c.math), "cudnnSetConvolutionMathType");
+  const StreamWorkspace ws(device, c.workspace, stream);
+  const float one_f = 1.0f, zero_f = 0.0f;
+  const double one_d = 1.0, zero_d = 0.0;
+  const bool wide = args.dtype == DType::Float64;
+  const void* one = wide ? static_cast<const void*>(&one_d) : &one_f;
+  const void* zero = wide ? static_cast<const void*>(&zero_d) : &zero_f;
+  switch (dir) {
+    case Direction::Forward:
+      check(a.forward(h, one, d.x.value, b.x, d.w.value, b.w, d.conv.value,
+                      static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.data(), ws.bytes(), zero, d.y.value, b.out),
+            "cudnnConvolutionForward");
+      break;
+    case Direction::BackwardData:
+      check(a.backward_data(h, one, d.w.value, b.w, d.y.value, b.dy, d.conv.value,
+                            static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.data(), ws.bytes(), zero,
+                            d.x.value, b.out),
+            "cudnnConvolutionBackwardData");
+      break;
+    case Direction::BackwardFilter:
+      check(a.backward_filter(h, one, d.x.value, b.x, d.y.value, b.dy, d.conv.value,
+                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.data(), ws.bytes(), zero,
+                              d.w.value, b.out),
+            "cudnnConvolutionBackwardFilter");
+      break;
+  }
+}
+
+bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+}  // namespace
+
+bool cudnn_ready(int device, std::string* why) {
+  const Api& a = api();
+  if (!a.error.empty()) {
+    if (why) *why = a.error;
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  DeviceState& d = g_devices[device];
+  if (!d.tried) {
+    d.tried = true;
+    d.error = create_on_device(device, [&]() -> std::string {
+      const cudnnStatus_t s = a.create(&d.handle);
+      if (s == CUDNN_STATUS_SUCCESS) return "";
+      d.handle = nullptr;
+      return std::string("cudnnCreate failed: ") + a.error_string(s);
+    });
+  }
+  if (d.handle == nullptr && why) *why = d.error;
+  return d.handle != nullptr;
+}
+
+bool cudnn_supports(const kernels::ConvArgs& args, int device) {
+  switch (args.dtype) {
+    case DType::Float32: case DType::Float64: case DType::Float16: break;
+    case DType::BFloat16: {
+      int major = 0;
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+      if (major < 8) return false;
+      break;
+    }
+    default: return false;
+  }
+  if (args.w.nspatial < 1 || args.w.nspatial > 3 || args.groups < 1) return false;
+  int64_t x = args.batch * args.in_channels, y = args.batch * args.out_channels,
+          w = args.out_channels * (args.in_channels / args.groups);
+  for (int d = 0; d < args.w.nspatial; ++d) {
+    x *= args.w.image_sizes[d];
+    y *= args.w.grid[d];
+    w *= args.w.kernel[d];
+    if (!fits_int(args.w.padding[d]) || !fits_int(args.w.stride[d]) || !fits_int(args.w.dilation[d])) return false;
+  }
+  if (!fits_int(x) || !fits_int(y) || !fits_int(w)) return false;
+  return cudnn_ready(device, nullptr);
+}
+
+void cudnn_conv_forward(const kernels::ConvArgs& args, void* stream) {
+  run(args, Direction::Forward, {args.x, args.weight, nullptr, args.y}, stream);
+}
+void cudnn_conv_backward_input(const kernels::ConvArgs& args, void* stream) {
+  run(args, Direction::BackwardData, {nullptr, args.weight, args.dy, args.dx}, stream);
+}
+void cudnn_conv_backward_weight(const kernels::ConvArgs& args, void* stream) {
+  run(args, Direction::BackwardFilter, {args.x, nullptr, args.dy, args.dweight}, stream);
+}
+
+#else  // no CUDA toolkit: nothing to load
+
+bool cudnn_ready(int, std::string* why) {
+  if (why) *why = "built without CUDA";
+  return false;
+}
+bool cudnn_supports(const kernels::ConvArgs&, int) { return false; }
+void cudnn_conv_forward(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
+void cudnn_conv_backward_input(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
+void cudnn_conv_backward_weight(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
+#endif
+
+}  // namespace fulgur::cuda

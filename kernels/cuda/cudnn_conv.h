@@ -1,0 +1,36 @@
+// cuDNN behind the kernel table's convolution on a real GPU (kernel_args.h: ConvArgs).
+//
+// * libcudnn is loaded with dlopen on the first convolution on a GPU, not linked: every binary
+//   starts (and the emulated device works) where cuDNN is absent, and convolutions then
+//   compose im2col and our GEMM (tensor/fused_conv.h asks cudnn_supports first).
+// * cuDNN 9's convolution API (cudnnConvolutionForward / BackwardData / BackwardFilter), on
+//   NCHW / NCDHW tensors; 1-D convolutions run as 2-D with a height of 1, as PyTorch's do.
+// * float32 computes in float32 (FMA math, no TF32, as our GEMMs and PyTorch's default for
+//   matmul); float16 / bfloat16 on tensor cores with float32 accumulation; float64 in float64.
+// * The algorithm per problem and direction: cuDNN's heuristic ranking (or, with
+//   ConvArgs::benchmark, the fastest of cudnnFind*AlgorithmEx's timed runs), keeping the first
+//   that succeeds, is deterministic when ConvArgs::deterministic asks for it, and needs at
+//   most 1 GiB of workspace; cached for the process.
+// * One handle per device; each call's workspace from the caching allocator on its stream.
+#pragma once
+
+#include <string>
+
+#include "fulgur/kernels/kernel_args.h"
+
+namespace fulgur::cuda {
+
+// Whether cuDNN can run on `device` (the first call loads the library and creates the
+// device's handle); why not in *why otherwise.
+bool cudnn_ready(int device, std::string* why);
+
+// Whether args can run on cuDNN on `device`: floating dtypes (bfloat16
+// from compute capability 8.0), 1-3 spatial dims, every tensor under 2^31 elements.
+bool cudnn_supports(const kernels::ConvArgs& args, int device);
+
+// Queued on `stream` of the current device; args must be cudnn_supports'.
+void cudnn_conv_forward(const kernels::ConvArgs& args, void* stream);
+void cudnn_conv_backward_input(const kernels::ConvArgs& args, void* stream);
+void cudnn_conv_backward_weight(const kernels::ConvArgs& args, void* stream);
+
+}  // namespace fulgur::cuda
