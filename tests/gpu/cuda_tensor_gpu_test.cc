@@ -6,11 +6,14 @@
 #include <string>
 
 #include "fulgur/kernels/cuda/backend.h"
+#include "fulgur/kernels/cuda/cudnn_conv.h"
 #include "fulgur/kernels/cuda/gemm_choice.h"
 #include "fulgur/tests/cuda_tensor_checks.h"
 #include "fulgur/tests/cuda_fused_checks.h"
 #include "fulgur/tests/cuda_pinned_checks.h"
 #include "fulgur/tests/cuda_tensor_nn_checks.h"
+#include "fulgur/tensor/algorithm_flags.h"
+#include "fulgur/tensor/fused_conv.h"
 #include "tests/gpu/skip_without_gpu.h"
 
 using namespace fulgur;
@@ -205,4 +208,111 @@ TEST_CASE("gpu: pin_memory (cudaHostAlloc), asynchronous copies, no reuse while 
   require_real_gpu();
   std::mt19937 rng(30);
   check_pinned_memory(rng, /*real_gpu=*/true);
+}
+
+namespace {
+
+// out, dx, dw, db of conv(x, w, b) with backward of sum(out * g), as float64 on the CPU.
+std::vector<Tensor> conv_results(const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>& conv,
+                                 const Tensor& x0, const Tensor& w0, const Tensor& b0, const Tensor& g) {
+  Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_(), b = b0.detach().requires_grad_();
+  const Tensor out = conv(x, w, b);
+  out.mul(g.to(out.dtype()).to(out.device())).sum().backward();
+  std::vector<Tensor> r{out.detach(), x.grad(), w.grad(), b.grad()};
+  for (Tensor& t : r) t = t.to(Device::cpu()).to(kFloat64);
+  return r;
+}
+
+// Largest |a - b| over the largest |b|: one relative error per result.
+double relative_error(const Tensor& a, const Tensor& b) {
+  const double scale = std::max(b.abs().max().item<double>(), 1e-30);
+  return a.sub(b).abs().max().item<double>() / scale;
+}
+
+}  // namespace
+
+TEST_CASE("gpu: convolutions on cuDNN match the CPU in every float dtype (values and gradients)") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::string why;
+  REQUIRE_MESSAGE(cuda::cudnn_ready(0, &why), "cuDNN: " << why);
+  std::mt19937 rng(31);
+  struct Case {
+    Shape x, w, stride, padding, dilation;
+    int64_t groups;
+  };
+  const std::vector<Case> cases = {
+      {{4, 6, 33}, {8, 3, 5}, {2}, {2}, {1}, 2},                      // conv1d, grouped
+      {{8, 32, 28, 28}, {64, 32, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},   // a CNN layer
+      {{2, 16, 15, 17}, {16, 1, 3, 3}, {2, 1}, {1, 2}, {1, 2}, 16},   // depthwise, strided, dilated
+      {{3, 12, 9, 9}, {24, 12, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 1},     // pointwise
+      {{2, 4, 6, 7, 5}, {6, 4, 3, 3, 2}, {1, 2, 1}, {1, 1, 0}, {1, 1, 1}, 1},  // conv3d
+  };
+  const auto conv_of = [](const Case& c) {
+    return [c](const Tensor& x, const Tensor& w, const Tensor& b) {
+      const nn::ConvPadding pad(c.padding);
+      if (c.x.size() == 3) return nn::functional::conv1d(x, w, b, c.stride, pad, c.dilation, c.groups);
+      if (c.x.size() == 4) return nn::functional::conv2d(x, w, b, c.stride, pad, c.dilation, c.groups);
+      return nn::functional::conv3d(x, w, b, c.stride, pad, c.dilation, c.groups);
+    };
+  };
+  for (DType dtype : {kFloat64, kFloat32, kFloat16, kBFloat16}) {
+    // Relative to the largest value: float32 sums thousands of products (and cuDNN may pick
+    // Winograd or FFT); 16-bit rounds the output.
+    const double tol = dtype == kFloat64 ? 1e-12 : dtype == kFloat32 ? 1e-4 : dtype == kFloat16 ? 4e-3 : 3e-2;
+    for (const Case& c : cases) {
+      INFO(dtype, " x ", shape_str(c.x), " w ", shape_str(c.w));
+      const auto conv = conv_of(c);
+      // Inputs rounded to dtype first, so the float64 CPU reference sees the same numbers.
+      const Tensor x = random_tensor(c.x, kFloat64, rng, Layout::Contiguous, -1, 1).to(dtype).to(kFloat64);
+      const Tensor w = random_tensor(c.w, kFloat64, rng, Layout::Contiguous, -1, 1).to(dtype).to(kFloat64);
+      const Tensor b = random_tensor({c.w[0]}, kFloat64, rng, Layout::Contiguous, -1, 1).to(dtype).to(kFloat64);
+      const Tensor probe = conv(x, w, b);
+      const Tensor g = random_tensor(probe.sizes(), kFloat64, rng, Layout::Contiguous, -1, 1).to(dtype).to(kFloat64);
+      const auto expected = conv_results(conv, x, w, b, g);
+      const Tensor xd = x.to(dtype).to(kDev), wd = w.to(dtype).to(kDev), bd = b.to(dtype).to(kDev);
+      ConvWindow window{{c.w.begin() + 2, c.w.end()}, c.dilation, c.padding, c.stride,
+                        {probe.sizes().begin() + 2, probe.sizes().end()}, c.groups};
+      CHECK(has_fused_conv(xd, wd, window));
+      const auto got = conv_results(conv, xd, wd, bd, g);
+      for (size_t i = 0; i < got.size(); ++i) {
+        INFO("result ", i, " (out, dx, dw, db)");
+        CHECK(got[i].sizes() == expected[i].sizes());
+        CHECK(relative_error(got[i], expected[i]) <= tol);
+      }
+    }
+  }
+}
+
+TEST_CASE("gpu: cuDNN convolutions: deterministic repeats bit for bit, benchmark and the composed path agree") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(32);
+  const Tensor x = random_tensor({16, 32, 24, 24}, kFloat32, rng, Layout::Contiguous, -1, 1).to(kDev);
+  const Tensor w = random_tensor({64, 32, 3, 3}, kFloat32, rng, Layout::Contiguous, -1, 1).to(kDev);
+  const Tensor b = random_tensor({64}, kFloat32, rng, Layout::Contiguous, -1, 1).to(kDev);
+  const auto conv = [](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+    return nn::functional::conv2d(xi, wi, bi, 1, 1);
+  };
+  const Tensor g = random_tensor({16, 64, 24, 24}, kFloat32, rng, Layout::Contiguous, -1, 1);
+  const auto heuristic = conv_results(conv, x, w, b, g);
+  use_deterministic_algorithms(true);
+  const auto first = conv_results(conv, x, w, b, g), second = conv_results(conv, x, w, b, g);
+  for (size_t i = 0; i < first.size(); ++i) {
+    INFO("result ", i);
+    CHECK(first[i].sub(second[i]).abs().max().item<double>() == 0.0);
+    CHECK(relative_error(first[i], heuristic[i]) <= 1e-4);
+  }
+  use_deterministic_algorithms(false);
+  set_cudnn_benchmark(true);
+  const auto timed = conv_results(conv, x, w, b, g);
+  set_cudnn_benchmark(false);
+  set_cudnn_enabled(false);
+  const auto composed = conv_results(conv, x, w, b, g);
+  set_cudnn_enabled(true);
+  for (size_t i = 0; i < timed.size(); ++i) {
+    INFO("result ", i);
+    CHECK(relative_error(timed[i], heuristic[i]) <= 1e-4);
+    CHECK(relative_error(composed[i], heuristic[i]) <= 1e-4);
+  }
 }

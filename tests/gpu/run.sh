@@ -61,7 +61,7 @@ export LD_LIBRARY_PATH
 {
   echo "package: $(cat "$here/COMMIT" 2>/dev/null || echo unknown)"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
-  for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libnccl.so.2 libgomp.so.1; do
+  for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcudnn.so.9 libnccl.so.2 libgomp.so.1; do
     found=""
     for d in "${dirs[@]}"; do [ -e "$d/$lib" ] && { found="$d/$lib"; break; }; done
     echo "$lib: ${found:-NOT FOUND}"
