@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fulgur/tensor/fused_cross_entropy.h"
+#include "fulgur/tensor/fused_batch_norm.h"
 #include "fulgur/tensor/fused_conv.h"
 #include "fulgur/tensor/fused_layer_norm.h"
 #include "fulgur/tensor/ops.h"
@@ -47,6 +48,7 @@ SavePlan save_plan(OpId op) {
     case OpId::CrossEntropy: return {7, 4};
     case OpId::LayerNorm: return {7, 6};
     case OpId::Conv: return {3, 0};
+    case OpId::BatchNorm: return {3, 6};
     default: return {0, 0};
   }
 }
@@ -326,6 +328,11 @@ std::vector<Tensor> formula(OpNode& n, std::vector<Tensor>& grads) {
       // only when something upstream takes it.
       return internal::fused_conv_backward(n.input(0), n.input(1), g, internal::conv_window_of(a),
                                            n.next_edges[0].valid(), n.next_edges[1].valid());
+    case OpId::BatchNorm:
+      // The fused kernel from the saved statistics (tensor ops under create_graph).
+      return internal::fused_batch_norm_backward(n.input(0), n.input(1), n.output(1), n.output(2), g,
+                                                 a.scalar.to_double(), n.next_edges[0].valid(),
+                                                 n.next_edges[1].valid(), n.next_edges[2].valid());
     case OpId::Fill: return {Tensor()};
   }
   FULGUR_FAIL("backward", "no formula for op ", static_cast<int>(n.op));
@@ -470,6 +477,7 @@ const char* op_name(OpId op) {
     case OpId::CrossEntropy: return "CrossEntropy";
     case OpId::LayerNorm: return "NativeLayerNorm";
     case OpId::Conv: return "ConvolutionBackward0";
+    case OpId::BatchNorm: return "NativeBatchNormBackward0";
     case OpId::Softmax: return "Softmax";
     case OpId::LogSoftmax: return "LogSoftmax";
     case OpId::NllLoss: return "NllLoss";

@@ -225,6 +225,32 @@ struct ConvArgs {
   char* dweight = nullptr;
 };
 
+// Training-mode batch normalisation of contiguous x [batch, channels, spatial] over the batch
+// and spatial dims. The per-channel buffers (weight, bias, running_mean, running_var,
+// save_mean, save_invstd, dweight, dbias) are contiguous [channels] of float64 for float64
+// data and float32 otherwise; weight and bias are always given (ones and zeros for "none").
+// forward writes y, save_mean and save_invstd = 1 / sqrt(biased variance + eps) and, when
+// running_mean and running_var are set (both or neither), moves them towards the batch mean
+// and unbiased variance by `momentum`. backward writes dx, dweight and dbias from dy, x, weight
+// and the saved statistics.
+struct BatchNormArgs {
+  DType dtype = DType::Float32;
+  int64_t batch = 0, channels = 0, spatial = 1;
+  double eps = 1e-5, momentum = 0.1;
+  const char* x = nullptr;
+  const char* weight = nullptr;
+  const char* bias = nullptr;
+  char* running_mean = nullptr;
+  char* running_var = nullptr;
+  char* save_mean = nullptr;  // forward: written; backward: read
+  char* save_invstd = nullptr;
+  char* y = nullptr;
+  const char* dy = nullptr;
+  char* dx = nullptr;
+  char* dweight = nullptr;
+  char* dbias = nullptr;
+};
+
 // Softmax or log-softmax along the middle dim of contiguous [outer, dim, inner] buffers
 // (in and out have that layout): out = exp(x - max) / sum exp(x - max), or its log,
 // computed in opmath precision. A NaN in a slice makes the whole slice NaN (PyTorch).

@@ -65,6 +65,11 @@ struct KernelTable {
   void (*conv_backward_input)(const ConvArgs& args) = nullptr;
   void (*conv_backward_weight)(const ConvArgs& args) = nullptr;
   bool (*supports_conv)(const ConvArgs& args) = nullptr;
+  // Training-mode batch norm (kernel_args.h: BatchNormArgs), for the problems
+  // supports_batch_norm takes (its x pointer names the device): the CUDA backend's cuDNN.
+  void (*batch_norm_forward)(const BatchNormArgs& args) = nullptr;
+  void (*batch_norm_backward)(const BatchNormArgs& args) = nullptr;
+  bool (*supports_batch_norm)(const BatchNormArgs& args) = nullptr;
   // Multi-tensor optimizer and mixed-precision steps (AdamArgs, UnscaleArgs), for the dtypes
   // supports_multi_tensor takes.
   void (*adam_step)(const AdamArgs& args) = nullptr;

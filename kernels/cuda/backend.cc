@@ -15,6 +15,7 @@
 #include "fulgur/kernels/cuda/cublaslt_gemm.h"
 #include "fulgur/kernels/cuda/cuda_check.h"
 #include "fulgur/kernels/cuda/cuda_device_memory.h"
+#include "fulgur/kernels/cuda/cudnn_batch_norm.h"
 #include "fulgur/kernels/cuda/cudnn_conv.h"
 #include "fulgur/kernels/cuda/emulated_device.h"
 #include "fulgur/kernels/cuda/fused_entries.h"
@@ -248,6 +249,15 @@ struct Entries<Exec::Gpu> {
   static void conv_backward_weight(const kernels::ConvArgs& a) {
     on_device(a.dweight, "conv backward (weight)", [&](void* s) { cudnn_conv_backward_weight(a, s); });
   }
+  static bool supports_batch_norm(const kernels::BatchNormArgs& a) {
+    return cudnn_supports_batch_norm(a, device_of(a.x));
+  }
+  static void batch_norm_forward(const kernels::BatchNormArgs& a) {
+    on_device(a.y, "batch_norm", [&](void* s) { cudnn_batch_norm_forward(a, s); });
+  }
+  static void batch_norm_backward(const kernels::BatchNormArgs& a) {
+    on_device(a.dx, "batch_norm backward", [&](void* s) { cudnn_batch_norm_backward(a, s); });
+  }
   static void adam_step(const kernels::AdamArgs& a) {
     if (a.count == 0) return;
     on_device(a.tensors[0].param, "Adam", [&](void* s) { fused_adam_step<Exec::Gpu>(a, s); });
@@ -329,11 +339,14 @@ kernels::KernelTable make_table() {
   t.copy_bytes = &Entries<E>::copy_bytes;
   t.copy_bytes_async = &Entries<E>::copy_bytes_async;
 #if FULGUR_WITH_CUDA
-  if constexpr (E == Exec::Gpu) {  // cuDNN; the emulated device composes convolutions
+  if constexpr (E == Exec::Gpu) {  // cuDNN; the emulated device composes these
     t.conv_forward = &Entries<E>::conv_forward;
     t.conv_backward_input = &Entries<E>::conv_backward_input;
     t.conv_backward_weight = &Entries<E>::conv_backward_weight;
     t.supports_conv = &Entries<E>::supports_conv;
+    t.batch_norm_forward = &Entries<E>::batch_norm_forward;
+    t.batch_norm_backward = &Entries<E>::batch_norm_backward;
+    t.supports_batch_norm = &Entries<E>::supports_batch_norm;
   }
 #endif
   return t;

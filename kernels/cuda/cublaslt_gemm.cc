@@ -78,15 +78,21 @@ void check(cublasStatus_t s, const char* call, const std::string& context = "") 
               context.empty() ? "" : "; ", context);
 }
 
-// Per-device handles and per-(device, stream) workspaces: created on first use, kept.
-struct DeviceState {
-  cublasLtHandle_t handle = nullptr;
-  std::string error;
-  bool tried = false;
-};
+DeviceHandles<cublasLtHandle_t> g_handles;  // one per device (cuBLASLt handles are thread-safe)
+std::mutex g_mutex;                          // the algorithm cache
 
-std::mutex g_mutex;
-std::map<int, DeviceState> g_devices;
+// The device's handle (the library loaded), or null with the reason in *why.
+cublasLtHandle_t handle_of(int device, std::string* why) {
+  const Api& a = api();
+  if (!a.error.empty()) {
+    if (why) *why = a.error;
+    return nullptr;
+  }
+  return g_handles.get(device, [&](cublasLtHandle_t* h) -> std::string {
+    const cublasStatus_t s = a.create(h);
+    return s == CUBLAS_STATUS_SUCCESS ? "" : std::string("cublasLtCreate failed: ") + a.status_string(s);
+  }, why);
+}
 
 // Hopper's large-tile kernels want more workspace than older GPUs' (PyTorch uses 32 MiB
 // there, 1-4 MiB elsewhere).
@@ -170,11 +176,7 @@ cublasLtMatrixLayout_t layout(cudaDataType_t type, int64_t rows, int64_t cols, i
 bool run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, double alpha, double beta, void* stream) {
   const Api& a = api();
   const Types t = types_of(p.dtype);
-  cublasLtHandle_t handle;
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    handle = g_devices.at(p.device).handle;
-  }
+  const cublasLtHandle_t handle = handle_of(p.device, nullptr);
   // C^T (n x m, column-major) = op(B)^T (n x k) @ op(A)^T (k x m): our B is cuBLASLt's A.
   Owned<cublasLtMatmulDesc_t, &Api::desc_destroy> desc;
   check(a.desc_create(&desc.value, t.compute, t.scale), "cublasLtMatmulDescCreate");
@@ -240,26 +242,7 @@ bool run(const Problem& p, const void* a_ptr, const void* b_ptr, void* c_ptr, do
 
 }  // namespace
 
-bool cublaslt_ready(int device, std::string* why) {
-  const Api& a = api();
-  if (!a.error.empty()) {
-    if (why) *why = a.error;
-    return false;
-  }
-  std::lock_guard<std::mutex> lock(g_mutex);
-  DeviceState& d = g_devices[device];
-  if (!d.tried) {
-    d.tried = true;
-    d.error = create_on_device(device, [&]() -> std::string {
-      const cublasStatus_t s = a.create(&d.handle);
-      if (s == CUBLAS_STATUS_SUCCESS) return "";
-      d.handle = nullptr;
-      return std::string("cublasLtCreate failed: ") + a.status_string(s);
-    });
-  }
-  if (d.handle == nullptr && why) *why = d.error;
-  return d.handle != nullptr;
-}
+bool cublaslt_ready(int device, std::string* why) { return handle_of(device, why) != nullptr; }
 
 void cublaslt_gemm(const kernels::GemmArgs& g, void* stream, const GemmFallback& fallback) {
   require_16bit_beta(g);

@@ -4,17 +4,15 @@
 
 #if FULGUR_WITH_CUDA
 #include <cuda_runtime.h>
-#include <cudnn.h>
 
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <map>
-#include <mutex>
 #include <vector>
 
 #include "fulgur/kernels/cuda/cuda_check.h"
-#include "fulgur/kernels/cuda/loaded_library.h"
+#include "fulgur/kernels/cuda/cudnn_library.h"
 #include "fulgur/kernels/cuda/stream_workspace.h"
 #endif
 
@@ -23,110 +21,14 @@ namespace fulgur::cuda {
 #if FULGUR_WITH_CUDA
 namespace {
 
-// The entry points used, looked up once; typed from the header, so a changed signature is a
-// compile error here rather than a crash there.
-struct Api {
-  decltype(&cudnnCreate) create = nullptr;
-  decltype(&cudnnGetErrorString) error_string = nullptr;
-  decltype(&cudnnGetVersion) version = nullptr;
-  decltype(&cudnnSetStream) set_stream = nullptr;
-  decltype(&cudnnCreateTensorDescriptor) tensor_create = nullptr;
-  decltype(&cudnnDestroyTensorDescriptor) tensor_destroy = nullptr;
-  decltype(&cudnnSetTensorNdDescriptor) tensor_set = nullptr;
-  decltype(&cudnnCreateFilterDescriptor) filter_create = nullptr;
-  decltype(&cudnnDestroyFilterDescriptor) filter_destroy = nullptr;
-  decltype(&cudnnSetFilterNdDescriptor) filter_set = nullptr;
-  decltype(&cudnnCreateConvolutionDescriptor) conv_create = nullptr;
-  decltype(&cudnnDestroyConvolutionDescriptor) conv_destroy = nullptr;
-  decltype(&cudnnSetConvolutionNdDescriptor) conv_set = nullptr;
-  decltype(&cudnnSetConvolutionGroupCount) conv_set_groups = nullptr;
-  decltype(&cudnnSetConvolutionMathType) conv_set_math = nullptr;
-  decltype(&cudnnGetConvolutionForwardAlgorithm_v7) forward_heuristic = nullptr;
-  decltype(&cudnnGetConvolutionBackwardDataAlgorithm_v7) data_heuristic = nullptr;
-  decltype(&cudnnGetConvolutionBackwardFilterAlgorithm_v7) filter_heuristic = nullptr;
-  decltype(&cudnnFindConvolutionForwardAlgorithmEx) forward_find = nullptr;
-  decltype(&cudnnFindConvolutionBackwardDataAlgorithmEx) data_find = nullptr;
-  decltype(&cudnnFindConvolutionBackwardFilterAlgorithmEx) filter_find = nullptr;
-  decltype(&cudnnGetConvolutionForwardWorkspaceSize) forward_workspace = nullptr;
-  decltype(&cudnnGetConvolutionBackwardDataWorkspaceSize) data_workspace = nullptr;
-  decltype(&cudnnGetConvolutionBackwardFilterWorkspaceSize) filter_workspace = nullptr;
-  decltype(&cudnnConvolutionForward) forward = nullptr;
-  decltype(&cudnnConvolutionBackwardData) backward_data = nullptr;
-  decltype(&cudnnConvolutionBackwardFilter) backward_filter = nullptr;
-  std::string error;  // why the library is unusable; "" when loaded
-};
-
-#define FULGUR_STR2(x) #x
-#define FULGUR_STR(x) FULGUR_STR2(x)
-constexpr const char* kLibrary = "libcudnn.so." FULGUR_STR(CUDNN_MAJOR);
 constexpr size_t kMaxWorkspace = size_t{1} << 30;
-
-const Api& api() {
-  static const Api loaded = [] {
-    Api a;
-    LoadedLibrary lib(kLibrary);
-    lib.bind(a.create, "cudnnCreate");
-    lib.bind(a.error_string, "cudnnGetErrorString");
-    lib.bind(a.version, "cudnnGetVersion");
-    lib.bind(a.set_stream, "cudnnSetStream");
-    lib.bind(a.tensor_create, "cudnnCreateTensorDescriptor");
-    lib.bind(a.tensor_destroy, "cudnnDestroyTensorDescriptor");
-    lib.bind(a.tensor_set, "cudnnSetTensorNdDescriptor");
-    lib.bind(a.filter_create, "cudnnCreateFilterDescriptor");
-    lib.bind(a.filter_destroy, "cudnnDestroyFilterDescriptor");
-    lib.bind(a.filter_set, "cudnnSetFilterNdDescriptor");
-    lib.bind(a.conv_create, "cudnnCreateConvolutionDescriptor");
-    lib.bind(a.conv_destroy, "cudnnDestroyConvolutionDescriptor");
-    lib.bind(a.conv_set, "cudnnSetConvolutionNdDescriptor");
-    lib.bind(a.conv_set_groups, "cudnnSetConvolutionGroupCount");
-    lib.bind(a.conv_set_math, "cudnnSetConvolutionMathType");
-    lib.bind(a.forward_heuristic, "cudnnGetConvolutionForwardAlgorithm_v7");
-    lib.bind(a.data_heuristic, "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-    lib.bind(a.filter_heuristic, "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-    lib.bind(a.forward_find, "cudnnFindConvolutionForwardAlgorithmEx");
-    lib.bind(a.data_find, "cudnnFindConvolutionBackwardDataAlgorithmEx");
-    lib.bind(a.filter_find, "cudnnFindConvolutionBackwardFilterAlgorithmEx");
-    lib.bind(a.forward_workspace, "cudnnGetConvolutionForwardWorkspaceSize");
-    lib.bind(a.data_workspace, "cudnnGetConvolutionBackwardDataWorkspaceSize");
-    lib.bind(a.filter_workspace, "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-    lib.bind(a.forward, "cudnnConvolutionForward");
-    lib.bind(a.backward_data, "cudnnConvolutionBackwardData");
-    lib.bind(a.backward_filter, "cudnnConvolutionBackwardFilter");
-    // A library of another major version has other structs behind the same names.
-    if (lib.error().empty() && a.version() / 10000 != CUDNN_MAJOR) {
-      lib.fail(std::string(kLibrary) + " reports version " + std::to_string(a.version()) + ", built against " +
-               std::to_string(CUDNN_VERSION));
-    }
-    a.error = lib.error();
-    return a;  // the library stays loaded for the process
-  }();
-  return loaded;
-}
+constexpr const char* kOp = "conv";
 
 void check(cudnnStatus_t s, const char* call, const std::string& context = "") {
-  if (s == CUDNN_STATUS_SUCCESS) return;
-  FULGUR_FAIL("conv", call, " failed: ", api().error_string(s), " (status ", static_cast<int>(s), ")",
-              context.empty() ? "" : "; ", context,
-              "; hint: fulgur::set_cudnn_enabled(false) composes convolutions from im2col and matmul");
+  cudnn_check(s, kOp, call, context);
 }
 
-// Per-device handles, created on first use and kept; one mutex for the handles (a handle is
-// not for concurrent use) and the algorithm cache.
-struct DeviceState {
-  cudnnHandle_t handle = nullptr;
-  std::string error;
-  bool tried = false;
-};
-std::mutex g_mutex;
-std::map<int, DeviceState> g_devices;
-
-template <typename T, auto Destroy>
-struct Owned {
-  T value = nullptr;
-  ~Owned() {
-    if (value != nullptr) (api().*Destroy)(value);
-  }
-};
+const CudnnApi& api() { return cudnn_api(); }
 
 struct Types {
   cudnnDataType_t data, compute;
@@ -174,33 +76,17 @@ Problem problem_of(const kernels::ConvArgs& a) {
   return p;
 }
 
-cudnnTensorDescriptor_t tensor_desc(cudnnDataType_t type, const std::array<int, 5>& dims, int nd) {
-  const Api& a = api();
-  std::array<int, 5> strides{};
-  int step = 1;
-  for (int d = nd - 1; d >= 0; --d) {
-    strides[d] = step;
-    step *= dims[d];
-  }
-  cudnnTensorDescriptor_t t = nullptr;
-  check(a.tensor_create(&t), "cudnnCreateTensorDescriptor");
-  const cudnnStatus_t s = a.tensor_set(t, type, nd, dims.data(), strides.data());
-  if (s != CUDNN_STATUS_SUCCESS) a.tensor_destroy(t);
-  check(s, "cudnnSetTensorNdDescriptor");
-  return t;
-}
-
 // The descriptors of one call.
 struct Descriptors {
-  Owned<cudnnTensorDescriptor_t, &Api::tensor_destroy> x, y;
-  Owned<cudnnFilterDescriptor_t, &Api::filter_destroy> w;
-  Owned<cudnnConvolutionDescriptor_t, &Api::conv_destroy> conv;
+  CudnnTensorDesc x, y;
+  CudnnOwned<cudnnFilterDescriptor_t, &CudnnApi::filter_destroy> w;
+  CudnnOwned<cudnnConvolutionDescriptor_t, &CudnnApi::conv_destroy> conv;
 
   Descriptors(const Problem& p, const Types& t, int64_t groups) {
-    const Api& a = api();
+    const CudnnApi& a = api();
     const int nd = p.nsp + 2;
-    x.value = tensor_desc(t.data, p.x, nd);
-    y.value = tensor_desc(t.data, p.y, nd);
+    set_contiguous_desc(x, t.data, p.x.data(), nd, kOp);
+    set_contiguous_desc(y, t.data, p.y.data(), nd, kOp);
     check(a.filter_create(&w.value), "cudnnCreateFilterDescriptor");
     check(a.filter_set(w.value, t.data, CUDNN_TENSOR_NCHW, nd, p.w.data()), "cudnnSetFilterNdDescriptor");
     check(a.conv_create(&conv.value), "cudnnCreateConvolutionDescriptor");
@@ -235,7 +121,7 @@ std::vector<Candidate> candidates_of(const Perf* perf, int n) {
 
 // cuDNN's heuristic ranking for the direction (no GPU work).
 std::vector<Candidate> heuristic(cudnnHandle_t h, Direction dir, const Descriptors& d) {
-  const Api& a = api();
+  const CudnnApi& a = api();
   int n = 0;
   switch (dir) {
     case Direction::Forward: {
@@ -275,7 +161,7 @@ struct Buffers {
 // written, and written again by the real call), fastest first.
 std::vector<Candidate> timed(cudnnHandle_t h, Direction dir, const Descriptors& d, const Buffers& b, int device,
                              void* stream, size_t workspace) {
-  const Api& a = api();
+  const CudnnApi& a = api();
   const StreamWorkspace ws(device, workspace, stream);
   int n = 0;
   switch (dir) {
@@ -306,7 +192,7 @@ std::vector<Candidate> timed(cudnnHandle_t h, Direction dir, const Descriptors& 
 
 // The workspace `algo` needs under the descriptor's current math type.
 size_t workspace_of(cudnnHandle_t h, Direction dir, const Descriptors& d, int algo) {
-  const Api& a = api();
+  const CudnnApi& a = api();
   size_t bytes = 0;
   switch (dir) {
     case Direction::Forward:
@@ -357,9 +243,9 @@ Key key_of(const kernels::ConvArgs& args, const Problem& p, Direction dir, int d
 
 // The first usable candidate: it succeeded, is deterministic when asked, keeps float32 off
 // tensor cores (no TF32), and its workspace fits kMaxWorkspace.
-Choice choose(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, Direction dir, const Descriptors& d,
+Choice choose(cudnnHandle_t h, const kernels::ConvArgs& args, Direction dir, const Descriptors& d,
               const std::vector<Candidate>& ranked) {
-  const Api& a = api();
+  const CudnnApi& a = api();
   for (const Candidate& c : ranked) {
     if (c.status != CUDNN_STATUS_SUCCESS) continue;
     if (args.deterministic && c.determinism != CUDNN_DETERMINISTIC) continue;
@@ -376,21 +262,12 @@ Choice choose(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, Di
               "; hint: fulgur::set_cudnn_enabled(false) composes convolutions from im2col and matmul");
 }
 
-void run(const kernels::ConvArgs& args, Direction dir, const Buffers& b, void* stream) {
-  const Api& a = api();
-  int device = 0;
-  cuda_check(cudaGetDevice(&device), "cudaGetDevice", "conv on cuDNN");
-  std::string why;
-  FULGUR_CHECK(cudnn_ready(device, &why), "conv", "cuDNN is unavailable on device ", device, ": ", why,
-               "; hint: fulgur::set_cudnn_enabled(false)");
-  const Types t = types_of(args.dtype);
-  const Problem p = problem_of(args);
+// Chooses (once per key) and queues the call; the caller holds the handle.
+void run_on(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, const Problem& p, const Key& key,
+            Direction dir, const Buffers& b, int device, void* stream) {
+  const CudnnApi& a = api();
   const Descriptors d(p, t, args.groups);
-  const Key key = key_of(args, p, dir, device);
-  std::lock_guard<std::mutex> lock(g_mutex);  // the handle and the cache
-  const cudnnHandle_t h = g_devices.at(device).handle;
-  check(a.set_stream(h, static_cast<cudaStream_t>(stream)), "cudnnSetStream");
-  auto it = g_choices.find(key);
+  auto it = g_choices.find(key);  // under the handle lock
   if (it == g_choices.end()) {
     std::vector<Candidate> ranked = heuristic(h, dir, d);
     if (args.benchmark) {
@@ -400,7 +277,7 @@ void run(const kernels::ConvArgs& args, Direction dir, const Buffers& b, void* s
         if (c.status == CUDNN_STATUS_SUCCESS && c.memory <= kMaxWorkspace) most = std::max(most, c.memory);
       ranked = timed(h, dir, d, b, device, stream, most);
     }
-    it = g_choices.emplace(key, choose(h, args, t, dir, d, ranked)).first;
+    it = g_choices.emplace(key, choose(h, args, dir, d, ranked)).first;
   }
   const Choice& c = it->second;
   check(a.conv_set_math(d.conv.value, c.math), "cudnnSetConvolutionMathType");
@@ -431,42 +308,21 @@ void run(const kernels::ConvArgs& args, Direction dir, const Buffers& b, void* s
   }
 }
 
+void run(const kernels::ConvArgs& args, Direction dir, const Buffers& b, void* stream) {
+  int device = 0;
+  cuda_check(cudaGetDevice(&device), "cudaGetDevice", "conv on cuDNN");
+  const Types t = types_of(args.dtype);
+  const Problem p = problem_of(args);
+  const Key key = key_of(args, p, dir, device);
+  with_cudnn_handle(device, stream, kOp, [&](cudnnHandle_t h) { run_on(h, args, t, p, key, dir, b, device, stream); });
+}
+
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
 }  // namespace
 
-bool cudnn_ready(int device, std::string* why) {
-  const Api& a = api();
-  if (!a.error.empty()) {
-    if (why) *why = a.error;
-    return false;
-  }
-  std::lock_guard<std::mutex> lock(g_mutex);
-  DeviceState& d = g_devices[device];
-  if (!d.tried) {
-    d.tried = true;
-    d.error = create_on_device(device, [&]() -> std::string {
-      const cudnnStatus_t s = a.create(&d.handle);
-      if (s == CUDNN_STATUS_SUCCESS) return "";
-      d.handle = nullptr;
-      return std::string("cudnnCreate failed: ") + a.error_string(s);
-    });
-  }
-  if (d.handle == nullptr && why) *why = d.error;
-  return d.handle != nullptr;
-}
-
 bool cudnn_supports(const kernels::ConvArgs& args, int device) {
-  switch (args.dtype) {
-    case DType::Float32: case DType::Float64: case DType::Float16: break;
-    case DType::BFloat16: {
-      int major = 0;
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-      if (major < 8) return false;
-      break;
-    }
-    default: return false;
-  }
+  if (!cudnn_takes_dtype(args.dtype, device)) return false;
   if (args.w.nspatial < 1 || args.w.nspatial > 3 || args.groups < 1) return false;
   int64_t x = args.batch * args.in_channels, y = args.batch * args.out_channels,
           w = args.out_channels * (args.in_channels / args.groups);
@@ -492,10 +348,6 @@ void cudnn_conv_backward_weight(const kernels::ConvArgs& args, void* stream) {
 
 #else  // no CUDA toolkit: nothing to load
 
-bool cudnn_ready(int, std::string* why) {
-  if (why) *why = "built without CUDA";
-  return false;
-}
 bool cudnn_supports(const kernels::ConvArgs&, int) { return false; }
 void cudnn_conv_forward(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
 void cudnn_conv_backward_input(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }

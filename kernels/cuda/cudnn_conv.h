@@ -11,18 +11,16 @@
 //   ConvArgs::benchmark, the fastest of cudnnFind*AlgorithmEx's timed runs), keeping the first
 //   that succeeds, is deterministic when ConvArgs::deterministic asks for it, and needs at
 //   most 1 GiB of workspace; cached for the process.
-// * One handle per device; each call's workspace from the caching allocator on its stream.
+// * One handle per device (cudnn_library.h); each call's workspace from the caching allocator
+//   on its stream.
 #pragma once
 
 #include <string>
 
+#include "fulgur/kernels/cuda/cudnn_library.h"  // cudnn_ready
 #include "fulgur/kernels/kernel_args.h"
 
 namespace fulgur::cuda {
-
-// Whether cuDNN can run on `device` (the first call loads the library and creates the
-// device's handle); why not in *why otherwise.
-bool cudnn_ready(int device, std::string* why);
 
 // Whether args can run on cuDNN on `device`: floating dtypes (bfloat16
 // from compute capability 8.0), 1-3 spatial dims, every tensor under 2^31 elements.

@@ -6,8 +6,9 @@
 #include <dlfcn.h>
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
-#include <type_traits>
 
 namespace fulgur::cuda {
 
@@ -42,5 +43,33 @@ class LoadedLibrary {
 // handle belongs to the device current at its creation. Returns create()'s error, or why the
 // device could not be selected; "" on success.
 std::string create_on_device(int device, const std::function<std::string()>& create);
+
+// One library handle per device, created on first use (with that device current) and kept for
+// the process; a failed creation is remembered with its reason.
+template <typename Handle>
+class DeviceHandles {
+ public:
+  // The device's handle, or null with the reason in *why; create(&handle) returns "" or why not.
+  Handle get(int device, const std::function<std::string(Handle*)>& create, std::string* why) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry& e = entries_[device];
+    if (!e.tried) {
+      e.tried = true;
+      e.error = create_on_device(device, [&] { return create(&e.handle); });
+      if (!e.error.empty()) e.handle = nullptr;
+    }
+    if (e.handle == nullptr && why) *why = e.error;
+    return e.handle;
+  }
+
+ private:
+  struct Entry {
+    Handle handle = nullptr;
+    std::string error;
+    bool tried = false;
+  };
+  std::mutex mutex_;
+  std::map<int, Entry> entries_;
+};
 
 }  // namespace fulgur::cuda

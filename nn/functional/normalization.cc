@@ -2,6 +2,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/tensor/autocast.h"
+#include "fulgur/tensor/fused_batch_norm.h"
 #include "fulgur/tensor/ops.h"
 #include "fulgur/tensor/trace.h"
 
@@ -47,6 +48,10 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   if (training) {
     FULGUR_CHECK(count > 1, op, "Expected more than 1 value per channel when training, got input size ",
                  shape_str(input.sizes()));
+    // One fused op where the device has it (cuDNN on a GPU; tensor/fused_batch_norm.h); not
+    // while tracing, where the exporter records this function as one BatchNormalization.
+    if (!trace.active() && has_fused_batch_norm(input, running_mean, running_var, weight, bias))
+      return fused_batch_norm(input, weight, bias, running_mean, running_var, momentum, eps);
     const Tensor mean = input.mean(dims, /*keepdim=*/true);
     const Tensor centered = input.sub(mean);
     const Tensor var = centered.square().mean(dims, /*keepdim=*/true);  // biased

@@ -125,6 +125,7 @@ std::string op_name(const TraceNode& n) {
     case OpId::CrossEntropy: return "cross_entropy";
     case OpId::LayerNorm: return "layer_norm (fused)";
     case OpId::Conv: return "conv (fused)";
+    case OpId::BatchNorm: return "batch_norm (fused)";
     case OpId::Fill: return "fill_";
   }
   return "op";
@@ -722,6 +723,9 @@ void Emitter::emit() {
     case OpId::LayerNorm:
       refuse("is the fused kernel, which F::layer_norm does not take while tracing",
              "trace through F::layer_norm / nn::LayerNorm (exported as LayerNormalization)");
+    case OpId::BatchNorm:
+      refuse("is the fused kernel, which F::batch_norm does not take while tracing",
+             "trace through F::batch_norm / nn::BatchNorm*d (exported as BatchNormalization)");
     case OpId::Conv:
       refuse("is the fused kernel, which F::conv*d does not take while tracing",
              "trace through F::conv*d / nn::Conv*d (exported as Conv)");

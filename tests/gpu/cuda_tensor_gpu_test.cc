@@ -13,6 +13,7 @@
 #include "fulgur/tests/cuda_pinned_checks.h"
 #include "fulgur/tests/cuda_tensor_nn_checks.h"
 #include "fulgur/tensor/algorithm_flags.h"
+#include "fulgur/tensor/fused_batch_norm.h"
 #include "fulgur/tensor/fused_conv.h"
 #include "tests/gpu/skip_without_gpu.h"
 
@@ -314,5 +315,44 @@ TEST_CASE("gpu: cuDNN convolutions: deterministic repeats bit for bit, benchmark
     INFO("result ", i);
     CHECK(relative_error(timed[i], heuristic[i]) <= 1e-4);
     CHECK(relative_error(composed[i], heuristic[i]) <= 1e-4);
+  }
+}
+
+TEST_CASE("gpu: training-mode batch norm on cuDNN matches the CPU (outputs, gradients, running statistics)") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  std::mt19937 rng(33);
+  for (DType dtype : {kFloat64, kFloat32, kFloat16, kBFloat16}) {
+    const DType stats = dtype == kFloat64 ? kFloat64 : kFloat32;
+    const double tol = dtype == kFloat64 ? 1e-10 : dtype == kFloat32 ? 1e-4 : dtype == kFloat16 ? 4e-3 : 3e-2;
+    for (const Shape& shape : {Shape{64, 16}, Shape{8, 32, 14, 14}, Shape{4, 8, 5, 6, 7}}) {
+      INFO(dtype, " ", shape_str(shape));
+      const int64_t C = shape[1];
+      const auto r = [&](IntArrayRef s, double lo, double hi) {
+        return random_tensor(s, kFloat64, rng, Layout::Contiguous, lo, hi);
+      };
+      const Tensor x = r(shape, -2, 3).to(dtype).to(kFloat64), g = r(shape, -1, 1).to(dtype).to(kFloat64);
+      const Tensor w = r({C}, -1, 1), b = r({C}, -1, 1), rm = r({C}, -1, 1), rv = r({C}, 0.5, 2);
+      // CPU float64 reference (the composed path).
+      Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
+      Tensor rmc = rm.clone(), rvc = rv.clone();
+      const Tensor yc = nn::functional::batch_norm(xc, rmc, rvc, wc, bc, true, 0.1, 1e-5);
+      yc.mul(g).sum().backward();
+      // cuda: data in dtype, statistics and parameters in float32 (float64 for float64).
+      Tensor xd = x.to(dtype).to(kDev).requires_grad_();
+      Tensor wd = w.to(stats).to(kDev).requires_grad_(), bd = b.to(stats).to(kDev).requires_grad_();
+      Tensor rmd = rm.to(stats).to(kDev), rvd = rv.to(stats).to(kDev);
+      CHECK(has_fused_batch_norm(xd, rmd, rvd, wd, bd));
+      const Tensor yd = nn::functional::batch_norm(xd, rmd, rvd, wd, bd, true, 0.1, 1e-5);
+      CHECK(yd.dtype() == dtype);
+      yd.mul(g.to(dtype).to(kDev)).sum().backward();
+      const auto host = [](const Tensor& t) { return t.to(Device::cpu()).to(kFloat64); };
+      CHECK(relative_error(host(yd), yc) <= tol);
+      CHECK(relative_error(host(xd.grad()), xc.grad()) <= tol);
+      CHECK(relative_error(host(wd.grad()), wc.grad()) <= tol);
+      CHECK(relative_error(host(bd.grad()), bc.grad()) <= tol);
+      CHECK(relative_error(host(rmd), rmc) <= tol);
+      CHECK(relative_error(host(rvd), rvc) <= tol);
+    }
   }
 }
