@@ -476,8 +476,8 @@ const char* op_name(OpId op) {
     case OpId::MaxPool: return "MaxPoolWithIndices";
     case OpId::CrossEntropy: return "CrossEntropy";
     case OpId::LayerNorm: return "NativeLayerNorm";
-    case OpId::Conv: return "ConvolutionBackward0";
-    case OpId::BatchNorm: return "NativeBatchNormBackward0";
+    case OpId::Conv: return "Convolution";
+    case OpId::BatchNorm: return "NativeBatchNorm";
     case OpId::Softmax: return "Softmax";
     case OpId::LogSoftmax: return "LogSoftmax";
     case OpId::NllLoss: return "NllLoss";

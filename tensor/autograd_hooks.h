@@ -66,7 +66,7 @@ enum class OpId : uint16_t {
   // fused convolution (tensor/fused_conv.h): inputs x [N, Cin, *image] and weight [Cout,
   // Cin / groups, *kernel] (both contiguous); output y. attrs: internal::conv_attrs.
   Conv,
-  // fused training-mode batch norm (tensor/fused_batch_norm.h): inputs x [N, C, S]
+  // fused training-mode batch norm (tensor/fused_batch_norm.h): inputs x [N, C, *]
   // (contiguous), weight [C], bias [C] (ones / zeros for none); outputs y, per-channel mean,
   // per-channel 1/std; attrs.scalar = eps. Only y carries a gradient.
   BatchNorm,

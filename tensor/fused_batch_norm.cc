@@ -22,19 +22,16 @@ bool fits(const Tensor& p, const Tensor& x) {
 
 char* data_of(const Tensor& t) { return t.defined() ? static_cast<char*>(const_cast<void*>(t.data_ptr())) : nullptr; }
 
-// x as [N, C, S] and the dims both directions share.
-kernels::BatchNormArgs args_of(const Tensor& x3, double eps) {
+// The sizes both directions share: x [N, C, *] seen as [N, C, S].
+kernels::BatchNormArgs sizes_of(const Tensor& x, double eps) {
   kernels::BatchNormArgs a;
-  a.dtype = x3.dtype();
-  a.batch = x3.size(0);
-  a.channels = x3.size(1);
-  a.spatial = x3.size(2);
+  a.dtype = x.dtype();
+  a.batch = x.size(0);
+  a.channels = x.size(1);
+  a.spatial = x.numel() / (a.batch * a.channels);
   a.eps = eps;
-  a.x = data_of(x3);
   return a;
 }
-
-Tensor as_ncs(const Tensor& x) { return x.reshape({x.size(0), x.size(1), -1}).contiguous(); }
 
 }  // namespace
 
@@ -46,7 +43,7 @@ bool has_fused_batch_norm(const Tensor& x, const Tensor& running_mean, const Ten
   if (running_mean.defined() != running_var.defined()) return false;
   for (const Tensor* p : {&running_mean, &running_var, &weight, &bias})
     if (!fits(*p, x)) return false;
-  kernels::BatchNormArgs a = args_of(x.reshape({x.size(0), x.size(1), -1}), 1e-5);
+  kernels::BatchNormArgs a = sizes_of(x, 1e-5);
   a.x = data_of(x);
   return t.supports_batch_norm(a);
 }
@@ -56,7 +53,7 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
   FULGUR_CHECK(has_fused_batch_norm(input, running_mean, running_var, weight, bias), kOp,
                "internal: no fused batch norm for ", shape_str(input.sizes()), " ", input.dtype(), " on ",
                input.device());
-  const Tensor x = as_ncs(input);
+  const Tensor x = input.contiguous();  // [N, C, *] in memory as [N, C, S]: no view node after
   const int64_t C = x.size(1);
   const TensorOptions stats{.dtype = stats_dtype(x), .device = x.device()};
   // cuDNN always scales and shifts: ones and zeros stand for "none" (they take no gradient).
@@ -64,11 +61,12 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
   const Tensor b = bias.defined() ? bias : zeros({C}, stats);
   OpAttrs attrs;
   attrs.scalar = eps;
-  const Tensor y = record_op(OpId::BatchNorm, {x, w, b}, attrs, [&] {
+  return record_op(OpId::BatchNorm, {x, w, b}, attrs, [&] {
     Tensor out = make_tensor(x.sizes(), x.dtype(), x.device());
     Tensor mean = make_tensor({C}, *stats.dtype, x.device());
     Tensor invstd = make_tensor({C}, *stats.dtype, x.device());
-    kernels::BatchNormArgs a = args_of(x, eps);
+    kernels::BatchNormArgs a = sizes_of(x, eps);
+    a.x = data_of(x);
     a.momentum = momentum;
     a.weight = data_of(w);
     a.bias = data_of(b);
@@ -78,9 +76,11 @@ Tensor fused_batch_norm(const Tensor& input, const Tensor& weight, const Tensor&
     a.save_invstd = data_of(invstd);
     a.y = data_of(out);
     internal::table(x, kOp).batch_norm_forward(a);
+    // The kernel wrote the running statistics in place: their versions move, as mul_/add_'s do.
+    if (running_mean.defined()) running_mean.bump_version();
+    if (running_var.defined()) running_var.bump_version();
     return std::vector<Tensor>{out, mean, invstd};
   })[0];
-  return y.reshape(input.sizes());
 }
 
 namespace internal {
@@ -88,20 +88,24 @@ namespace internal {
 std::vector<Tensor> fused_batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                                               const Tensor& save_invstd, const Tensor& grad_y, double eps,
                                               bool need_dx, bool need_dweight, bool need_dbias) {
-  const int64_t C = x.size(1);
+  const int64_t N = x.size(0), C = x.size(1);
   if (grad_mode_enabled()) {
-    // create_graph: xhat = (x - mu) * invstd, dxhat = dy * w,
+    // create_graph, on [N, C, S] views: xhat = (x - mu) * invstd, dxhat = dy * w,
     // dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dw = sum(dy * xhat), db = sum(dy),
     // means and sums over dims 0 and 2.
-    const Tensor mu = x.mean({0, 2}, true);
-    const Tensor centered = x.sub(mu);
+    const Tensor x3 = x.reshape({N, C, -1});
+    const Tensor mu = x3.mean({0, 2}, true);
+    const Tensor centered = x3.sub(mu);
     const Tensor invstd = centered.square().mean({0, 2}, true).add(eps).rsqrt();
     const Tensor xhat = centered.mul(invstd);
-    const Tensor dy = grad_y.to(x.dtype());
+    const Tensor dy = grad_y.to(x.dtype()).reshape({N, C, -1});
     Tensor dx, dw, db;
     if (need_dx) {
       const Tensor dxhat = dy.mul(weight.view({1, C, 1}).to(x.dtype()));
-      dx = dxhat.sub(dxhat.mean({0, 2}, true)).sub(xhat.mul(dxhat.mul(xhat).mean({0, 2}, true))).mul(invstd);
+      dx = dxhat.sub(dxhat.mean({0, 2}, true))
+               .sub(xhat.mul(dxhat.mul(xhat).mean({0, 2}, true)))
+               .mul(invstd)
+               .reshape(x.sizes());
     }
     if (need_dweight) dw = dy.mul(xhat).sum({0, 2}).to(weight.dtype());
     if (need_dbias) db = dy.sum({0, 2}).to(weight.dtype());
@@ -111,7 +115,8 @@ std::vector<Tensor> fused_batch_norm_backward(const Tensor& x, const Tensor& wei
   Tensor dx = make_tensor(x.sizes(), x.dtype(), x.device());
   Tensor dw = make_tensor({C}, weight.dtype(), x.device());
   Tensor db = make_tensor({C}, weight.dtype(), x.device());
-  kernels::BatchNormArgs a = args_of(x, eps);
+  kernels::BatchNormArgs a = sizes_of(x, eps);
+  a.x = data_of(x);
   a.weight = data_of(weight);
   a.save_mean = data_of(save_mean);
   a.save_invstd = data_of(save_invstd);

@@ -31,7 +31,7 @@ Tensor fused_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bia
                         const Tensor& running_var, double momentum, double eps);
 
 namespace internal {
-// {dx, dweight, dbias} of fused_batch_norm (x as [N, C, S]) from the saved statistics: the
+// {dx, dweight, dbias} of fused_batch_norm (x [N, C, *] contiguous) from the saved statistics: the
 // fused kernel, or (create_graph) the same formulas in tensor ops with the statistics
 // recomputed from x so that they carry its history. Each gradient only when its need_* is set.
 std::vector<Tensor> fused_batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& save_mean,

@@ -9,6 +9,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/autograd/gradcheck.h"
+#include "fulgur/autograd/node.h"
 #include "fulgur/kernels/backends.h"
 #include "fulgur/kernels/kernel_table.h"
 #include "fulgur/tensor/algorithm_flags.h"
@@ -200,10 +201,16 @@ TEST_CASE("fused batch norm: only what is asked for; evaluation mode and other d
   bn.forward(img).sum().backward();
   CHECK(g_calls.forward == 2);
   CHECK(g_calls.backward == 1);
+  CHECK(bn.forward(img).grad_fn()->name() == "NativeBatchNormBackward");
+  CHECK(g_calls.forward == 3);
+  // The in-place update of the running statistics moves their version, as mul_/add_ do.
+  const uint64_t version = bn.running_mean.version();
+  bn.forward(img);
+  CHECK(bn.running_mean.version() > version);
   CHECK(bn.running_mean.min().item<double>() > 0.1);  // moved from 0 towards the mean (about 2)
   bn.eval();
   bn.forward(img);
-  CHECK(g_calls.forward == 2);
+  CHECK(g_calls.forward == 4);
 }
 
 TEST_CASE("fused batch norm: second derivatives (create_graph) and a finite-difference gradcheck") {

@@ -9,6 +9,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/autograd/gradcheck.h"
+#include "fulgur/autograd/node.h"
 #include "fulgur/kernels/backends.h"
 #include "fulgur/kernels/kernel_table.h"
 #include "fulgur/tensor/algorithm_flags.h"
@@ -257,7 +258,9 @@ TEST_CASE("fused conv: second derivatives (create_graph) and a finite-difference
   const auto second_grad = [&](bool fused_path) {
     set_cudnn_enabled(fused_path);
     Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_();
+    const int calls = g_calls.forward;
     const Tensor y = F::conv2d(x, w, Tensor(), 1, 1);
+    CHECK(g_calls.forward == calls + (fused_path ? 1 : 0));
     const auto grads = autograd::grad({y.square().sum()}, {x, w}, {.create_graph = true});
     const Tensor z = grads[1].square().sum().add(grads[0].square().sum());
     return autograd::grad({z}, {x, w});
@@ -282,6 +285,8 @@ TEST_CASE("fused conv: the input's gradient is computed only when something take
   CHECK(g_calls.input == 1);
   CHECK(g_calls.weight == 1);
   CHECK(x2.grad().defined());
+  // The node is named like PyTorch's (ConvolutionBackward0 there).
+  CHECK(F::conv2d(x2, w).grad_fn()->name() == "ConvolutionBackward");
 }
 
 TEST_CASE("fused conv: when the composed path runs instead, and what reaches the kernels") {

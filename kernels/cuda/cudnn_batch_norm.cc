@@ -4,7 +4,7 @@
 
 #include "fulgur/kernels/error.h"
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 #include <cuda_runtime.h>
 
 #include "fulgur/kernels/cuda/cuda_check.h"
@@ -12,7 +12,7 @@
 
 namespace fulgur::cuda {
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 namespace {
 
 constexpr const char* kOp = "batch_norm";
@@ -61,6 +61,9 @@ int current() {
 bool cudnn_supports_batch_norm(const kernels::BatchNormArgs& a, int device) {
   if (!cudnn_takes_dtype(a.dtype, device)) return false;
   if (a.batch < 1 || a.channels < 1 || a.spatial < 1 || a.eps < CUDNN_BN_MIN_EPSILON) return false;
+  // cuDNN's training kernels fail on larger batches (PyTorch keeps the same limit, found in
+  // pytorch#32763); those compose.
+  if (a.batch > 880801) return false;
   if (a.batch > INT_MAX / a.channels || a.batch * a.channels > INT_MAX / a.spatial) return false;
   return cudnn_ready(device, nullptr);
 }
@@ -87,12 +90,12 @@ void cudnn_batch_norm_backward(const kernels::BatchNormArgs& a, void* stream) {
   });
 }
 
-#else  // no CUDA toolkit
+#else  // no CUDA toolkit or no cuDNN headers
 
 bool cudnn_supports_batch_norm(const kernels::BatchNormArgs&, int) { return false; }
-void cudnn_batch_norm_forward(const kernels::BatchNormArgs&, void*) { FULGUR_FAIL("batch_norm", "built without CUDA"); }
+void cudnn_batch_norm_forward(const kernels::BatchNormArgs&, void*) { FULGUR_FAIL("batch_norm", "built without cuDNN"); }
 void cudnn_batch_norm_backward(const kernels::BatchNormArgs&, void*) {
-  FULGUR_FAIL("batch_norm", "built without CUDA");
+  FULGUR_FAIL("batch_norm", "built without cuDNN");
 }
 #endif
 

@@ -11,7 +11,7 @@
 namespace fulgur::cuda {
 
 // Whether args can run on cuDNN on `device`: floating dtypes (bfloat16 from compute
-// capability 8.0), x under 2^31 elements.
+// capability 8.0), x under 2^31 elements, a batch of at most 880801.
 bool cudnn_supports_batch_norm(const kernels::BatchNormArgs& args, int device);
 
 // Queued on `stream` of the current device; args must be cudnn_supports_batch_norm's.

@@ -2,7 +2,7 @@
 
 #include "fulgur/kernels/error.h"
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -18,7 +18,7 @@
 
 namespace fulgur::cuda {
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 namespace {
 
 constexpr size_t kMaxWorkspace = size_t{1} << 30;
@@ -190,28 +190,22 @@ std::vector<Candidate> timed(cudnnHandle_t h, Direction dir, const Descriptors& 
   return {};
 }
 
-// The workspace `algo` needs under the descriptor's current math type.
-size_t workspace_of(cudnnHandle_t h, Direction dir, const Descriptors& d, int algo) {
+// The workspace `algo` needs under the descriptor's current math type, in *bytes; cuDNN's
+// status (NOT_SUPPORTED for an algorithm this problem cannot take).
+cudnnStatus_t workspace_of(cudnnHandle_t h, Direction dir, const Descriptors& d, int algo, size_t* bytes) {
   const CudnnApi& a = api();
-  size_t bytes = 0;
   switch (dir) {
     case Direction::Forward:
-      check(a.forward_workspace(h, d.x.value, d.w.value, d.conv.value, d.y.value,
-                                static_cast<cudnnConvolutionFwdAlgo_t>(algo), &bytes),
-            "cudnnGetConvolutionForwardWorkspaceSize");
-      break;
+      return a.forward_workspace(h, d.x.value, d.w.value, d.conv.value, d.y.value,
+                                 static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
     case Direction::BackwardData:
-      check(a.data_workspace(h, d.w.value, d.y.value, d.conv.value, d.x.value,
-                             static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), &bytes),
-            "cudnnGetConvolutionBackwardDataWorkspaceSize");
-      break;
+      return a.data_workspace(h, d.w.value, d.y.value, d.conv.value, d.x.value,
+                              static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
     case Direction::BackwardFilter:
-      check(a.filter_workspace(h, d.x.value, d.y.value, d.conv.value, d.w.value,
-                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), &bytes),
-            "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-      break;
+      return a.filter_workspace(h, d.x.value, d.y.value, d.conv.value, d.w.value,
+                                static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
   }
-  return bytes;
+  return CUDNN_STATUS_BAD_PARAM;
 }
 
 struct Choice {
@@ -241,45 +235,38 @@ Key key_of(const kernels::ConvArgs& args, const Problem& p, Direction dir, int d
   return k;
 }
 
-// The first usable candidate: it succeeded, is deterministic when asked, keeps float32 off
-// tensor cores (no TF32), and its workspace fits kMaxWorkspace.
-Choice choose(cudnnHandle_t h, const kernels::ConvArgs& args, Direction dir, const Descriptors& d,
-              const std::vector<Candidate>& ranked) {
+const char* direction_name(Direction dir) {
+  return dir == Direction::Forward ? "forward" : dir == Direction::BackwardData ? "input gradient" : "weight gradient";
+}
+
+// The ranked candidates that may run, with their math type and workspace settled: each
+// succeeded in the ranking, is deterministic when asked, and fits kMaxWorkspace. float32 runs
+// with FMA math whatever the ranking says: DEFAULT math would allow TF32 on sm_80+.
+std::vector<Choice> usable(cudnnHandle_t h, const kernels::ConvArgs& args, Direction dir, const Descriptors& d,
+                           const std::vector<Candidate>& ranked) {
   const CudnnApi& a = api();
+  std::vector<Choice> out;
   for (const Candidate& c : ranked) {
     if (c.status != CUDNN_STATUS_SUCCESS) continue;
     if (args.deterministic && c.determinism != CUDNN_DETERMINISTIC) continue;
-    if (args.dtype == DType::Float32 && c.math != CUDNN_FMA_MATH && c.math != CUDNN_DEFAULT_MATH) continue;
-    check(a.conv_set_math(d.conv.value, c.math), "cudnnSetConvolutionMathType");
-    const size_t bytes = workspace_of(h, dir, d, c.algo);
-    if (bytes > kMaxWorkspace) continue;
-    return {c.algo, c.math, bytes};
+    cudnnMathType_t math = c.math;
+    if (args.dtype == DType::Float32) {
+      if (math != CUDNN_FMA_MATH && math != CUDNN_DEFAULT_MATH) continue;
+      math = CUDNN_FMA_MATH;
+    }
+    size_t bytes = 0;
+    if (a.conv_set_math(d.conv.value, math) != CUDNN_STATUS_SUCCESS) continue;
+    if (workspace_of(h, dir, d, c.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) continue;
+    out.push_back({c.algo, math, bytes});
   }
-  FULGUR_FAIL("conv", "cuDNN has no ", args.deterministic ? "deterministic " : "", "algorithm for this ",
-              dir == Direction::Forward ? "forward" : dir == Direction::BackwardData ? "input gradient" : "weight gradient",
-              " (", args.dtype, ", batch ", args.batch, ", ", args.in_channels, " -> ", args.out_channels,
-              " channels, groups ", args.groups, ") within ", kMaxWorkspace >> 20, " MiB of workspace",
-              "; hint: fulgur::set_cudnn_enabled(false) composes convolutions from im2col and matmul");
+  return out;
 }
 
-// Chooses (once per key) and queues the call; the caller holds the handle.
-void run_on(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, const Problem& p, const Key& key,
-            Direction dir, const Buffers& b, int device, void* stream) {
+// Queues the call with choice c; cuDNN's status (nothing queued unless success). Throws when
+// the workspace cannot be allocated.
+cudnnStatus_t launch(cudnnHandle_t h, const kernels::ConvArgs& args, Direction dir, const Descriptors& d,
+                     const Buffers& b, const Choice& c, int device, void* stream) {
   const CudnnApi& a = api();
-  const Descriptors d(p, t, args.groups);
-  auto it = g_choices.find(key);  // under the handle lock
-  if (it == g_choices.end()) {
-    std::vector<Candidate> ranked = heuristic(h, dir, d);
-    if (args.benchmark) {
-      // Time them with as much workspace as the largest heuristic candidate within the cap.
-      size_t most = 0;
-      for (const Candidate& c : ranked)
-        if (c.status == CUDNN_STATUS_SUCCESS && c.memory <= kMaxWorkspace) most = std::max(most, c.memory);
-      ranked = timed(h, dir, d, b, device, stream, most);
-    }
-    it = g_choices.emplace(key, choose(h, args, dir, d, ranked)).first;
-  }
-  const Choice& c = it->second;
   check(a.conv_set_math(d.conv.value, c.math), "cudnnSetConvolutionMathType");
   const StreamWorkspace ws(device, c.workspace, stream);
   const float one_f = 1.0f, zero_f = 0.0f;
@@ -289,23 +276,60 @@ void run_on(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, cons
   const void* zero = wide ? static_cast<const void*>(&zero_d) : &zero_f;
   switch (dir) {
     case Direction::Forward:
-      check(a.forward(h, one, d.x.value, b.x, d.w.value, b.w, d.conv.value,
-                      static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.data(), ws.bytes(), zero, d.y.value, b.out),
-            "cudnnConvolutionForward");
-      break;
+      return a.forward(h, one, d.x.value, b.x, d.w.value, b.w, d.conv.value,
+                       static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.data(), ws.bytes(), zero, d.y.value, b.out);
     case Direction::BackwardData:
-      check(a.backward_data(h, one, d.w.value, b.w, d.y.value, b.dy, d.conv.value,
-                            static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.data(), ws.bytes(), zero,
-                            d.x.value, b.out),
-            "cudnnConvolutionBackwardData");
-      break;
+      return a.backward_data(h, one, d.w.value, b.w, d.y.value, b.dy, d.conv.value,
+                             static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.data(), ws.bytes(), zero,
+                             d.x.value, b.out);
     case Direction::BackwardFilter:
-      check(a.backward_filter(h, one, d.x.value, b.x, d.y.value, b.dy, d.conv.value,
-                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.data(), ws.bytes(), zero,
-                              d.w.value, b.out),
-            "cudnnConvolutionBackwardFilter");
-      break;
+      return a.backward_filter(h, one, d.x.value, b.x, d.y.value, b.dy, d.conv.value,
+                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.data(), ws.bytes(), zero,
+                               d.w.value, b.out);
   }
+  return CUDNN_STATUS_BAD_PARAM;
+}
+
+// Queues the call; the caller holds the handle. The first call of a problem tries the usable
+// candidates in rank order (an algorithm the ranking lists can still refuse the problem, or
+// its workspace can fail to allocate) and caches the one that ran.
+void run_on(cudnnHandle_t h, const kernels::ConvArgs& args, const Types& t, const Problem& p, const Key& key,
+            Direction dir, const Buffers& b, int device, void* stream) {
+  const Descriptors d(p, t, args.groups);
+  const auto cached = g_choices.find(key);  // under the handle lock
+  if (cached != g_choices.end()) {
+    check(launch(h, args, dir, d, b, cached->second, device, stream), "cudnnConvolution (cached algorithm)",
+          direction_name(dir));
+    return;
+  }
+  std::vector<Candidate> ranked = heuristic(h, dir, d);
+  if (args.benchmark) {
+    // Time them with as much workspace as the largest heuristic candidate within the cap.
+    size_t most = 0;
+    for (const Candidate& c : ranked)
+      if (c.status == CUDNN_STATUS_SUCCESS && c.memory <= kMaxWorkspace) most = std::max(most, c.memory);
+    ranked = timed(h, dir, d, b, device, stream, most);
+  }
+  std::string tried;
+  for (const Choice& c : usable(h, args, dir, d, ranked)) {
+    std::string why;
+    try {
+      const cudnnStatus_t s = launch(h, args, dir, d, b, c, device, stream);
+      if (s == CUDNN_STATUS_SUCCESS) {
+        g_choices.emplace(key, c);
+        return;
+      }
+      why = api().error_string(s);
+    } catch (const Error& e) {  // the workspace
+      why = e.what();
+    }
+    tried += (tried.empty() ? "" : "; ") + std::string("algorithm ") + std::to_string(c.algo) + ": " + why;
+  }
+  FULGUR_FAIL(kOp, "cuDNN has no ", args.deterministic ? "deterministic " : "", "algorithm that runs this ",
+              direction_name(dir), " (", args.dtype, ", batch ", args.batch, ", ", args.in_channels, " -> ",
+              args.out_channels, " channels, groups ", args.groups, ") within ", kMaxWorkspace >> 20,
+              " MiB of workspace", tried.empty() ? "" : " (tried ", tried, tried.empty() ? "" : ")",
+              "; hint: fulgur::set_cudnn_enabled(false) composes convolutions from im2col and matmul");
 }
 
 void run(const kernels::ConvArgs& args, Direction dir, const Buffers& b, void* stream) {
@@ -346,12 +370,12 @@ void cudnn_conv_backward_weight(const kernels::ConvArgs& args, void* stream) {
   run(args, Direction::BackwardFilter, {args.x, nullptr, args.dy, args.dweight}, stream);
 }
 
-#else  // no CUDA toolkit: nothing to load
+#else  // no CUDA toolkit or no cuDNN headers: nothing to load
 
 bool cudnn_supports(const kernels::ConvArgs&, int) { return false; }
-void cudnn_conv_forward(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
-void cudnn_conv_backward_input(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
-void cudnn_conv_backward_weight(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without CUDA"); }
+void cudnn_conv_forward(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without cuDNN"); }
+void cudnn_conv_backward_input(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without cuDNN"); }
+void cudnn_conv_backward_weight(const kernels::ConvArgs&, void*) { FULGUR_FAIL("conv", "built without cuDNN"); }
 #endif
 
 }  // namespace fulgur::cuda

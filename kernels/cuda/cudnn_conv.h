@@ -8,9 +8,11 @@
 // * float32 computes in float32 (FMA math, no TF32, as our GEMMs and PyTorch's default for
 //   matmul); float16 / bfloat16 on tensor cores with float32 accumulation; float64 in float64.
 // * The algorithm per problem and direction: cuDNN's heuristic ranking (or, with
-//   ConvArgs::benchmark, the fastest of cudnnFind*AlgorithmEx's timed runs), keeping the first
-//   that succeeds, is deterministic when ConvArgs::deterministic asks for it, and needs at
-//   most 1 GiB of workspace; cached for the process.
+//   ConvArgs::benchmark, cudnnFind*AlgorithmEx's timed runs, fastest first); the first
+//   candidate that is deterministic when ConvArgs::deterministic asks for it, needs at most
+//   1 GiB of workspace, and actually runs (a listed algorithm can still refuse the problem, or
+//   its workspace fail to allocate: the next is tried) is cached for the process. float32
+//   always runs with FMA math: cuDNN's DEFAULT math would allow TF32 on sm_80+.
 // * One handle per device (cudnn_library.h); each call's workspace from the caching allocator
 //   on its stream.
 #pragma once

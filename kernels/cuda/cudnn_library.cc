@@ -1,6 +1,6 @@
 #include "fulgur/kernels/cuda/cudnn_library.h"
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 #include <mutex>
 
 #include "fulgur/kernels/cuda/loaded_library.h"
@@ -9,7 +9,7 @@
 
 namespace fulgur::cuda {
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 namespace {
 
 #define FULGUR_STR2(x) #x
@@ -121,10 +121,10 @@ void set_contiguous_desc(CudnnTensorDesc& desc, cudnnDataType_t type, const int*
   cudnn_check(a.tensor_set(desc.value, type, nd, dims, strides), op, "cudnnSetTensorNdDescriptor");
 }
 
-#else  // no CUDA toolkit: nothing to load
+#else  // no CUDA toolkit or no cuDNN headers: nothing to load
 
 bool cudnn_ready(int, std::string* why) {
-  if (why) *why = "built without CUDA";
+  if (why) *why = "built without cuDNN";
   return false;
 }
 bool cudnn_takes_dtype(DType, int) { return false; }

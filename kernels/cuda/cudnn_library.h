@@ -9,8 +9,13 @@
 
 #include "fulgur/kernels/dtype.h"
 
-#if FULGUR_WITH_CUDA
+// cuDNN is optional inside a CUDA toolkit: without its headers the cuDNN paths are absent
+// (cudnn_ready says so) and everything else builds.
+#if FULGUR_WITH_CUDA && __has_include(<cudnn.h>)
+#define FULGUR_WITH_CUDNN 1
 #include <cudnn.h>
+#else
+#define FULGUR_WITH_CUDNN 0
 #endif
 
 namespace fulgur::cuda {
@@ -23,7 +28,7 @@ bool cudnn_ready(int device, std::string* why);
 // bfloat16 from compute capability 8.0.
 bool cudnn_takes_dtype(DType dtype, int device);
 
-#if FULGUR_WITH_CUDA
+#if FULGUR_WITH_CUDNN
 // The entry points, typed from the headers, so that a changed signature is a compile error.
 struct CudnnApi {
   decltype(&cudnnCreate) create = nullptr;
