@@ -1,7 +1,5 @@
 #include "fulgur/tensor/fused_conv.h"
 
-#include <climits>
-
 #include "fulgur/kernels/error.h"
 #include "fulgur/kernels/kernel_table.h"
 #include "fulgur/tensor/algorithm_flags.h"

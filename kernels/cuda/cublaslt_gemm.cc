@@ -15,9 +15,8 @@
 #include <vector>
 
 #include "fulgur/kernels/cuda/cuda_check.h"
-#include "fulgur/kernels/cuda/loaded_library.h"
-#include "fulgur/kernels/cuda/cuda_device_memory.h"
 #include "fulgur/kernels/cuda/gemm_layout.h"
+#include "fulgur/kernels/cuda/loaded_library.h"
 #include "fulgur/kernels/cuda/stream_workspace.h"
 #endif
 
@@ -84,11 +83,7 @@ std::mutex g_mutex;                          // the algorithm cache
 // The device's handle (the library loaded), or null with the reason in *why.
 cublasLtHandle_t handle_of(int device, std::string* why) {
   const Api& a = api();
-  if (!a.error.empty()) {
-    if (why) *why = a.error;
-    return nullptr;
-  }
-  return g_handles.get(device, [&](cublasLtHandle_t* h) -> std::string {
+  return g_handles.get(device, a.error, [&](cublasLtHandle_t* h) -> std::string {
     const cublasStatus_t s = a.create(h);
     return s == CUBLAS_STATUS_SUCCESS ? "" : std::string("cublasLtCreate failed: ") + a.status_string(s);
   }, why);

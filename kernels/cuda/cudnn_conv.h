@@ -17,8 +17,6 @@
 //   on its stream.
 #pragma once
 
-#include <string>
-
 #include "fulgur/kernels/cuda/cudnn_library.h"  // cudnn_ready
 #include "fulgur/kernels/kernel_args.h"
 

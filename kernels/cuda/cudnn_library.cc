@@ -22,11 +22,7 @@ std::mutex g_use;  // a handle is not for concurrent use
 // The device's handle (the library loaded), or null with the reason in *why.
 cudnnHandle_t handle_of(int device, std::string* why) {
   const CudnnApi& a = cudnn_api();
-  if (!a.error.empty()) {
-    if (why) *why = a.error;
-    return nullptr;
-  }
-  return g_handles.get(device, [&](cudnnHandle_t* h) -> std::string {
+  return g_handles.get(device, a.error, [&](cudnnHandle_t* h) -> std::string {
     const cudnnStatus_t s = a.create(h);
     return s == CUDNN_STATUS_SUCCESS ? "" : std::string("cudnnCreate failed: ") + a.error_string(s);
   }, why);

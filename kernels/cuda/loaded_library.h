@@ -49,8 +49,14 @@ std::string create_on_device(int device, const std::function<std::string()>& cre
 template <typename Handle>
 class DeviceHandles {
  public:
-  // The device's handle, or null with the reason in *why; create(&handle) returns "" or why not.
-  Handle get(int device, const std::function<std::string(Handle*)>& create, std::string* why) {
+  // The device's handle, or null with the reason in *why: the library's load error when there
+  // is one (LoadedLibrary::error()), else create(&handle)'s ("" for success).
+  Handle get(int device, const std::string& load_error, const std::function<std::string(Handle*)>& create,
+             std::string* why) {
+    if (!load_error.empty()) {
+      if (why) *why = load_error;
+      return nullptr;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     Entry& e = entries_[device];
     if (!e.tried) {
