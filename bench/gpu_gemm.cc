@@ -1,4 +1,6 @@
-// GPU benchmark of the tensor-core GEMM (kernels/cuda/gemm.h) beside cuBLAS in the same run:
+// GPU benchmark of the tensor-core GEMM (kernels/cuda/gemm.h) beside cuBLAS in the same run,
+// each shape on both of our kernels: the mma.sync one (ops "gemm", "gemm_bias_gelu") and, on
+// sm_90, the wgmma/TMA one (ops "gemm_wgmma", "gemm_bias_gelu_wgmma"):
 //   * square bf16 and fp16 GEMMs (4096^3, 8192^3; D in the input dtype, no epilogue) against
 //     cublasGemmEx with CUBLAS_COMPUTE_32F;
 //   * MLP layers y = gelu(x @ W^T + b) (bf16, M in {64, 1024, 8192}, K in {784, 4096}, N in
@@ -29,6 +31,7 @@
 #include "fulgur/kernels/cuda/cublaslt_gemm.h"
 #include "fulgur/kernels/cuda/device_buffer.h"
 #include "fulgur/kernels/cuda/gemm.h"
+#include "fulgur/kernels/cuda/gemm_kernel_choice.h"
 #include "fulgur/kernels/cuda/tensor_gemm.h"
 #include "fulgur/kernels/half.h"
 #endif
@@ -132,6 +135,21 @@ GemmArgs our_args(const Shape& s, GemmDtype t, const void* a, const void* b, voi
   return g;
 }
 
+// Switches g to the wgmma kernel; false (g unchanged) where it would not run (not sm_90).
+bool takes_wgmma(GemmArgs& g) {
+  GemmArgs w = g;
+  w.kernel = fulgur::cuda::GemmKernel::Wgmma;
+  const auto used = fulgur::cuda::gemm_kernel_for<Exec::Gpu>(w);
+  if (used.kernel != fulgur::cuda::GemmKernel::Wgmma) {
+    static bool said = false;
+    if (!said) std::fprintf(stderr, "gpu_gemm: no wgmma rows: %s\n", used.why.c_str());
+    said = true;
+    return false;
+  }
+  g = w;
+  return true;
+}
+
 const char* dtype_name(GemmDtype t) { return t == GemmDtype::BFloat16 ? "bf16" : "f16"; }
 
 void report(bool json, const char* op, const char* dt, const Shape& s, double ms, double ref_ms, const char* ref_name) {
@@ -169,10 +187,14 @@ void run(bool json) {
       const Shape s{n, n, n, false};
       const size_t count = static_cast<size_t>(n * n);
       DeviceBuffer a = random16(count, t, rng), b = random16(count, t, rng), d(count * 2), d_ref(count * 2);
-      const GemmArgs g = our_args(s, t, a.data(), b.data(), d.data());
+      GemmArgs g = our_args(s, t, a.data(), b.data(), d.data());
       const double ours = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
       const double theirs = median_ms([&] { cublas_gemm(h, s, t, a.data(), b.data(), d_ref.data()); });
       report(json, "gemm", dtype_name(t), s, ours, theirs, "cublas");
+      if (takes_wgmma(g)) {
+        const double wgmma = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
+        report(json, "gemm_wgmma", dtype_name(t), s, wgmma, theirs, "cublas");
+      }
     }
   }
 
@@ -196,6 +218,10 @@ void run(bool json) {
           fulgur::bench::bias_gelu_bf16(y_ref.data(), bias.as<float>(), m, n, nullptr);
         });
         report(json, "gemm_bias_gelu", dtype_name(t), s, ours, theirs, "cublas_plus_kernel");
+        if (takes_wgmma(g)) {
+          const double wgmma = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
+          report(json, "gemm_bias_gelu_wgmma", dtype_name(t), s, wgmma, theirs, "cublas_plus_kernel");
+        }
       }
     }
   }

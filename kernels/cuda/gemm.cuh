@@ -25,9 +25,14 @@
 #include <string>
 
 #include "fulgur/kernels/cuda/gemm.h"
+#include "fulgur/kernels/cuda/gemm_kernel_choice.h"
+#include "kernels/cuda/gemm_epilogue.cuh"
 #include "fulgur/kernels/cuda/simt.h"
 #include "fulgur/kernels/cuda/simt_ptx.h"
 #include "fulgur/kernels/error.h"
+#if !FULGUR_SIMT_EMULATED
+#include "fulgur/kernels/cuda/gemm_wgmma.h"
+#endif
 
 namespace fulgur::cuda {
 namespace FULGUR_KERNEL_NS {
@@ -67,16 +72,11 @@ using TileSmall = Tile<64, 64, 32, 2, 2, 4, 4>;
 struct Params {
   const uint16_t* a;
   const uint16_t* b;
-  void* d;
-  const float* bias;
-  const void* residual;
-  int64_t lda, ldb, ldd, ldr;
-  int64_t stride_a, stride_b, stride_d, stride_r;
+  int64_t lda, ldb;
+  int64_t stride_a, stride_b;
   int m, n, k;
-  float alpha;
-  int out_dtype;   // GemmDtype
-  int activation;  // GemmActivation
   bool vec_a, vec_b;
+  EpilogueParams epi;
 };
 
 __device__ __forceinline__ int imin(int x, int y) { return x < y ? x : y; }
@@ -111,27 +111,6 @@ FULGUR_UNROLL
       *reinterpret_cast<uint4*>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
     }
   }
-}
-
-__device__ __forceinline__ float load_out(const void* p, int dtype, int64_t i) {
-  if (dtype == static_cast<int>(GemmDtype::Float32)) return static_cast<const float*>(p)[i];
-  const uint16_t bits = static_cast<const uint16_t*>(p)[i];
-  return dtype == static_cast<int>(GemmDtype::BFloat16) ? ptx::bf16_to_float(bits) : ptx::fp16_to_float(bits);
-}
-
-__device__ __forceinline__ void store_out(void* p, int dtype, int64_t i, float v) {
-  if (dtype == static_cast<int>(GemmDtype::Float32)) {
-    static_cast<float*>(p)[i] = v;
-  } else {
-    static_cast<uint16_t*>(p)[i] =
-        dtype == static_cast<int>(GemmDtype::BFloat16) ? ptx::float_to_bf16(v) : ptx::float_to_fp16(v);
-  }
-}
-
-__device__ __forceinline__ float activate(float v, int activation) {
-  if (activation == static_cast<int>(GemmActivation::Relu)) return v > 0.0f ? v : 0.0f;
-  if (activation == static_cast<int>(GemmActivation::Gelu)) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-  return v;
 }
 
 template <typename T, bool kTransA, bool kTransB, bool kBf16>
@@ -244,8 +223,6 @@ FULGUR_UNROLL
 
   // Epilogue from the accumulator layout: acc[.][.][i] is row g + 8*(i/2), column 2t + i%2.
   const int g = lane >> 2, t = lane & 3;
-  const int64_t d_base = batch * p.stride_d;
-  const int64_t r_base = batch * p.stride_r;
 FULGUR_UNROLL
   for (int mi = 0; mi < kMI; ++mi) {
 FULGUR_UNROLL
@@ -256,13 +233,7 @@ FULGUR_UNROLL
       for (int ni = 0; ni < kNI; ++ni) {
 FULGUR_UNROLL
         for (int e = 0; e < 2; ++e) {
-          const int col = n0 + warp_n * kWN + ni * 8 + 2 * t + e;
-          if (col >= p.n) continue;
-          float v = p.alpha * acc[mi][ni][2 * h + e];
-          if (p.bias != nullptr) v += p.bias[col];
-          v = activate(v, p.activation);
-          if (p.residual != nullptr) v += load_out(p.residual, p.out_dtype, r_base + row * p.ldr + col);
-          store_out(p.d, p.out_dtype, d_base + row * p.ldd + col, v);
+          epilogue_store(p.epi, batch, row, n0 + warp_n * kWN + ni * 8 + 2 * t + e, acc[mi][ni][2 * h + e]);
         }
       }
     }
@@ -340,6 +311,21 @@ inline int sm_count() {
 #endif
 }
 
+// The current device's compute capability (major * 10 + minor); 0 when it cannot be read.
+inline int compute_capability() {
+#if !FULGUR_SIMT_EMULATED
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    return 0;
+  }
+  return major * 10 + minor;
+#else
+  return 90;  // as sm_count(): the emulated device stands in for an H100/H200
+#endif
+}
+
 // The large tile when it still gives every SM a block, else the small one.
 inline GemmTiles choose_tiles(const GemmArgs& g) {
   if (g.tiles != GemmTiles::Auto) return g.tiles;
@@ -349,6 +335,17 @@ inline GemmTiles choose_tiles(const GemmArgs& g) {
 
 }  // namespace gemm_detail
 }  // namespace FULGUR_KERNEL_NS
+
+template <>
+GemmKernelChoice gemm_kernel_for<FULGUR_EXEC>(const GemmArgs& args) {
+  using namespace FULGUR_KERNEL_NS::gemm_detail;
+  GemmKernelChoice c = choose_gemm_kernel(args, compute_capability(), FULGUR_SIMT_EMULATED != 0);
+#if !FULGUR_SIMT_EMULATED
+  std::string why;
+  if (c.kernel == GemmKernel::Wgmma && !wgmma_kernel_loaded(&why)) c = {GemmKernel::MmaSync, "mma.sync: " + why};
+#endif
+  return c;
+}
 
 template <>
 void gemm<FULGUR_EXEC>(const GemmArgs& args, void* stream) {
@@ -363,10 +360,7 @@ void gemm<FULGUR_EXEC>(const GemmArgs& args, void* stream) {
   constexpr int64_t kMaxSize = INT32_MAX - 256;
   FULGUR_CHECK(g.m <= kMaxSize && g.n <= kMaxSize && g.k <= kMaxSize && g.batch <= 65535, "gemm", "too large (",
                shapes(), "); hint: m, n, k < 2^31 - 256 and batch <= 65535; split the work");
-  if (g.lda == 0) g.lda = g.trans_a ? g.m : g.k;
-  if (g.ldb == 0) g.ldb = g.trans_b ? g.k : g.n;
-  if (g.ldd == 0) g.ldd = g.n;
-  if (g.ld_residual == 0) g.ld_residual = g.n;
+  g = with_leading_dimensions(g);
   FULGUR_CHECK(g.lda >= (g.trans_a ? g.m : g.k), "gemm", "lda=", g.lda, " is less than the row length ",
                g.trans_a ? g.m : g.k, " of A (", shapes(), "); hint: lda >= (trans_a ? m : k), or 0 for packed");
   FULGUR_CHECK(g.ldb >= (g.trans_b ? g.k : g.n), "gemm", "ldb=", g.ldb, " is less than the row length ",
@@ -379,26 +373,26 @@ void gemm<FULGUR_EXEC>(const GemmArgs& args, void* stream) {
   FULGUR_CHECK(g.batch == 1 || g.stride_d != 0, "gemm", "stride_d=0 with several batches writes every batch to "
                "the same D (", shapes(), "); hint: stride_d = m * ldd for packed batches");
 
+#if !FULGUR_SIMT_EMULATED
+  // The Hopper kernel when asked for and it can run (gemm_kernel_choice.h); it declines,
+  // launching nothing, when the driver cannot describe an operand to TMA.
+  if (g.kernel == GemmKernel::Wgmma &&
+      choose_gemm_kernel(g, compute_capability(), false).kernel == GemmKernel::Wgmma && gemm_wgmma(g, stream, nullptr)) {
+    return;
+  }
+#endif
+
   Params p{};
   p.a = static_cast<const uint16_t*>(g.a);
   p.b = static_cast<const uint16_t*>(g.b);
-  p.d = g.d;
-  p.bias = g.bias;
-  p.residual = g.residual;
   p.lda = g.lda;
   p.ldb = g.ldb;
-  p.ldd = g.ldd;
-  p.ldr = g.ld_residual;
   p.stride_a = g.stride_a;
   p.stride_b = g.stride_b;
-  p.stride_d = g.stride_d;
-  p.stride_r = g.stride_residual;
   p.m = static_cast<int>(g.m);
   p.n = static_cast<int>(g.n);
   p.k = static_cast<int>(g.k);
-  p.alpha = g.alpha;
-  p.out_dtype = static_cast<int>(g.out_dtype);
-  p.activation = static_cast<int>(g.activation);
+  p.epi = epilogue_params(g);
   p.vec_a = rows_16b_aligned(g.a, g.lda, g.stride_a, g.batch);
   p.vec_b = rows_16b_aligned(g.b, g.ldb, g.stride_b, g.batch);
 

@@ -21,8 +21,15 @@ namespace fulgur::cuda {
 enum class GemmDtype { BFloat16, Float16, Float32 };
 enum class GemmActivation { None, Relu, Gelu };  // Gelu: the erf form, PyTorch's default
 // Block tile of D: Auto takes Large (128x128, 8 warps) when that gives every SM a block, else
-// Small (64x64, 4 warps); tests force each.
+// Small (64x64, 4 warps); tests force each. For the wgmma kernel: Large is 128x256, Small 128x128.
 enum class GemmTiles { Auto, Small, Large };
+// Which of our two kernels runs (gemm_kernel_choice.h has the rule and says why):
+//   MmaSync: mma.sync m16n8k16 with cp.async (gemm.cuh; sm_80 and later, and the emulator);
+//   Wgmma:   Hopper wgmma fed by TMA, warp-specialised (gemm_wgmma.cu; sm_90 only) where its
+//            operand rules hold, else MmaSync;
+//   Auto:    MmaSync for now: the wgmma kernel becomes the default on sm_90 once a GPU run has
+//            checked it (docs/CUDA.md, "The Hopper GEMM").
+enum class GemmKernel { Auto, MmaSync, Wgmma };
 
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
@@ -52,6 +59,7 @@ struct GemmArgs {
   int64_t stride_residual = 0;
 
   GemmTiles tiles = GemmTiles::Auto;
+  GemmKernel kernel = GemmKernel::Auto;
 };
 
 // Launches the GEMM (nothing for an empty M, N or batch; K = 0 gives D = epilogue(0)).

@@ -1,0 +1,370 @@
+// Hopper GEMM (sm_90a): wgmma.mma_async fed by TMA, warp-specialised, with gemm.h's fused
+// epilogue. D = act(alpha * op(A) @ op(B) + bias) + residual, bf16/fp16 in, fp32 accumulation.
+//
+// Algorithm. A block of 3 warpgroups computes a 128 x BN tile of D (BN = 256, or 128 when
+// 256-wide tiles would leave SMs idle). Warpgroup 0 is the producer: one thread issues TMA
+// copies of the next K-slices (64 deep) of A and B into a ring of shared-memory stages
+// (4 of 48 KiB for BN = 256, 6 of 32 KiB for BN = 128) and gives its registers away
+// (setmaxnreg). Warpgroups 1 and 2 are consumers, each owning 64 rows of the tile: per stage
+// they issue four wgmma m64nBNk16 straight from shared memory, keep one stage's wgmma group
+// in flight while waiting for the previous one, and then free that previous stage.
+// Synchronisation is two mbarriers per stage: `full` (the producer's arrival plus the TMA
+// bytes) and `empty` (all 256 consumer threads). The accumulators (BN/2 fp32 registers per
+// thread) go through gemm_epilogue.cuh straight from registers, with bounds checks.
+//
+// Layouts. TMA writes every box with the 128-byte swizzle, rows of 64 elements (128 bytes):
+//   A not transposed (M x K, K-major): one box of 128 rows (m) x 64 k; consumer c reads rows
+//     64c.. at byte offset 8 KiB * c; the wgmma descriptor is K-major, stride 1024 bytes per
+//     8 rows, and each k16 step moves the start 32 bytes along the swizzled row.
+//   A transposed (K x M, M-major): two boxes of 64 k-rows x 64 m, one per consumer; the
+//     descriptor is MN-major (trans-a = 1), 1024 bytes per 8 k-rows, a k16 step is 2 KiB.
+//   B transposed (N x K, K-major, as nn.Linear stores W): one box of BN rows x 64 k.
+//   B not transposed (K x N, N-major): BN/64 boxes of 64 k-rows x 64 n, 8 KiB apart, which
+//     is the descriptor's leading-dimension offset (trans-b = 1).
+// Edges: boxes past M, N or K are zero-filled by TMA (and still count their full bytes toward
+// the barrier), so the edge tiles need no special path; the epilogue skips rows and columns
+// past M x N. Tiles are visited in groups of 16 tile rows, so that the blocks running at one
+// time share panels of A and B in L2.
+//
+// Tile width: 256 when such tiles still give every SM a block and N > 128, else 128
+// (GemmArgs::tiles forces one: Small = 128, Large = 256).
+// GPU-only (no emulation: hopper_ptx.cuh); checked by tests/gpu/cuda_gemm_gpu_test.cc.
+#include "fulgur/kernels/cuda/gemm_wgmma.h"
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstdint>
+#include <utility>
+
+#include "fulgur/kernels/cuda/tensor_map.h"
+#include "fulgur/kernels/error.h"
+#include "kernels/cuda/gemm_epilogue.cuh"
+#include "kernels/cuda/hopper_ptx.cuh"
+
+// A 9.0 device pass without the architecture-specific features would compile the kernel to a
+// trap; only sm_90a (-gencode=arch=compute_90a,code=sm_90a) may build for 9.0.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ == 900 && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#error "gemm_wgmma.cu needs sm_90a, not sm_90 or compute_90: --//third_party/cuda:archs=sm_90a"
+#endif
+
+namespace fulgur::cuda {
+namespace FULGUR_KERNEL_NS {
+namespace gemm_detail {
+namespace wgmma {
+
+namespace hp = ::fulgur::ptx::hopper;
+
+constexpr int kBM = 128, kBK = 64;
+constexpr int kThreads = 384;           // producer warpgroup + 2 consumer warpgroups
+[[maybe_unused]] constexpr int kConsumerThreads = 256;
+[[maybe_unused]] constexpr int kBoxBytes = 64 * 128;    // 64 rows of one 128-byte swizzle span
+[[maybe_unused]] constexpr int kTileGroup = 16;        // tile rows per L2 group
+[[maybe_unused]] constexpr int kProducerRegs = 40, kConsumerRegs = 232;
+
+template <int BN>
+struct Shape {
+  static constexpr int kStages = BN == 256 ? 4 : 6;
+  static constexpr int kABytes = kBM * kBK * 2;
+  static constexpr int kBBytes = BN * kBK * 2;
+  static constexpr int kStageBytes = kABytes + kBBytes;
+  // Stages, then 2 barriers per stage, plus 1 KiB to align the start to the swizzle's 1024 bytes.
+  static constexpr int kSmemBytes = kStages * kStageBytes + 2 * kStages * 8 + 1024;
+  static_assert(kABytes % 1024 == 0 && kBBytes % 1024 == 0, "stages must keep 1024-byte alignment");
+};
+
+struct WgmmaParams {
+  int m, n, k;
+  int tiles_m, tiles_n;
+  bool broadcast_a, broadcast_b;  // batch stride 0: every batch reads batch 0
+  EpilogueParams epi;
+};
+
+// The producer's single thread: TMA copies of each K-slice into the ring, a stage at a time
+// once the consumers have freed it.
+template <int BN, bool kTransA, bool kTransB>
+__device__ __forceinline__ void produce(const CUtensorMap& map_a, const CUtensorMap& map_b, const WgmmaParams& p,
+                                        uint8_t* s_a, uint8_t* s_b, uint64_t* full, uint64_t* empty, int m0, int n0,
+                                        int batch, int k_tiles) {
+  using S = Shape<BN>;
+  constexpr int kStages = S::kStages;
+  hp::prefetch_tensor_map(&map_a);
+  hp::prefetch_tensor_map(&map_b);
+  const int batch_a = p.broadcast_a ? 0 : batch, batch_b = p.broadcast_b ? 0 : batch;
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    const int s = kt % kStages;
+    if (kt >= kStages) hp::mbarrier_wait(&empty[s], ((kt / kStages) - 1) & 1);
+    hp::mbarrier_arrive_expect_tx(&full[s], S::kStageBytes);  // full boxes, even past the edges
+    const int k0 = kt * kBK;
+    uint8_t* a_dst = s_a + s * S::kABytes;
+    uint8_t* b_dst = s_b + s * S::kBBytes;
+    if (kTransA) {
+      hp::tma_load_3d(a_dst, &map_a, &full[s], m0, k0, batch_a);
+      hp::tma_load_3d(a_dst + kBoxBytes, &map_a, &full[s], m0 + 64, k0, batch_a);
+    } else {
+      hp::tma_load_3d(a_dst, &map_a, &full[s], k0, m0, batch_a);
+    }
+    if (kTransB) {
+      hp::tma_load_3d(b_dst, &map_b, &full[s], k0, n0, batch_b);
+    } else {
+#pragma unroll
+      for (int j = 0; j < BN / 64; ++j) hp::tma_load_3d(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
+    }
+  }
+}
+
+// The four accumulators of column group I (columns 8I + 2q + {0, 1}, rows g and g + 8).
+template <int I, int N>
+__device__ __forceinline__ void store_column_group(const EpilogueParams& e, int batch, int row, int col,
+                                                   const float (&acc)[N]) {
+  epilogue_store(e, batch, row, col, acc[4 * I]);
+  epilogue_store(e, batch, row, col + 1, acc[4 * I + 1]);
+  epilogue_store(e, batch, row + 8, col, acc[4 * I + 2]);
+  epilogue_store(e, batch, row + 8, col + 1, acc[4 * I + 3]);
+}
+
+// One consumer warpgroup: 64 rows of the tile, wgmma over the ring, then the epilogue.
+template <int BN, bool kBf16, bool kTransA, bool kTransB>
+__device__ __forceinline__ void consume(const WgmmaParams& p, const uint8_t* s_a, const uint8_t* s_b, uint64_t* full,
+                                        uint64_t* empty, int m0, int n0, int batch, int k_tiles, int consumer, int tid) {
+  using S = Shape<BN>;
+  constexpr int kStages = S::kStages;
+  // Not zeroed: the first wgmma overwrites it (scale-d = 0), which also keeps the array in
+  // registers (a zeroing loop made NVVM place 128 floats in local memory).
+  float acc[BN / 2];
+
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    const int s = kt % kStages;
+    hp::mbarrier_wait(&full[s], (kt / kStages) & 1);
+    const uint8_t* a_tile = s_a + s * S::kABytes + consumer * kBoxBytes;
+    const uint8_t* b_tile = s_b + s * S::kBBytes;
+    hp::fence_registers(acc);
+    hp::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kBK / 16; ++kk) {
+      const uint64_t desc_a = kTransA ? hp::sw128_descriptor(a_tile + kk * 2048, kBoxBytes, 1024)
+                                      : hp::sw128_descriptor(a_tile + kk * 32, 16, 1024);
+      const uint64_t desc_b = kTransB ? hp::sw128_descriptor(b_tile + kk * 32, 16, 1024)
+                                      : hp::sw128_descriptor(b_tile + kk * 2048, kBoxBytes, 1024);
+      hp::wgmma_ss<BN, kBf16, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, desc_a, desc_b, kt > 0 || kk > 0 ? 1u : 0u);
+    }
+    hp::wgmma_commit();
+    hp::wgmma_wait<1>();  // the previous stage's wgmma group has finished reading ...
+    hp::fence_registers(acc);
+    if (kt > 0) hp::mbarrier_arrive(&empty[(kt - 1) % kStages]);  // ... so the producer may refill it
+  }
+  hp::wgmma_wait<0>();
+  hp::fence_registers(acc);
+
+  // Accumulator layout (PTX ISA, wgmma D fragment for m64nNk16): warp w of the warpgroup holds
+  // rows 16w..16w+15; acc[4i + 2h + e] is row g + 8h, column 8i + 2q + e (g = lane / 4, q = lane % 4).
+  const int lane = tid % 32, warp = (tid % 128) / 32;
+  const int g = lane / 4, q = lane % 4;
+  const int row0 = m0 + consumer * 64 + warp * 16 + g;
+  // Expanded at compile time (a fold over the column groups), not a loop: left to the unroller,
+  // the 128-accumulator version stayed a loop, indexed acc at run time and so put it in local memory.
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (store_column_group<I>(p.epi, batch, row0, n0 + 8 * I + 2 * q, acc), ...);
+  }(std::make_integer_sequence<int, BN / 8>{});
+}
+
+template <int BN, bool kBf16, bool kTransA, bool kTransB>
+__global__ void __launch_bounds__(kThreads, 1)
+    gemm_wgmma_kernel(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,
+                      WgmmaParams p) {
+#if FULGUR_HOPPER_PTX
+  using S = Shape<BN>;
+  constexpr int kStages = S::kStages;
+  extern __shared__ __align__(1024) uint8_t smem_raw[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  uint8_t* s_a = smem;
+  uint8_t* s_b = smem + kStages * S::kABytes;
+  uint64_t* full = reinterpret_cast<uint64_t*>(s_b + kStages * S::kBBytes);
+  uint64_t* empty = full + kStages;
+
+  // Grouped tile order: kTileGroup tile rows at a time, down the rows first.
+  const int tile = static_cast<int>(blockIdx.x);
+  const int per_group = kTileGroup * p.tiles_n;
+  const int first_m = tile / per_group * kTileGroup;
+  const int group_rows = min(p.tiles_m - first_m, kTileGroup);
+  const int tm = first_m + (tile % per_group) % group_rows;
+  const int tn = (tile % per_group) / group_rows;
+  const int m0 = tm * kBM, n0 = tn * BN;
+  const int batch = static_cast<int>(blockIdx.y);
+  const int k_tiles = (p.k + kBK - 1) / kBK;
+
+  const int tid = static_cast<int>(threadIdx.x);
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      hp::mbarrier_init(&full[s], 1);
+      hp::mbarrier_init(&empty[s], kConsumerThreads);
+    }
+    hp::fence_barrier_init();
+  }
+  __syncthreads();
+
+  // The two roles are the two branches of one if/else, so that ptxas applies setmaxnreg.
+  const int warpgroup = tid / 128;
+  if (warpgroup == 0) {
+    hp::setmaxnreg_dec<kProducerRegs>();
+    if (tid == 0) produce<BN, kTransA, kTransB>(map_a, map_b, p, s_a, s_b, full, empty, m0, n0, batch, k_tiles);
+  } else {
+    hp::setmaxnreg_inc<kConsumerRegs>();
+    consume<BN, kBf16, kTransA, kTransB>(p, s_a, s_b, full, empty, m0, n0, batch, k_tiles, warpgroup - 1, tid);
+  }
+#else
+  (void)map_a, (void)map_b, (void)p;
+  __trap();
+#endif
+}
+
+// The first device's SM count, read once (as gemm.cuh's choice of tiles does).
+int sm_count() {
+  static const int count = [] {
+    int device = 0, sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+      return 132;
+    }
+    return sms;
+  }();
+  return count;
+}
+
+// Raises the kernel's dynamic shared-memory limit once per device (the attribute is per device).
+template <typename Kernel>
+cudaError_t reserve_shared_memory(Kernel* kernel, int bytes) {
+  static std::atomic<uint64_t> done{0};  // bit d: device d (devices past 63 set it every call)
+  int device = 0;
+  if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) return e;
+  const uint64_t bit = device < 64 ? uint64_t{1} << device : 0;
+  if (bit != 0 && (done.load(std::memory_order_relaxed) & bit) != 0) return cudaSuccess;
+  const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (e == cudaSuccess) done.fetch_or(bit, std::memory_order_relaxed);
+  return e;
+}
+
+template <int BN, bool kBf16, bool kTransA, bool kTransB>
+void launch(const CUtensorMap& map_a, const CUtensorMap& map_b, const WgmmaParams& p, int batch, void* stream) {
+  constexpr int bytes = Shape<BN>::kSmemBytes;
+  auto* kernel = &gemm_wgmma_kernel<BN, kBf16, kTransA, kTransB>;
+  const cudaError_t opt_in = reserve_shared_memory(kernel, bytes);
+  FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory for the wgmma kernel: ",
+               cudaGetErrorString(opt_in), "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
+  const dim3 grid(static_cast<unsigned>(p.tiles_m) * static_cast<unsigned>(p.tiles_n), static_cast<unsigned>(batch));
+  kernel<<<grid, kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(map_a, map_b, p);
+  const cudaError_t err = cudaGetLastError();
+  FULGUR_CHECK(err == cudaSuccess, "gemm", "wgmma kernel launch failed: ", cudaGetErrorString(err), " (grid ", grid.x,
+               "x", grid.y, ", ", bytes, " bytes of shared memory); hint: GemmKernel::MmaSync avoids this kernel");
+}
+
+template <int BN>
+void launch_variant(const CUtensorMap& a, const CUtensorMap& b, const WgmmaParams& p, int batch, void* stream,
+                    bool bf16, bool trans_a, bool trans_b) {
+  // Sixteen kernels in all: tile width, input dtype and both transposes pick the TMA boxes,
+  // the descriptors and the instruction, so they are compile-time.
+  if (bf16) {
+    if (trans_a) {
+      trans_b ? launch<BN, true, true, true>(a, b, p, batch, stream) : launch<BN, true, true, false>(a, b, p, batch, stream);
+    } else {
+      trans_b ? launch<BN, true, false, true>(a, b, p, batch, stream) : launch<BN, true, false, false>(a, b, p, batch, stream);
+    }
+  } else {
+    if (trans_a) {
+      trans_b ? launch<BN, false, true, true>(a, b, p, batch, stream) : launch<BN, false, true, false>(a, b, p, batch, stream);
+    } else {
+      trans_b ? launch<BN, false, false, true>(a, b, p, batch, stream) : launch<BN, false, false, false>(a, b, p, batch, stream);
+    }
+  }
+}
+
+}  // namespace wgmma
+}  // namespace gemm_detail
+}  // namespace FULGUR_KERNEL_NS
+
+bool wgmma_kernel_loaded(std::string* why) {
+  using FULGUR_KERNEL_NS::gemm_detail::wgmma::gemm_wgmma_kernel;
+  // The image the device loaded must be the sm_90a code: a 9.0 GPU could otherwise run these
+  // kernels JIT-compiled from another architecture's PTX, whose bodies trap.
+  static const std::string error = [] {
+    cudaFuncAttributes attr{};
+    const cudaError_t e = cudaFuncGetAttributes(&attr, gemm_wgmma_kernel<128, true, false, false>);
+    if (e != cudaSuccess) {
+      cudaGetLastError();  // clear it: the caller runs the mma.sync kernel instead
+      return std::string("the wgmma kernel has no image for this device (") + cudaGetErrorString(e) +
+             "); hint: build with --//third_party/cuda:archs including sm_90a";
+    }
+    if (attr.binaryVersion != 90 || attr.ptxVersion < 90) {
+      return "the wgmma kernel was loaded from sm_" + std::to_string(attr.ptxVersion) +
+             " code, not sm_90a; hint: build with --//third_party/cuda:archs including sm_90a";
+    }
+    return std::string();
+  }();
+  if (!error.empty()) {
+    if (why != nullptr) *why = error;
+    return false;
+  }
+  return tensor_maps_available(why);
+}
+
+bool gemm_wgmma(const GemmArgs& g, void* stream, std::string* why) {
+  using namespace FULGUR_KERNEL_NS::gemm_detail;
+  using namespace FULGUR_KERNEL_NS::gemm_detail::wgmma;
+  const bool bf16 = g.input_dtype == GemmDtype::BFloat16;
+  std::string not_loaded;
+  if (!wgmma_kernel_loaded(&not_loaded)) {
+    if (why != nullptr) *why = not_loaded;
+    return false;
+  }
+  // 128 x 256 tiles when they still give every SM a block and N needs them; else 128 x 128.
+  // GemmTiles forces one (Small: 128 wide, Large: 256 wide), for tests.
+  const int64_t tiles_m = (g.m + kBM - 1) / kBM;
+  const int64_t wide_tiles = tiles_m * ((g.n + 255) / 256) * g.batch;
+  const int bn = g.tiles == GemmTiles::Small   ? 128
+                 : g.tiles == GemmTiles::Large ? 256
+                 : (g.n > 128 && wide_tiles >= sm_count()) ? 256
+                                                           : 128;
+
+  MatrixMapArgs a;
+  a.base = g.a;
+  a.bf16 = bf16;
+  a.rows = g.trans_a ? g.k : g.m;
+  a.cols = g.trans_a ? g.m : g.k;
+  a.ld = g.lda;
+  a.batch = g.batch;
+  a.batch_stride = g.stride_a;
+  a.box_rows = g.trans_a ? kBK : kBM;
+  a.box_cols = 64;
+  MatrixMapArgs b;
+  b.base = g.b;
+  b.bf16 = bf16;
+  b.rows = g.trans_b ? g.n : g.k;
+  b.cols = g.trans_b ? g.k : g.n;
+  b.ld = g.ldb;
+  b.batch = g.batch;
+  b.batch_stride = g.stride_b;
+  b.box_rows = g.trans_b ? bn : kBK;
+  b.box_cols = 64;
+  CUtensorMap map_a{}, map_b{};
+  if (!encode_matrix_map(a, &map_a, why) || !encode_matrix_map(b, &map_b, why)) return false;
+
+  WgmmaParams p{};
+  p.m = static_cast<int>(g.m);
+  p.n = static_cast<int>(g.n);
+  p.k = static_cast<int>(g.k);
+  p.tiles_m = static_cast<int>(tiles_m);
+  p.tiles_n = static_cast<int>((g.n + bn - 1) / bn);
+  p.broadcast_a = g.batch <= 1 || g.stride_a == 0;
+  p.broadcast_b = g.batch <= 1 || g.stride_b == 0;
+  p.epi = epilogue_params(g);
+  const int batch = static_cast<int>(g.batch);
+  if (bn == 256) {
+    launch_variant<256>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
+  } else {
+    launch_variant<128>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
+  }
+  return true;
+}
+
+}  // namespace fulgur::cuda

@@ -1,0 +1,161 @@
+// Hopper (sm_90a) PTX for the wgmma GEMM (gemm_wgmma.cu): mbarriers, TMA tensor copies,
+// wgmma.mma_async with shared-memory descriptors, and setmaxnreg. GPU-only: the SIMT emulator
+// has no model of these (the issue leaves the wgmma/TMA path to the GPU), so this header is
+// compiled by nvcc alone. The bodies exist only in the sm_90a pass (FULGUR_HOPPER_PTX);
+// other passes see declarations whose bodies trap, and the host never launches them there.
+//
+// References: PTX ISA 8.x, "Asynchronous Warpgroup Level Matrix Multiply-Accumulate
+// Instructions" (wgmma, its matrix descriptor and the D fragment layout), "Tensor Copy"
+// (cp.async.bulk.tensor) and "mbarrier".
+#pragma once
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FULGUR_HOPPER_PTX 1
+#else
+#define FULGUR_HOPPER_PTX 0
+#endif
+
+namespace fulgur::ptx::hopper {
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// ---- mbarrier (shared::cta, 64-bit) ----
+
+__device__ __forceinline__ void mbarrier_init(uint64_t* bar, uint32_t count) {
+#if FULGUR_HOPPER_PTX
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_u32(bar)), "r"(count) : "memory");
+#else
+  __trap();
+#endif
+}
+
+// Makes the initialised barriers visible to the async proxy (TMA) before first use.
+__device__ __forceinline__ void fence_barrier_init() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#endif
+}
+
+// One arrival that also announces `bytes` of TMA transactions this phase will complete.
+__device__ __forceinline__ void mbarrier_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+#if FULGUR_HOPPER_PTX
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_u32(bar)), "r"(bytes) : "memory");
+#else
+  __trap();
+#endif
+}
+
+__device__ __forceinline__ void mbarrier_arrive(uint64_t* bar) {
+#if FULGUR_HOPPER_PTX
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_u32(bar)) : "memory");
+#else
+  __trap();
+#endif
+}
+
+// Blocks until the phase with this parity (0 or 1) has completed.
+__device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
+#if FULGUR_HOPPER_PTX
+  asm volatile(
+      "{\n"
+      ".reg .pred done;\n"
+      "wait_again:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra wait_again;\n"
+      "}\n" ::"r"(smem_u32(bar)),
+      "r"(parity)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
+// ---- TMA: a box of a tensor map into shared memory, completing on an mbarrier ----
+
+__device__ __forceinline__ void prefetch_tensor_map(const CUtensorMap* map) {
+#if FULGUR_HOPPER_PTX
+  asm volatile("prefetch.tensormap [%0];" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
+#endif
+}
+
+// Box at coordinates (c0 innermost, c1, c2) of a rank-3 tensor map.
+__device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, uint64_t* bar, int c0, int c1, int c2) {
+#if FULGUR_HOPPER_PTX
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4, %5}], [%2];" ::"r"(
+          smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1), "r"(c2)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
+// ---- register reallocation between warpgroups (needs __launch_bounds__(threads, 1)) ----
+
+template <uint32_t kRegs>
+__device__ __forceinline__ void setmaxnreg_inc() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kRegs));
+#endif
+}
+
+template <uint32_t kRegs>
+__device__ __forceinline__ void setmaxnreg_dec() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kRegs));
+#endif
+}
+
+// ---- wgmma ----
+
+// Shared-memory matrix descriptor for a 128-byte-swizzled operand tile (as TMA writes it with
+// CU_TENSOR_MAP_SWIZZLE_128B): bits 0-13 start address >> 4, 16-29 leading-dimension byte
+// offset >> 4, 32-45 stride-dimension byte offset >> 4, 62-63 layout (1 = 128-byte swizzle).
+// The tile must start 1024-byte aligned (base offset 0).
+__device__ __forceinline__ uint64_t sw128_descriptor(const void* smem, uint32_t leading_bytes, uint32_t stride_bytes) {
+  const uint64_t addr = smem_u32(smem);
+  return ((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>((leading_bytes & 0x3FFFF) >> 4) << 16) |
+         (static_cast<uint64_t>((stride_bytes & 0x3FFFF) >> 4) << 32) | (1ull << 62);
+}
+
+// Orders this thread's register accesses to the accumulators before the next wgmma reads them.
+__device__ __forceinline__ void wgmma_fence() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wgmma_commit() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+#endif
+}
+
+// Waits until at most kPending committed wgmma groups of this warpgroup are still running.
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(kPending) : "memory");
+#endif
+}
+
+// Keeps the compiler from moving accumulator reads/writes across the asynchronous wgmma.
+template <int N>
+__device__ __forceinline__ void fence_registers(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+}  // namespace fulgur::ptx::hopper
+
+// wgmma_ss<N, kBf16, kTransA, kTransB>(d, desc_a, desc_b): the instruction itself, one inline
+// PTX statement per shape with N/2 accumulator operands (generated by tools/gen_wgmma.py).
+#include "kernels/cuda/hopper_wgmma.cuh"

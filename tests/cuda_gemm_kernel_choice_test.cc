@@ -1,0 +1,132 @@
+// Which of our tensor-core GEMM kernels runs (kernels/cuda/gemm_kernel_choice.h): the rule
+// that sends a call to the Hopper wgmma/TMA kernel or to the mma.sync kernel, checked without
+// a GPU (the rule is pure; the kernels themselves are checked by cuda_gemm_emulated_test and,
+// on a GPU, tests/gpu/cuda_gemm_gpu_test).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "fulgur/kernels/cuda/gemm_kernel_choice.h"
+#include "fulgur/tests/cuda_gemm_reference.h"
+
+namespace {
+
+using fulgur::cuda::choose_gemm_kernel;
+using fulgur::cuda::GemmArgs;
+using fulgur::cuda::GemmKernel;
+
+const void* address(uintptr_t a) { return reinterpret_cast<const void*>(a); }
+
+// A packed, aligned bf16 problem that asks for wgmma (never dereferenced: the rule is pure).
+GemmArgs wgmma_args(int64_t m, int64_t n, int64_t k) {
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k;
+  g.a = address(0x10000);
+  g.b = address(0x20000);
+  g.kernel = GemmKernel::Wgmma;
+  return g;
+}
+
+bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("the wgmma kernel runs only when asked for") {
+  GemmArgs g = wgmma_args(256, 256, 64);
+  CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+  g.kernel = GemmKernel::Auto;
+  const auto automatic = choose_gemm_kernel(g, 90, false);
+  CHECK(automatic.kernel == GemmKernel::MmaSync);
+  CHECK(contains(automatic.why, "GemmKernel::Wgmma opts in"));
+  g.kernel = GemmKernel::MmaSync;
+  CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+}
+
+TEST_CASE("the wgmma kernel needs compute capability 9.0 on a real device") {
+  const GemmArgs g = wgmma_args(256, 256, 64);
+  for (int cc : {80, 86, 89, 100, 120}) {
+    const auto c = choose_gemm_kernel(g, cc, false);
+    CHECK(c.kernel == GemmKernel::MmaSync);
+    CHECK(contains(c.why, "9.0"));
+  }
+  const auto emulated = choose_gemm_kernel(g, 90, true);
+  CHECK(emulated.kernel == GemmKernel::MmaSync);
+  CHECK(contains(emulated.why, "emulator"));
+}
+
+TEST_CASE("the wgmma kernel takes only operands TMA can describe") {
+  GemmArgs g = wgmma_args(256, 256, 64);
+  SUBCASE("K = 0") {
+    g.k = 0;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+  }
+  SUBCASE("A 2 bytes off 16-byte alignment") {
+    g.a = address(0x10002);
+    const auto c = choose_gemm_kernel(g, 90, false);
+    CHECK(c.kernel == GemmKernel::MmaSync);
+    CHECK(contains(c.why, "A is not"));
+  }
+  SUBCASE("B 8 bytes off") {
+    g.b = address(0x20008);
+    const auto c = choose_gemm_kernel(g, 90, false);
+    CHECK(c.kernel == GemmKernel::MmaSync);
+    CHECK(contains(c.why, "B is not"));
+  }
+  SUBCASE("packed leading dimensions: K (A) and N (B) must be multiples of 8") {
+    g.k = 20;  // lda = 20
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    g.k = 24;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    g.n = 100;  // ldb = 100 (B is K x N)
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    g.trans_b = true;  // B is N x K: ldb = K = 24
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    g.trans_a = true;  // A is K x M: lda = M = 256
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    g.m = 250;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+  }
+  SUBCASE("explicit leading dimensions") {
+    g.lda = 72;
+    g.ldb = 264;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    g.ldb = 260;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+  }
+  SUBCASE("batch strides matter only when batched") {
+    g.stride_a = 5;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);  // batch 1
+    g.batch = 4;
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    g.stride_a = 256 * 64;
+    g.stride_b = 0;  // B broadcast to every batch
+    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+  }
+}
+
+TEST_CASE("with_leading_dimensions fills in the packed ones only") {
+  GemmArgs g = wgmma_args(5, 7, 9);
+  g.trans_a = true;
+  g.ldb = 40;
+  const GemmArgs f = fulgur::cuda::with_leading_dimensions(g);
+  CHECK(f.lda == 5);   // A is K x M
+  CHECK(f.ldb == 40);  // given
+  CHECK(f.ldd == 7);
+  CHECK(f.ld_residual == 7);
+}
+
+TEST_CASE("the emulated GEMM runs mma.sync when wgmma is asked for, with the same results") {
+  namespace ref = fulgur::testing::gemm;
+  std::mt19937 rng(7);
+  ref::Case c;
+  c.m = 40, c.n = 24, c.k = 32, c.trans_b = true, c.bias = true, c.act = ref::GemmActivation::Relu;
+  ref::Problem p = ref::make_problem(c, rng);
+  p.args.kernel = GemmKernel::Wgmma;
+  const auto used = fulgur::cuda::gemm_kernel_for<fulgur::cuda::Exec::Emulated>(p.args);
+  CHECK(used.kernel == GemmKernel::MmaSync);
+  CHECK(contains(used.why, "emulator"));
+  fulgur::cuda::gemm<fulgur::cuda::Exec::Emulated>(p.args);
+  ref::check_verdict(p, ref::verify(p, p.d));
+}
