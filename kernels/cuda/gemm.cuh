@@ -26,6 +26,7 @@
 
 #include "fulgur/kernels/cuda/gemm.h"
 #include "fulgur/kernels/cuda/gemm_kernel_choice.h"
+#include "kernels/cuda/gemm_device.cuh"
 #include "kernels/cuda/gemm_epilogue.cuh"
 #include "fulgur/kernels/cuda/simt.h"
 #include "fulgur/kernels/cuda/simt_ptx.h"
@@ -260,9 +261,8 @@ void launch(const Params& p, int64_t batch, void* stream) {
   FULGUR_CHECK(grid.y <= 65535, "gemm", "m=", p.m, " needs ", grid.y, " block rows of ", T::kBM,
                ", more than CUDA's 65535; hint: split M into several calls");
 #if !FULGUR_SIMT_EMULATED
-  // Above 48 KiB of dynamic shared memory a kernel must opt in (once per kernel is enough).
-  static const cudaError_t opt_in = cudaFuncSetAttribute(gemm_kernel<T, kTransA, kTransB, kBf16>,
-                                                         cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  // Above 48 KiB of dynamic shared memory a kernel must opt in.
+  const cudaError_t opt_in = reserve_shared_memory(&gemm_kernel<T, kTransA, kTransB, kBf16>, bytes);
   FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory: ",
                cudaGetErrorString(opt_in), "; hint: the kernel needs an sm_80 or newer GPU");
   gemm_kernel<T, kTransA, kTransB, kBf16><<<grid, T::kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(p);
@@ -293,37 +293,6 @@ void launch_tile(const Params& p, int64_t batch, void* stream, bool trans_a, boo
       bf16 ? launch<T, false, false, true>(p, batch, stream) : launch<T, false, false, false>(p, batch, stream);
     }
   }
-}
-
-inline int sm_count() {
-#if !FULGUR_SIMT_EMULATED
-  static const int count = [] {
-    int device = 0, sms = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-      return 132;
-    }
-    return sms;
-  }();
-  return count;
-#else
-  return 132;  // an H100/H200, so that emulated runs choose tiles as the GPU build would there
-#endif
-}
-
-// The current device's compute capability (major * 10 + minor); 0 when it cannot be read.
-inline int compute_capability() {
-#if !FULGUR_SIMT_EMULATED
-  int device = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    return 0;
-  }
-  return major * 10 + minor;
-#else
-  return 90;  // as sm_count(): the emulated device stands in for an H100/H200
-#endif
 }
 
 // The large tile when it still gives every SM a block, else the small one.

@@ -34,12 +34,12 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 
-#include <atomic>
 #include <cstdint>
 #include <utility>
 
 #include "fulgur/kernels/cuda/tensor_map.h"
 #include "fulgur/kernels/error.h"
+#include "kernels/cuda/gemm_device.cuh"
 #include "kernels/cuda/gemm_epilogue.cuh"
 #include "kernels/cuda/hopper_ptx.cuh"
 
@@ -219,32 +219,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-// The first device's SM count, read once (as gemm.cuh's choice of tiles does).
-int sm_count() {
-  static const int count = [] {
-    int device = 0, sms = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-      return 132;
-    }
-    return sms;
-  }();
-  return count;
-}
-
-// Raises the kernel's dynamic shared-memory limit once per device (the attribute is per device).
-template <typename Kernel>
-cudaError_t reserve_shared_memory(Kernel* kernel, int bytes) {
-  static std::atomic<uint64_t> done{0};  // bit d: device d (devices past 63 set it every call)
-  int device = 0;
-  if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) return e;
-  const uint64_t bit = device < 64 ? uint64_t{1} << device : 0;
-  if (bit != 0 && (done.load(std::memory_order_relaxed) & bit) != 0) return cudaSuccess;
-  const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (e == cudaSuccess) done.fetch_or(bit, std::memory_order_relaxed);
-  return e;
-}
-
 template <int BN, bool kBf16, bool kTransA, bool kTransB>
 void launch(const CUtensorMap& map_a, const CUtensorMap& map_b, const WgmmaParams& p, int batch, void* stream) {
   constexpr int bytes = Shape<BN>::kSmemBytes;
@@ -312,11 +286,7 @@ bool gemm_wgmma(const GemmArgs& g, void* stream, std::string* why) {
   using namespace FULGUR_KERNEL_NS::gemm_detail;
   using namespace FULGUR_KERNEL_NS::gemm_detail::wgmma;
   const bool bf16 = g.input_dtype == GemmDtype::BFloat16;
-  std::string not_loaded;
-  if (!wgmma_kernel_loaded(&not_loaded)) {
-    if (why != nullptr) *why = not_loaded;
-    return false;
-  }
+  if (!wgmma_kernel_loaded(why)) return false;
   // 128 x 256 tiles when they still give every SM a block and N needs them; else 128 x 128.
   // GemmTiles forces one (Small: 128 wide, Large: 256 wide), for tests.
   const int64_t tiles_m = (g.m + kBM - 1) / kBM;

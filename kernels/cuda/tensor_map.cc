@@ -3,7 +3,6 @@
 #include <cuda_runtime.h>
 #include <cudaTypedefs.h>
 
-
 namespace fulgur::cuda {
 namespace {
 

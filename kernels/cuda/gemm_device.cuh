@@ -1,0 +1,67 @@
+// What the GEMM launchers (gemm.cuh, gemm_wgmma.cu) ask of the device: its SM count (to size
+// tiles), its compute capability (to pick a kernel) and, on a GPU, the opt-in to more than
+// 48 KiB of dynamic shared memory, made once per device (the attribute is per device). The
+// emulated build answers for an H100/H200 (132 SMs, 9.0), so that emulated runs choose tiles
+// as the GPU build would there.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "fulgur/kernels/cuda/simt.h"
+
+namespace fulgur::cuda {
+namespace FULGUR_KERNEL_NS {
+namespace gemm_detail {
+
+// The first device's SM count, read once.
+inline int sm_count() {
+#if !FULGUR_SIMT_EMULATED
+  static const int count = [] {
+    int device = 0, sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+      return 132;
+    }
+    return sms;
+  }();
+  return count;
+#else
+  return 132;
+#endif
+}
+
+// The current device's compute capability (major * 10 + minor); 0 when it cannot be read.
+inline int compute_capability() {
+#if !FULGUR_SIMT_EMULATED
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    return 0;
+  }
+  return major * 10 + minor;
+#else
+  return 90;
+#endif
+}
+
+#if !FULGUR_SIMT_EMULATED
+// Raises `kernel`'s dynamic shared-memory limit to `bytes` on the current device, once per
+// device and kernel (devices past 63 ask every call).
+template <typename Kernel>
+cudaError_t reserve_shared_memory(Kernel* kernel, int bytes) {
+  static std::atomic<uint64_t> done{0};  // bit d: device d
+  int device = 0;
+  if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) return e;
+  const uint64_t bit = device < 64 ? uint64_t{1} << device : 0;
+  if (bit != 0 && (done.load(std::memory_order_relaxed) & bit) != 0) return cudaSuccess;
+  const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (e == cudaSuccess) done.fetch_or(bit, std::memory_order_relaxed);
+  return e;
+}
+#endif
+
+}  // namespace gemm_detail
+}  // namespace FULGUR_KERNEL_NS
+}  // namespace fulgur::cuda
