@@ -262,7 +262,7 @@ void launch(const Params& p, int64_t batch, void* stream) {
                ", more than CUDA's 65535; hint: split M into several calls");
 #if !FULGUR_SIMT_EMULATED
   // Above 48 KiB of dynamic shared memory a kernel must opt in.
-  const cudaError_t opt_in = reserve_shared_memory(&gemm_kernel<T, kTransA, kTransB, kBf16>, bytes);
+  const cudaError_t opt_in = reserve_shared_memory<&gemm_kernel<T, kTransA, kTransB, kBf16>>(bytes);
   FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory: ",
                cudaGetErrorString(opt_in), "; hint: the kernel needs an sm_80 or newer GPU");
   gemm_kernel<T, kTransA, kTransB, kBf16><<<grid, T::kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(p);

@@ -1,14 +1,13 @@
 // What the GEMM launchers (gemm.cuh, gemm_wgmma.cu) ask of the device: its SM count (to size
 // tiles), its compute capability (to pick a kernel) and, on a GPU, the opt-in to more than
-// 48 KiB of dynamic shared memory, made once per device (the attribute is per device). The
-// emulated build answers for an H100/H200 (132 SMs, 9.0), so that emulated runs choose tiles
-// as the GPU build would there.
+// 48 KiB of dynamic shared memory (shared_memory_opt_in.cuh). The emulated build answers for
+// an H100/H200 (132 SMs, 9.0), so that emulated runs choose tiles as the GPU build would there.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #include "fulgur/kernels/cuda/simt.h"
+#include "kernels/cuda/shared_memory_opt_in.cuh"  // .cuh files: by workspace path
 
 namespace fulgur::cuda {
 namespace FULGUR_KERNEL_NS {
@@ -47,19 +46,7 @@ inline int compute_capability() {
 }
 
 #if !FULGUR_SIMT_EMULATED
-// Raises `kernel`'s dynamic shared-memory limit to `bytes` on the current device, once per
-// device and kernel (devices past 63 ask every call).
-template <typename Kernel>
-cudaError_t reserve_shared_memory(Kernel* kernel, int bytes) {
-  static std::atomic<uint64_t> done{0};  // bit d: device d
-  int device = 0;
-  if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess) return e;
-  const uint64_t bit = device < 64 ? uint64_t{1} << device : 0;
-  if (bit != 0 && (done.load(std::memory_order_relaxed) & bit) != 0) return cudaSuccess;
-  const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (e == cudaSuccess) done.fetch_or(bit, std::memory_order_relaxed);
-  return e;
-}
+using ::fulgur::cuda::detail::reserve_shared_memory;
 #endif
 
 }  // namespace gemm_detail

@@ -222,8 +222,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 template <int BN, bool kBf16, bool kTransA, bool kTransB>
 void launch(const CUtensorMap& map_a, const CUtensorMap& map_b, const WgmmaParams& p, int batch, void* stream) {
   constexpr int bytes = Shape<BN>::kSmemBytes;
-  auto* kernel = &gemm_wgmma_kernel<BN, kBf16, kTransA, kTransB>;
-  const cudaError_t opt_in = reserve_shared_memory(kernel, bytes);
+  constexpr auto kernel = &gemm_wgmma_kernel<BN, kBf16, kTransA, kTransB>;
+  const cudaError_t opt_in = reserve_shared_memory<kernel>(bytes);
   FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory for the wgmma kernel: ",
                cudaGetErrorString(opt_in), "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
   const dim3 grid(static_cast<unsigned>(p.tiles_m) * static_cast<unsigned>(p.tiles_n), static_cast<unsigned>(batch));

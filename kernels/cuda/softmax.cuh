@@ -30,6 +30,7 @@
 
 #include "kernels/cuda/row_reduce.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
 #include "kernels/cuda/scratch.cuh"
+#include "kernels/cuda/shared_memory_opt_in.cuh"
 #include "fulgur/kernels/cuda/softmax.h"
 #include "fulgur/kernels/error.h"
 
@@ -488,9 +489,8 @@ void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream)
   } else if (vec && cols <= kSmemRowMaxCols) {
     const size_t bytes = static_cast<size_t>(cols) * sizeof(float);
 #if !FULGUR_SIMT_EMULATED
-    // Above 48 KiB of dynamic shared memory a kernel must opt in; once per kernel is enough.
-    static const cudaError_t opt_in = cudaFuncSetAttribute(
-        softmax_forward_block_smem<kLog>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    // Above 48 KiB of dynamic shared memory a kernel must opt in, on each device.
+    const cudaError_t opt_in = cuda::detail::reserve_shared_memory<&softmax_forward_block_smem<kLog>>(
         static_cast<int>(kSmemRowMaxCols * sizeof(float)));
     if (opt_in != cudaSuccess) {
       throw Error(std::string("softmax (cuda): cannot reserve 128 KiB of shared memory: ") +
