@@ -1,14 +1,19 @@
 // Reductions: sum, prod, max/min (with their int64 indices), all, any, over any set of dims.
-// Algorithm: one 64-thread block per output (blocks stride over the outputs). Thread t folds
-// the reduced positions t, t + 64, t + 128, ... in increasing order (offsets from the
-// reduced dims' strides), then the 64 partials are combined by a fixed tree in shared memory
-// (32, 16, ..., 1). The order depends on sizes only, so results are deterministic, and the
-// block size is the same in the GPU and the emulated build, so both give the same bits.
+// Algorithm: 64-thread blocks. Each output's reduced positions are cut into `splits`
+// contiguous chunks, and one block folds one chunk: thread t takes the chunk's positions t,
+// t + 64, t + 128, ... in increasing order (offsets from the reduced dims' strides), then the
+// 64 partials are combined by a fixed tree in shared memory (32, 16, ..., 1). With one chunk
+// (many outputs, or few positions each) that block stores the result; otherwise the chunks'
+// partials go to a workspace and a second launch combines each output's partials the same way
+// (threads over partials in order, then the tree). One block per output was the only form
+// before: a full reduction of 6.4M floats then ran on 64 threads of one SM and took 47 ms on an
+// H200 (2026-11-29). The split depends on sizes only (never on the GPU), so results are
+// deterministic, and the emulated build splits alike and gives the same bits.
 // Accumulators as kernels/cpu/reduce.cc: float for fp16/bf16/float, double for double, int64
 // (wrapping) for integers and bool. Max/min: the first NaN wins, else the largest/smallest
-// value at its lowest position, which the tree's combine keeps by comparing positions; so
-// values and indices equal the CPU's sequential fold. Float sums and products differ from
-// the CPU's (vectorised) order by rounding only.
+// value at its lowest position, which every combine keeps by comparing positions; so values
+// and indices equal the CPU's sequential fold. Float sums and products differ from the CPU's
+// (vectorised) order by rounding only.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +23,7 @@
 #include "fulgur/kernels/error.h"
 #include "kernels/cuda/device_math.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
 #include "kernels/cuda/dtypes.cuh"
+#include "kernels/cuda/scratch.cuh"
 
 namespace fulgur::FULGUR_KERNEL_NS {
 namespace {
@@ -25,6 +31,10 @@ namespace {
 using kernels::ReduceOp;
 
 constexpr int kReduceThreads = 64;
+// Splitting: at most this many blocks in all (about 8 per SM of an H100), and at least this
+// many positions per chunk (64 per thread), so that a chunk's work outweighs its partial's.
+constexpr int64_t kReduceSplitBlocks = 1024;
+constexpr int64_t kReduceMinChunk = 64 * kReduceThreads;
 #if FULGUR_SIMT_EMULATED
 constexpr int64_t kReduceMaxBlocks = 8;
 #else
@@ -119,48 +129,97 @@ __device__ __forceinline__ void store_converted(DType dtype, char* out, A v) {
   }
 }
 
+// Folds the block's 64 partials by the fixed tree; thread 0 ends with the result.
+template <typename A>
+__device__ __forceinline__ Partial<A> block_combine(ReduceOp op, Partial<A> p, A* values, int64_t* positions, int t) {
+  values[t] = p.value;
+  positions[t] = p.index;
+  __syncthreads();
+  for (int s = kReduceThreads / 2; s > 0; s /= 2) {
+    if (t < s) {
+      Partial<A> mine{values[t], positions[t]};
+      fold(op, mine, values[t + s], positions[t + s]);
+      values[t] = mine.value;
+      positions[t] = mine.index;
+    }
+    __syncthreads();
+  }
+  const Partial<A> result{values[0], positions[0]};
+  __syncthreads();  // the next use reuses the shared partials
+  return result;
+}
+
+// Output o's offsets into the output and the indices.
+struct OutputPlace {
+  const char* in;
+  int64_t out_off, idx_off;
+};
+__device__ __forceinline__ OutputPlace output_place(const kernels::ReduceArgs& a, int64_t o) {
+  OutputPlace place{a.in, 0, 0};
+  for (int d = a.nkeep - 1; d >= 0; --d) {
+    const int64_t k = o % a.keep_sizes[d];
+    o /= a.keep_sizes[d];
+    place.in += k * a.in_keep_strides[d];
+    place.out_off += k * a.out_strides[d];
+    place.idx_off += k * a.idx_strides[d];
+  }
+  return place;
+}
+
+template <typename A>
+__device__ __forceinline__ void store_result(const kernels::ReduceArgs& a, const OutputPlace& place, const Partial<A>& p) {
+  store_converted(a.out_dtype, a.out + place.out_off, p.value);
+  if (a.indices) *reinterpret_cast<int64_t*>(a.indices + place.idx_off) = p.index < 0 ? 0 : p.index;
+}
+
+// Block b folds chunk b % splits of output b / splits (blocks stride over the pairs). With one
+// chunk it stores the output; else it writes the chunk's partial to partials[b].
 template <typename T>
-__global__ void __launch_bounds__(kReduceThreads) reduce_kernel(kernels::ReduceArgs a, int64_t num_out, int64_t num_red) {
+__global__ void __launch_bounds__(kReduceThreads)
+    reduce_kernel(kernels::ReduceArgs a, int64_t num_out, int64_t num_red, int64_t splits, int64_t chunk,
+                  Partial<acc_t<T>>* partials) {
   using A = acc_t<T>;
   FULGUR_SHARED(A, values, [kReduceThreads]);
   FULGUR_SHARED(int64_t, positions, [kReduceThreads]);
   const int t = static_cast<int>(threadIdx.x);
-  for (int64_t o = blockIdx.x; o < num_out; o += gridDim.x) {  // uniform over the block
-    const char* base = a.in;
-    int64_t out_off = 0, idx_off = 0, rem = o;
-    for (int d = a.nkeep - 1; d >= 0; --d) {
-      const int64_t k = rem % a.keep_sizes[d];
-      rem /= a.keep_sizes[d];
-      base += k * a.in_keep_strides[d];
-      out_off += k * a.out_strides[d];
-      idx_off += k * a.idx_strides[d];
-    }
+  for (int64_t b = blockIdx.x; b < num_out * splits; b += gridDim.x) {  // uniform over the block
+    const int64_t o = b / splits, begin = (b % splits) * chunk;
+    const int64_t end = begin + chunk < num_red ? begin + chunk : num_red;
+    const OutputPlace place = output_place(a, o);
     Partial<A> p = identity<T>(a.op);
-    for (int64_t r = t; r < num_red; r += kReduceThreads) {
+    for (int64_t r = begin + t; r < end; r += kReduceThreads) {
       int64_t in_off = 0, rr = r;
       for (int d = a.nred - 1; d >= 0; --d) {
         in_off += (rr % a.red_sizes[d]) * a.in_red_strides[d];
         rr /= a.red_sizes[d];
       }
-      fold(a.op, p, static_cast<A>(to_opmath(*reinterpret_cast<const T*>(base + in_off))), r);
+      fold(a.op, p, static_cast<A>(to_opmath(*reinterpret_cast<const T*>(place.in + in_off))), r);
     }
-    values[t] = p.value;
-    positions[t] = p.index;
-    __syncthreads();
-    for (int s = kReduceThreads / 2; s > 0; s /= 2) {
-      if (t < s) {
-        Partial<A> mine{values[t], positions[t]};
-        fold(a.op, mine, values[t + s], positions[t + s]);
-        values[t] = mine.value;
-        positions[t] = mine.index;
-      }
-      __syncthreads();
-    }
+    const Partial<A> total = block_combine(a.op, p, values, positions, t);
     if (t == 0) {
-      store_converted(a.out_dtype, a.out + out_off, values[0]);
-      if (a.indices) *reinterpret_cast<int64_t*>(a.indices + idx_off) = positions[0] < 0 ? 0 : positions[0];
+      if (splits == 1) store_result(a, place, total);
+      else partials[b] = total;
     }
-    __syncthreads();  // the next output reuses the shared partials
+  }
+}
+
+// One block per output (blocks stride over outputs): folds its `splits` partials in order, then
+// the tree, and stores the result.
+template <typename T>
+__global__ void __launch_bounds__(kReduceThreads)
+    reduce_combine_kernel(kernels::ReduceArgs a, int64_t num_out, int64_t splits, const Partial<acc_t<T>>* partials) {
+  using A = acc_t<T>;
+  FULGUR_SHARED(A, values, [kReduceThreads]);
+  FULGUR_SHARED(int64_t, positions, [kReduceThreads]);
+  const int t = static_cast<int>(threadIdx.x);
+  for (int64_t o = blockIdx.x; o < num_out; o += gridDim.x) {
+    Partial<A> p = identity<T>(a.op);
+    for (int64_t j = t; j < splits; j += kReduceThreads) {
+      const Partial<A> q = partials[o * splits + j];
+      fold(a.op, p, q.value, q.index);
+    }
+    const Partial<A> total = block_combine(a.op, p, values, positions, t);
+    if (t == 0) store_result(a, output_place(a, o), total);
   }
 }
 
@@ -176,10 +235,28 @@ void tensor_reduce<FULGUR_EXEC>(const kernels::ReduceArgs& args, void* stream) {
   for (int d = 0; d < args.nkeep; ++d) num_out *= args.keep_sizes[d];
   for (int d = 0; d < args.nred; ++d) num_red *= args.red_sizes[d];
   if (num_out == 0) return;
-  const dim3 grid(static_cast<unsigned>(num_out < kReduceMaxBlocks ? num_out : kReduceMaxBlocks));
+  int64_t splits = 1, chunk = num_red;
+  if (num_out < kReduceSplitBlocks && num_red >= 2 * kReduceMinChunk) {
+    const int64_t by_blocks = (kReduceSplitBlocks + num_out - 1) / num_out;
+    const int64_t by_size = num_red / kReduceMinChunk;
+    splits = by_blocks < by_size ? by_blocks : by_size;
+    chunk = (num_red + splits - 1) / splits;
+    splits = (num_red + chunk - 1) / chunk;  // no empty chunk
+  }
+  const auto blocks = [](int64_t n) { return dim3(static_cast<unsigned>(n < kReduceMaxBlocks ? n : kReduceMaxBlocks)); };
   visit_device_dtype(args.in_dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FULGUR_LAUNCH((reduce_kernel<T>), grid, dim3(kReduceThreads), 0, stream, args, num_out, num_red);
+    using P = Partial<acc_t<T>>;
+    if (splits == 1) {
+      FULGUR_LAUNCH((reduce_kernel<T>), blocks(num_out), dim3(kReduceThreads), 0, stream, args, num_out, num_red,
+                    int64_t{1}, chunk, static_cast<P*>(nullptr));
+      return;
+    }
+    Scratch<P> partials(num_out * splits, stream, "reduce");
+    FULGUR_LAUNCH((reduce_kernel<T>), blocks(num_out * splits), dim3(kReduceThreads), 0, stream, args, num_out,
+                  num_red, splits, chunk, partials.data());
+    FULGUR_LAUNCH((reduce_combine_kernel<T>), blocks(num_out), dim3(kReduceThreads), 0, stream, args, num_out, splits,
+                  static_cast<const P*>(partials.data()));
   });
 }
 
