@@ -118,7 +118,8 @@ TEST_CASE("gpu: matmul gives the CPU's results on cuBLASLt and on ours; the choi
   CHECK(big.backend == cuda::GemmBackend::CublasLt);
   MESSAGE("fp32 300x200x1024: " << cuda::gemm_choice({DType::Float32, 300, 200, 1024}).reason);
   for (const cuda::GemmPolicy policy : {cuda::GemmPolicy::CublasLt, cuda::GemmPolicy::Ours}) {
-    INFO("policy " << (policy == cuda::GemmPolicy::Ours ? "ours" : "cuBLASLt"));
+    const std::string policy_name = policy == cuda::GemmPolicy::Ours ? "ours" : "cuBLASLt";
+    INFO("policy " << policy_name);
     cuda::set_gemm_policy(policy);
     std::mt19937 rng(17);
     check_matmul(rng);

@@ -78,7 +78,8 @@ export LD_LIBRARY_PATH
 # caller's limit kills it):
 #   1. the tests except mnist_gpu_test, all at once (correctness only, one GPU is enough);
 #   2. the benchmarks, one at a time with the GPU to themselves;
-#   3. mnist_gpu_test alone, since it prints seconds per epoch.
+#   3. mnist_gpu_test alone, since it prints seconds per epoch;
+#   4. Nsight Compute on the wgmma GEMM, if ncu is there and time is left.
 # Logs go to a scratch folder and come back packed (OUT_DIR/logs.tgz): the device tool returns
 # at most 8 files. ----
 budget="${FULGUR_GPU_BUDGET:-420}"
@@ -146,6 +147,19 @@ done
 if [ -e "$bin/mnist_gpu_test" ]; then
   cap=$(cap_for 300)
   (( cap >= 10 )) && run_test mnist_gpu_test "$cap"
+fi
+# Phase 4, while the budget lasts: Nsight Compute on one launch of each wgmma tile width (the
+# kernel reached 38% of cuBLAS in its first run; these sections say whether it waits on L2,
+# on its barriers or on the tensor cores). ncu works on some of the borrowed machines only.
+if command -v ncu > /dev/null 2>&1 && [ -e "$bin/gpu_gemm" ]; then
+  for width in 256 128; do
+    cap=$(cap_for 90)
+    (( cap < 45 )) && break
+    timeout -k 5 "$cap" ncu --kernel-name-base demangled -k "regex:gemm_wgmma_kernel<$width" -c 1 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+      --section SchedulerStats --section Occupancy "$bin/gpu_gemm" --json > "$logs/ncu_wgmma_$width.txt" 2>&1
+    summary+=("$(printf '%-36s %-18s' "ncu gemm_wgmma_kernel<$width>" "rc $?")")
+  done
 fi
 for name in "${tests[@]}"; do record_test "$name"; done
 
