@@ -1,8 +1,9 @@
 // GPU benchmark of the tensor-core GEMM (kernels/cuda/gemm.h) beside cuBLAS in the same run,
 // each shape on both of our kernels: the mma.sync one (ops "gemm", "gemm_bias_gelu") and, on
 // sm_90, the wgmma/TMA one (ops "gemm_wgmma", "gemm_bias_gelu_wgmma"):
-//   * square bf16 and fp16 GEMMs (4096^3, 8192^3; D in the input dtype, no epilogue) against
-//     cublasGemmEx with CUBLAS_COMPUTE_32F;
+//   * square bf16 and fp16 GEMMs (4096^3, 8192^3, and bf16 4096 x 4096 x 16384; D in the input
+//     dtype, no epilogue) against cublasGemmEx with CUBLAS_COMPUTE_32F; the wgmma kernel also
+//     with its blocks alone (no clusters) and with 128 x 128 tiles;
 //   * MLP layers y = gelu(x @ W^T + b) (bf16, M in {64, 1024, 8192}, K in {784, 4096}, N in
 //     {128, 4096}): ours with bias + GELU fused into the epilogue, against cublasGemmEx
 //     followed by a separate bias-GELU kernel (bench/gpu_bias_gelu.cu);
@@ -191,23 +192,37 @@ void run(bool json) {
   check_cublas(cublasCreate(&h), "cublasCreate");
   std::mt19937 rng(42);
 
+  // Squares, and one long K (4096 x 4096 x 16384: four times the K-loop per tile for the same
+  // tile count, so fill, drain and epilogue weigh a quarter as much).
+  struct Square {
+    Shape s;
+    GemmDtype t;
+  };
+  std::vector<Square> squares;
   for (int64_t n : {4096, 8192}) {
-    for (GemmDtype t : {GemmDtype::BFloat16, GemmDtype::Float16}) {
-      const Shape s{n, n, n, false};
-      const size_t count = static_cast<size_t>(n * n);
-      DeviceBuffer a = random16(count, t, rng), b = random16(count, t, rng), d(count * 2), d_ref(count * 2);
-      GemmArgs g = our_args(s, t, a.data(), b.data(), d.data());
-      const double ours = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
-      const double theirs = median_ms([&] { cublas_gemm(h, s, t, a.data(), b.data(), d_ref.data()); });
-      report(json, "gemm", dtype_name(t), s, ours, theirs, "cublas");
-      if (takes_wgmma(g)) {
-        const double wgmma = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
-        report(json, "gemm_wgmma", dtype_name(t), s, wgmma, theirs, "cublas");
-        // The other tile width too, to see what Auto's choice of width costs or gains.
-        g.tiles = fulgur::cuda::GemmTiles::Small;
-        const double narrow = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
-        report(json, "gemm_wgmma_128x128", dtype_name(t), s, narrow, theirs, "cublas");
-      }
+    for (GemmDtype t : {GemmDtype::BFloat16, GemmDtype::Float16}) squares.push_back({Shape{n, n, n, false}, t});
+  }
+  squares.push_back({Shape{4096, 4096, 16384, false}, GemmDtype::BFloat16});
+  for (const auto& [s, t] : squares) {
+    const size_t a_count = static_cast<size_t>(s.m * s.k), b_count = static_cast<size_t>(s.k * s.n);
+    const size_t d_count = static_cast<size_t>(s.m * s.n);
+    DeviceBuffer a = random16(a_count, t, rng), b = random16(b_count, t, rng), d(d_count * 2), d_ref(d_count * 2);
+    GemmArgs g = our_args(s, t, a.data(), b.data(), d.data());
+    const double ours = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
+    const double theirs = median_ms([&] { cublas_gemm(h, s, t, a.data(), b.data(), d_ref.data()); });
+    report(json, "gemm", dtype_name(t), s, ours, theirs, "cublas");
+    if (takes_wgmma(g)) {
+      const double wgmma = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
+      report(json, "gemm_wgmma", dtype_name(t), s, wgmma, theirs, "cublas");
+      // What Auto's choices are worth: blocks alone instead of in pairs sharing B, and the
+      // other tile width.
+      g.cluster = fulgur::cuda::GemmCluster::Off;
+      const double alone = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
+      report(json, "gemm_wgmma_alone", dtype_name(t), s, alone, theirs, "cublas");
+      g.cluster = fulgur::cuda::GemmCluster::Auto;
+      g.tiles = fulgur::cuda::GemmTiles::Small;
+      const double narrow = median_ms([&] { fulgur::cuda::gemm<Exec::Gpu>(g); });
+      report(json, "gemm_wgmma_128x128", dtype_name(t), s, narrow, theirs, "cublas");
     }
   }
 

@@ -1,14 +1,19 @@
 // Which of our tensor-core GEMM kernels runs (kernels/cuda/gemm_kernel_choice.h): the rule
-// that sends a call to the Hopper wgmma/TMA kernel or to the mma.sync kernel, checked without
-// a GPU (the rule is pure; the kernels themselves are checked by cuda_gemm_emulated_test and,
-// on a GPU, tests/gpu/cuda_gemm_gpu_test).
+// that sends a call to the Hopper wgmma/TMA kernel or to the mma.sync kernel, and how the wgmma
+// kernel lays its blocks over D (gemm_wgmma_tiles.h), checked without a GPU (the rules are
+// pure; the kernels themselves are checked by cuda_gemm_emulated_test and, on a GPU,
+// tests/gpu/cuda_gemm_gpu_test).
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <random>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fulgur/kernels/cuda/gemm_kernel_choice.h"
+#include "fulgur/kernels/cuda/gemm_wgmma_tiles.h"
 #include "fulgur/tests/cuda_gemm_reference.h"
 
 namespace {
@@ -129,4 +134,69 @@ TEST_CASE("the emulated GEMM runs mma.sync when wgmma is asked for, with the sam
   CHECK(contains(used.why, "emulator"));
   fulgur::cuda::gemm<fulgur::cuda::Exec::Emulated>(p.args);
   ref::check_verdict(p, ref::verify(p, p.d));
+}
+
+TEST_CASE("the wgmma kernel's blocks cover every tile once, and a cluster's blocks share a tile column") {
+  using fulgur::cuda::wgmma_tile;
+  // Tile rows (already a multiple of the cluster size) x tile columns, with L2 groups of 16 tile
+  // rows: whole groups, a partial last group, one row, one column.
+  for (const int cluster : {1, 2}) {
+    for (const auto& [rows, cols] : std::vector<std::pair<int, int>>{{32, 16}, {18, 9}, {2, 1}, {64, 32}, {34, 3}}) {
+      const int tiles_m = cluster == 1 ? rows - 1 : rows;  // alone: an odd count too
+      INFO("cluster " << cluster << ", " << tiles_m << " x " << cols << " tiles");
+      std::set<std::pair<int, int>> seen;
+      for (int tile = 0; tile < tiles_m * cols; ++tile) {
+        const auto t = wgmma_tile(tile, tiles_m, cols, cluster);
+        REQUIRE(t.tm >= 0);
+        REQUIRE(t.tm < tiles_m);
+        REQUIRE(t.tn >= 0);
+        REQUIRE(t.tn < cols);
+        CHECK(t.rank == tile % cluster);
+        CHECK(seen.insert({t.tm, t.tn}).second);
+        if (t.rank > 0) {  // the cluster's previous block: the tile row above, same column
+          const auto first = wgmma_tile(tile - t.rank, tiles_m, cols, cluster);
+          CHECK(first.tn == t.tn);
+          CHECK(first.tm + t.rank == t.tm);
+        }
+      }
+      CHECK(seen.size() == static_cast<size_t>(tiles_m * cols));
+      // Blocks go 16 tile rows at a time (all columns of those rows, then the next 16), so that
+      // the blocks running together share panels of A and B in L2.
+      for (int tile = 0; tile < tiles_m * cols; ++tile) {
+        CHECK(wgmma_tile(tile, tiles_m, cols, cluster).tm / 16 == tile / (16 * cols));
+      }
+    }
+  }
+}
+
+TEST_CASE("the wgmma kernel's tile width and cluster size") {
+  using fulgur::cuda::GemmCluster;
+  using fulgur::cuda::GemmTiles;
+  using fulgur::cuda::wgmma_cluster_size;
+  using fulgur::cuda::wgmma_launched_tile_rows;
+  using fulgur::cuda::wgmma_tile_width;
+  GemmArgs g = wgmma_args(4096, 4096, 4096);
+  CHECK(wgmma_tile_width(g, 132) == 256);  // 32 x 16 wide tiles fill 132 SMs
+  g.m = 512;
+  CHECK(wgmma_tile_width(g, 132) == 128);  // 4 x 16 wide tiles would not
+  g.n = 128, g.m = 8192;
+  CHECK(wgmma_tile_width(g, 132) == 128);  // N fits one narrow tile
+  g.tiles = GemmTiles::Large;
+  CHECK(wgmma_tile_width(g, 132) == 256);
+  g.tiles = GemmTiles::Small, g.n = 8192;
+  CHECK(wgmma_tile_width(g, 132) == 128);
+
+  g = wgmma_args(129, 64, 64);  // two tile rows: pairs
+  CHECK(wgmma_cluster_size(g) == 2);
+  g.m = 128;  // one tile row: alone
+  CHECK(wgmma_cluster_size(g) == 1);
+  g.cluster = GemmCluster::Pairs;
+  CHECK(wgmma_cluster_size(g) == 2);
+  g.m = 4096, g.cluster = GemmCluster::Off;
+  CHECK(wgmma_cluster_size(g) == 1);
+
+  CHECK(wgmma_launched_tile_rows(128, 2) == 2);   // a partner past M
+  CHECK(wgmma_launched_tile_rows(300, 2) == 4);   // 3 rows, rounded up to pairs
+  CHECK(wgmma_launched_tile_rows(300, 1) == 3);
+  CHECK(wgmma_launched_tile_rows(4096, 2) == 32);
 }

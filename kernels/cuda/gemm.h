@@ -30,6 +30,10 @@ enum class GemmTiles { Auto, Small, Large };
 //   Auto:    MmaSync for now: the wgmma kernel becomes the default on sm_90 once a GPU run has
 //            checked it (docs/CUDA.md, "The Hopper GEMM").
 enum class GemmKernel { Auto, MmaSync, Wgmma };
+// wgmma kernel only: Pairs runs blocks in clusters of two along M that share each stage of B
+// through TMA multicast (half the L2 traffic for B); Off runs one block per tile; Auto takes
+// Pairs wherever there are two or more tile rows. For tests and benchmarks.
+enum class GemmCluster { Auto, Off, Pairs };
 
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
@@ -60,6 +64,7 @@ struct GemmArgs {
 
   GemmTiles tiles = GemmTiles::Auto;
   GemmKernel kernel = GemmKernel::Auto;
+  GemmCluster cluster = GemmCluster::Auto;
 };
 
 // Launches the GEMM (nothing for an empty M, N or batch; K = 0 gives D = epilogue(0)).

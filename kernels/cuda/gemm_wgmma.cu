@@ -9,8 +9,18 @@
 // they issue four wgmma m64nBNk16 straight from shared memory, keep one stage's wgmma group
 // in flight while waiting for the previous one, and then free that previous stage.
 // Synchronisation is two mbarriers per stage: `full` (the producer's arrival plus the TMA
-// bytes) and `empty` (all 256 consumer threads). The accumulators (BN/2 fp32 registers per
-// thread) go through gemm_epilogue.cuh straight from registers, with bounds checks.
+// bytes) and `empty` (lane 0 of each consumer warp). The accumulators (BN/2 fp32 registers
+// per thread) go through gemm_epilogue.cuh straight from registers, with bounds checks.
+//
+// Clusters (kCluster = 2, GemmCluster): the two blocks of a cluster compute vertically adjacent
+// tiles, so they need the same B. Each producer copies its own A and half of each B stage, and
+// multicasts that half into both blocks' rings; each block's `full` barrier still expects the
+// whole stage's bytes. A stage may be refilled only when both blocks' consumers have freed it,
+// so consumers arrive on `empty` in both blocks (16 arrivals per phase). This halves the L2
+// traffic for B: a 128 x 256 tile alone reads 0.0117 bytes of operands per flop, which at
+// Hopper's tensor-core rate is more than L2 delivers. The blocks meet at a cluster barrier after
+// the barriers are initialised and before either exits. tiles_m is rounded up to even; a block
+// past M computes zeros that the epilogue drops, but still supplies its half of B.
 //
 // Layouts. TMA writes every box with the 128-byte swizzle, rows of 64 elements (128 bytes):
 //   A not transposed (M x K, K-major): one box of 128 rows (m) x 64 k; consumer c reads rows
@@ -30,6 +40,7 @@
 // (GemmArgs::tiles forces one: Small = 128, Large = 256).
 // GPU-only (no emulation: hopper_ptx.cuh); checked by tests/gpu/cuda_gemm_gpu_test.cc.
 #include "fulgur/kernels/cuda/gemm_wgmma.h"
+#include "fulgur/kernels/cuda/gemm_wgmma_tiles.h"
 
 #include <cuda.h>
 #include <cuda_runtime.h>
@@ -57,10 +68,9 @@ namespace wgmma {
 namespace hp = ::fulgur::ptx::hopper;
 
 constexpr int kBM = 128, kBK = 64;
+static_assert(kBM == kWgmmaTileRows, "gemm_wgmma_tiles.h lays out tiles of kBM rows");
 constexpr int kThreads = 384;           // producer warpgroup + 2 consumer warpgroups
-[[maybe_unused]] constexpr int kConsumerThreads = 256;
 [[maybe_unused]] constexpr int kBoxBytes = 64 * 128;    // 64 rows of one 128-byte swizzle span
-[[maybe_unused]] constexpr int kTileGroup = 16;        // tile rows per L2 group
 [[maybe_unused]] constexpr int kProducerRegs = 40, kConsumerRegs = 232;
 
 template <int BN>
@@ -76,26 +86,39 @@ struct Shape {
 
 struct WgmmaParams {
   int m, n, k;
-  int tiles_m, tiles_n;
+  int tiles_m, tiles_n;  // tiles_m rounded up to a multiple of the cluster size
   bool broadcast_a, broadcast_b;  // batch stride 0: every batch reads batch 0
   EpilogueParams epi;
 };
 
+// Arrivals each `empty` barrier waits for per phase: lane 0 of each of the 8 consumer warps of
+// every block of the cluster (each block's consumers free the stage in all of them, since the
+// producers' multicast writes it in all of them).
+template <int kCluster>
+constexpr int kEmptyArrivals = 8 * kCluster;
+
 // The producer's single thread: TMA copies of each K-slice into the ring, a stage at a time
-// once the consumers have freed it.
-template <int BN, bool kTransA, bool kTransB>
+// once the consumers (of every block of the cluster) have freed it. A is this block's own; B
+// is shared by the cluster's blocks (same tile column), so with kCluster = 2 each block copies
+// half of B's stage and multicasts it into both blocks' rings.
+template <int BN, int kCluster, bool kTransA, bool kTransB>
 __device__ __forceinline__ void produce(const CUtensorMap& map_a, const CUtensorMap& map_b, const WgmmaParams& p,
                                         uint8_t* s_a, uint8_t* s_b, uint64_t* full, uint64_t* empty, int m0, int n0,
-                                        int batch, int k_tiles) {
+                                        int batch, int k_tiles, int rank) {
   using S = Shape<BN>;
   constexpr int kStages = S::kStages;
+  constexpr int kBoxesB = BN / 64;                // N-major B: 64 x 64 boxes per stage
+  constexpr int kBoxesPerBlock = kBoxesB / kCluster;
+  constexpr uint16_t kAllBlocks = (1u << kCluster) - 1;
   hp::prefetch_tensor_map(&map_a);
   hp::prefetch_tensor_map(&map_b);
   const int batch_a = p.broadcast_a ? 0 : batch, batch_b = p.broadcast_b ? 0 : batch;
   for (int kt = 0; kt < k_tiles; ++kt) {
     const int s = kt % kStages;
     if (kt >= kStages) hp::mbarrier_wait(&empty[s], ((kt / kStages) - 1) & 1);
-    hp::mbarrier_arrive_expect_tx(&full[s], S::kStageBytes);  // full boxes, even past the edges
+    // The whole stage's bytes, A and all of B, whichever block copies them; full boxes even
+    // past the edges (TMA zero-fills and still counts them).
+    hp::mbarrier_arrive_expect_tx(&full[s], S::kStageBytes);
     const int k0 = kt * kBK;
     uint8_t* a_dst = s_a + s * S::kABytes;
     uint8_t* b_dst = s_b + s * S::kBBytes;
@@ -105,12 +128,42 @@ __device__ __forceinline__ void produce(const CUtensorMap& map_a, const CUtensor
     } else {
       hp::tma_load_3d(a_dst, &map_a, &full[s], k0, m0, batch_a);
     }
-    if (kTransB) {
-      hp::tma_load_3d(b_dst, &map_b, &full[s], k0, n0, batch_b);
-    } else {
+    if constexpr (kCluster == 1) {
+      if (kTransB) {
+        hp::tma_load_3d(b_dst, &map_b, &full[s], k0, n0, batch_b);
+      } else {
 #pragma unroll
-      for (int j = 0; j < BN / 64; ++j) hp::tma_load_3d(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
+        for (int j = 0; j < kBoxesB; ++j) hp::tma_load_3d(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
+      }
+    } else {
+      if (kTransB) {
+        // The map's box is BN / kCluster rows of N: this block's share, at its rows of the stage.
+        constexpr int kRows = BN / kCluster;
+        hp::tma_load_3d_multicast(b_dst + rank * kRows * 128, &map_b, &full[s], k0, n0 + rank * kRows, batch_b,
+                                  kAllBlocks);
+      } else {
+#pragma unroll
+        for (int i = 0; i < kBoxesPerBlock; ++i) {
+          const int j = rank * kBoxesPerBlock + i;
+          hp::tma_load_3d_multicast(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b, kAllBlocks);
+        }
+      }
     }
+  }
+}
+
+// Frees a stage for the producers: lane 0 of each consumer warp arrives on the stage's `empty`
+// barrier in every block of the cluster (after wgmma.wait_group, which all lanes passed together).
+template <int kCluster>
+__device__ __forceinline__ void release_stage(uint64_t* empty, int lane, int rank) {
+  __syncwarp();
+  if (lane != 0) return;
+  if constexpr (kCluster == 1) {
+    (void)rank;
+    hp::mbarrier_arrive(empty);
+  } else {
+#pragma unroll
+    for (int c = 0; c < kCluster; ++c) hp::mbarrier_arrive_cluster(empty, static_cast<uint32_t>(c));
   }
 }
 
@@ -125,9 +178,10 @@ __device__ __forceinline__ void store_column_group(const EpilogueParams& e, int 
 }
 
 // One consumer warpgroup: 64 rows of the tile, wgmma over the ring, then the epilogue.
-template <int BN, bool kBf16, bool kTransA, bool kTransB>
+template <int BN, int kCluster, bool kBf16, bool kTransA, bool kTransB>
 __device__ __forceinline__ void consume(const WgmmaParams& p, const uint8_t* s_a, const uint8_t* s_b, uint64_t* full,
-                                        uint64_t* empty, int m0, int n0, int batch, int k_tiles, int consumer, int tid) {
+                                        uint64_t* empty, int m0, int n0, int batch, int k_tiles, int consumer, int tid,
+                                        int rank) {
   using S = Shape<BN>;
   constexpr int kStages = S::kStages;
   // Not zeroed: the first wgmma overwrites it (scale-d = 0), which also keeps the array in
@@ -152,7 +206,7 @@ __device__ __forceinline__ void consume(const WgmmaParams& p, const uint8_t* s_a
     hp::wgmma_commit();
     hp::wgmma_wait<1>();  // the previous stage's wgmma group has finished reading ...
     hp::fence_registers(acc);
-    if (kt > 0) hp::mbarrier_arrive(&empty[(kt - 1) % kStages]);  // ... so the producer may refill it
+    if (kt > 0) release_stage<kCluster>(&empty[(kt - 1) % kStages], tid % 32, rank);  // ... so it may be refilled
   }
   hp::wgmma_wait<0>();
   hp::fence_registers(acc);
@@ -169,7 +223,7 @@ __device__ __forceinline__ void consume(const WgmmaParams& p, const uint8_t* s_a
   }(std::make_integer_sequence<int, BN / 8>{});
 }
 
-template <int BN, bool kBf16, bool kTransA, bool kTransB>
+template <int BN, int kCluster, bool kBf16, bool kTransA, bool kTransB>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,
                       WgmmaParams p) {
@@ -183,13 +237,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(s_b + kStages * S::kBBytes);
   uint64_t* empty = full + kStages;
 
-  // Grouped tile order: kTileGroup tile rows at a time, down the rows first.
-  const int tile = static_cast<int>(blockIdx.x);
-  const int per_group = kTileGroup * p.tiles_n;
-  const int first_m = tile / per_group * kTileGroup;
-  const int group_rows = min(p.tiles_m - first_m, kTileGroup);
-  const int tm = first_m + (tile % per_group) % group_rows;
-  const int tn = (tile % per_group) / group_rows;
+  // Which tile (gemm_wgmma_tiles.h): a cluster's blocks, consecutive in x, take consecutive
+  // tile rows of one tile column; rank = %cluster_ctarank for clusters of kCluster x 1 x 1.
+  const WgmmaTile place = wgmma_tile(static_cast<int>(blockIdx.x), p.tiles_m, p.tiles_n, kCluster);
+  const int tm = place.tm, tn = place.tn, rank = place.rank;
   const int m0 = tm * kBM, n0 = tn * BN;
   const int batch = static_cast<int>(blockIdx.y);
   const int k_tiles = (p.k + kBK - 1) / kBK;
@@ -198,57 +249,84 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (tid == 0) {
     for (int s = 0; s < kStages; ++s) {
       hp::mbarrier_init(&full[s], 1);
-      hp::mbarrier_init(&empty[s], kConsumerThreads);
+      hp::mbarrier_init(&empty[s], kEmptyArrivals<kCluster>);
     }
     hp::fence_barrier_init();
   }
-  __syncthreads();
+  // With a cluster, the other block's producer multicasts into this block's ring and its
+  // consumers arrive on this block's barriers: both wait for the barriers to exist.
+  if constexpr (kCluster > 1) {
+    hp::cluster_sync();
+  } else {
+    __syncthreads();
+  }
 
   // The two roles are the two branches of one if/else, so that ptxas applies setmaxnreg.
   const int warpgroup = tid / 128;
   if (warpgroup == 0) {
     hp::setmaxnreg_dec<kProducerRegs>();
-    if (tid == 0) produce<BN, kTransA, kTransB>(map_a, map_b, p, s_a, s_b, full, empty, m0, n0, batch, k_tiles);
+    if (tid == 0) {
+      produce<BN, kCluster, kTransA, kTransB>(map_a, map_b, p, s_a, s_b, full, empty, m0, n0, batch, k_tiles, rank);
+    }
   } else {
     hp::setmaxnreg_inc<kConsumerRegs>();
-    consume<BN, kBf16, kTransA, kTransB>(p, s_a, s_b, full, empty, m0, n0, batch, k_tiles, warpgroup - 1, tid);
+    consume<BN, kCluster, kBf16, kTransA, kTransB>(p, s_a, s_b, full, empty, m0, n0, batch, k_tiles, warpgroup - 1,
+                                                   tid, rank);
   }
+  // No block may exit while the other still arrives on its barriers or multicasts into its ring.
+  if constexpr (kCluster > 1) hp::cluster_sync();
 #else
   (void)map_a, (void)map_b, (void)p;
   __trap();
 #endif
 }
 
-template <int BN, bool kBf16, bool kTransA, bool kTransB>
+template <int BN, int kCluster, bool kBf16, bool kTransA, bool kTransB>
 void launch(const CUtensorMap& map_a, const CUtensorMap& map_b, const WgmmaParams& p, int batch, void* stream) {
   constexpr int bytes = Shape<BN>::kSmemBytes;
-  constexpr auto kernel = &gemm_wgmma_kernel<BN, kBf16, kTransA, kTransB>;
+  constexpr auto kernel = &gemm_wgmma_kernel<BN, kCluster, kBf16, kTransA, kTransB>;
   const cudaError_t opt_in = reserve_shared_memory<kernel>(bytes);
   FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory for the wgmma kernel: ",
                cudaGetErrorString(opt_in), "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
   const dim3 grid(static_cast<unsigned>(p.tiles_m) * static_cast<unsigned>(p.tiles_n), static_cast<unsigned>(batch));
-  kernel<<<grid, kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(map_a, map_b, p);
-  const cudaError_t err = cudaGetLastError();
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = bytes;
+  config.stream = static_cast<cudaStream_t>(stream);
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = kCluster;  // grid.x is a multiple of it (tiles_m is rounded up)
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = kCluster > 1 ? 1 : 0;
+  const cudaError_t err = cudaLaunchKernelEx(&config, kernel, map_a, map_b, p);
   FULGUR_CHECK(err == cudaSuccess, "gemm", "wgmma kernel launch failed: ", cudaGetErrorString(err), " (grid ", grid.x,
-               "x", grid.y, ", ", bytes, " bytes of shared memory); hint: GemmKernel::MmaSync avoids this kernel");
+               "x", grid.y, ", clusters of ", kCluster, ", ", bytes,
+               " bytes of shared memory); hint: GemmKernel::MmaSync avoids this kernel");
 }
 
-template <int BN>
+template <int BN, int kCluster>
 void launch_variant(const CUtensorMap& a, const CUtensorMap& b, const WgmmaParams& p, int batch, void* stream,
                     bool bf16, bool trans_a, bool trans_b) {
-  // Sixteen kernels in all: tile width, input dtype and both transposes pick the TMA boxes,
-  // the descriptors and the instruction, so they are compile-time.
+  // Thirty-two kernels in all: tile width, cluster size, input dtype and both transposes pick
+  // the TMA boxes, the descriptors and the instruction, so they are compile-time.
   if (bf16) {
     if (trans_a) {
-      trans_b ? launch<BN, true, true, true>(a, b, p, batch, stream) : launch<BN, true, true, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, true, true, true>(a, b, p, batch, stream)
+              : launch<BN, kCluster, true, true, false>(a, b, p, batch, stream);
     } else {
-      trans_b ? launch<BN, true, false, true>(a, b, p, batch, stream) : launch<BN, true, false, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, true, false, true>(a, b, p, batch, stream)
+              : launch<BN, kCluster, true, false, false>(a, b, p, batch, stream);
     }
   } else {
     if (trans_a) {
-      trans_b ? launch<BN, false, true, true>(a, b, p, batch, stream) : launch<BN, false, true, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, false, true, true>(a, b, p, batch, stream)
+              : launch<BN, kCluster, false, true, false>(a, b, p, batch, stream);
     } else {
-      trans_b ? launch<BN, false, false, true>(a, b, p, batch, stream) : launch<BN, false, false, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, false, false, true>(a, b, p, batch, stream)
+              : launch<BN, kCluster, false, false, false>(a, b, p, batch, stream);
     }
   }
 }
@@ -263,7 +341,7 @@ bool wgmma_kernel_loaded(std::string* why) {
   // kernels JIT-compiled from another architecture's PTX, whose bodies trap.
   static const std::string error = [] {
     cudaFuncAttributes attr{};
-    const cudaError_t e = cudaFuncGetAttributes(&attr, gemm_wgmma_kernel<128, true, false, false>);
+    const cudaError_t e = cudaFuncGetAttributes(&attr, gemm_wgmma_kernel<128, 1, true, false, false>);
     if (e != cudaSuccess) {
       cudaGetLastError();  // clear it: the caller runs the mma.sync kernel instead
       return std::string("the wgmma kernel has no image for this device (") + cudaGetErrorString(e) +
@@ -287,14 +365,8 @@ bool gemm_wgmma(const GemmArgs& g, void* stream, std::string* why) {
   using namespace FULGUR_KERNEL_NS::gemm_detail::wgmma;
   const bool bf16 = g.input_dtype == GemmDtype::BFloat16;
   if (!wgmma_kernel_loaded(why)) return false;
-  // 128 x 256 tiles when they still give every SM a block and N needs them; else 128 x 128.
-  // GemmTiles forces one (Small: 128 wide, Large: 256 wide), for tests.
-  const int64_t tiles_m = (g.m + kBM - 1) / kBM;
-  const int64_t wide_tiles = tiles_m * ((g.n + 255) / 256) * g.batch;
-  const int bn = g.tiles == GemmTiles::Small   ? 128
-                 : g.tiles == GemmTiles::Large ? 256
-                 : (g.n > 128 && wide_tiles >= sm_count()) ? 256
-                                                           : 128;
+  const int bn = wgmma_tile_width(g, sm_count());
+  const int cluster = wgmma_cluster_size(g);
 
   MatrixMapArgs a;
   a.base = g.a;
@@ -314,7 +386,7 @@ bool gemm_wgmma(const GemmArgs& g, void* stream, std::string* why) {
   b.ld = g.ldb;
   b.batch = g.batch;
   b.batch_stride = g.stride_b;
-  b.box_rows = g.trans_b ? bn : kBK;
+  b.box_rows = g.trans_b ? bn / cluster : kBK;  // K-major B: each block of a cluster copies its share
   b.box_cols = 64;
   CUtensorMap map_a{}, map_b{};
   if (!encode_matrix_map(a, &map_a, why) || !encode_matrix_map(b, &map_b, why)) return false;
@@ -323,16 +395,18 @@ bool gemm_wgmma(const GemmArgs& g, void* stream, std::string* why) {
   p.m = static_cast<int>(g.m);
   p.n = static_cast<int>(g.n);
   p.k = static_cast<int>(g.k);
-  p.tiles_m = static_cast<int>(tiles_m);
+  p.tiles_m = static_cast<int>(wgmma_launched_tile_rows(g.m, cluster));
   p.tiles_n = static_cast<int>((g.n + bn - 1) / bn);
   p.broadcast_a = g.batch <= 1 || g.stride_a == 0;
   p.broadcast_b = g.batch <= 1 || g.stride_b == 0;
   p.epi = epilogue_params(g);
   const int batch = static_cast<int>(g.batch);
   if (bn == 256) {
-    launch_variant<256>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
+    cluster == 2 ? launch_variant<256, 2>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b)
+                 : launch_variant<256, 1>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
   } else {
-    launch_variant<128>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
+    cluster == 2 ? launch_variant<128, 2>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b)
+                 : launch_variant<128, 1>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
   }
   return true;
 }

@@ -60,6 +60,20 @@ __device__ __forceinline__ void mbarrier_arrive(uint64_t* bar) {
 #endif
 }
 
+// One arrival on the barrier at the same shared-memory offset in block `cta` of the cluster
+// (this block included). The default (.release.cta) semantics: the GEMM only signals with it
+// (the wgmma reads it follows are complete already); `.release.cluster` compiled to a
+// MEMBAR.ALL.GPU before every arrival.
+__device__ __forceinline__ void mbarrier_arrive_cluster(uint64_t* bar, uint32_t cta) {
+#if FULGUR_HOPPER_PTX
+  uint32_t remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(smem_u32(bar)), "r"(cta));
+  asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];" ::"r"(remote) : "memory");
+#else
+  __trap();
+#endif
+}
+
 // Blocks until the phase with this parity (0 or 1) has completed.
 __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
 #if FULGUR_HOPPER_PTX
@@ -93,6 +107,33 @@ __device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, u
           smem_u32(dst)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1), "r"(c2)
       : "memory");
+#else
+  __trap();
+#endif
+}
+
+// The same box written to the same shared-memory offset in every block of the cluster named
+// in cta_mask (bit i: block i), each completing its own barrier at `bar`'s offset.
+__device__ __forceinline__ void tma_load_3d_multicast(void* dst, const CUtensorMap* map, uint64_t* bar, int c0, int c1,
+                                                      int c2, uint16_t cta_mask) {
+#if FULGUR_HOPPER_PTX
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
+      " [%0], [%1, {%3, %4, %5}], [%2], %6;" ::"r"(smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1), "r"(c2), "h"(cta_mask)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
+// ---- clusters ----
+
+// Every thread of every block of the cluster arrives, then waits for all (release/acquire at
+// cluster scope). Not .aligned: the callers reach it after divergent roles.
+__device__ __forceinline__ void cluster_sync() {
+#if FULGUR_HOPPER_PTX
+  asm volatile("barrier.cluster.arrive.release;\n\tbarrier.cluster.wait.acquire;" ::: "memory");
 #else
   __trap();
 #endif

@@ -203,8 +203,10 @@ namespace {
 // zero-fills past the edges; N = 264 leaves whole boxes of B outside the matrix), more
 // K-slices than ring stages, more tile rows than one L2 group with a remainder, batches, the
 // whole epilogue, one row, one column, padded rows. Each runs with both tile widths
-// (GemmTiles::Small = 128 x 128, Large = 128 x 256). Leading dimensions stay multiples of 8,
-// so that the kernel takes every case.
+// (GemmTiles::Small = 128 x 128, Large = 128 x 256), each alone and in clusters of two blocks
+// sharing B by multicast (GemmCluster::Off / Pairs; an odd number of tile rows gives the last
+// block a partner past M). Leading dimensions stay multiples of 8, so that the kernel takes
+// every case.
 std::vector<ref::Case> wgmma_cases() {
   std::vector<ref::Case> cases;
   for (int t = 0; t < 4; ++t) {
@@ -270,7 +272,7 @@ OnDevice run_wgmma(ref::Problem& p) {
 }  // namespace
 #endif
 
-TEST_CASE("GPU wgmma GEMM (sm_90) matches the double reference and cuBLAS, with both tile widths") {
+TEST_CASE("GPU wgmma GEMM (sm_90) matches the double reference and cuBLAS, with both tile widths, alone and in pairs") {
   if (skip_without_gpu()) return;
 #if FULGUR_WITH_CUDA
   std::mt19937 rng = fresh_rng();
@@ -280,8 +282,11 @@ TEST_CASE("GPU wgmma GEMM (sm_90) matches the double reference and cuBLAS, with 
     probe.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
     if (!wgmma_runs_here(probe.args)) return;
   }
+  using fulgur::cuda::GemmCluster;
   using fulgur::cuda::GemmTiles;
-  for (GemmTiles tiles : {GemmTiles::Small, GemmTiles::Large}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const GemmTiles tiles = variant % 2 == 0 ? GemmTiles::Small : GemmTiles::Large;
+    const GemmCluster cluster = variant < 2 ? GemmCluster::Off : GemmCluster::Pairs;
     // The batched case twice more: B broadcast to every batch, then A.
     for (size_t i = 0; i < cases.size() + 2; ++i) {
       const int broadcast = i < cases.size() ? 0 : static_cast<int>(i - cases.size()) + 1;  // 1: B, 2: A
@@ -290,8 +295,10 @@ TEST_CASE("GPU wgmma GEMM (sm_90) matches the double reference and cuBLAS, with 
       if (broadcast == 2) p.args.stride_a = 0;
       p.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
       p.args.tiles = tiles;
+      p.args.cluster = cluster;
       INFO("case " << p.c.name() << (broadcast == 1 ? " (B broadcast)" : broadcast == 2 ? " (A broadcast)" : "")
-                   << ", tiles " << (tiles == GemmTiles::Small ? "128x128" : "128x256"));
+                   << ", tiles " << (tiles == GemmTiles::Small ? "128x128" : "128x256")
+                   << (cluster == GemmCluster::Pairs ? ", pairs" : ", alone"));
       REQUIRE(fulgur::cuda::choose_gemm_kernel(p.args, 90, false).kernel == fulgur::cuda::GemmKernel::Wgmma);
       OnDevice o = run_wgmma(p);
       const bool small = p.c.m * p.c.n * p.c.k * p.c.batch <= (int64_t{1} << 24);
@@ -317,12 +324,16 @@ TEST_CASE("GPU wgmma GEMM at 4096^3 and 8192 x 8192 x 4096 matches cuBLAS") {
   c.m = 8192, c.n = 8192, c.k = 4096, c.in = ref::GemmDtype::Float16, c.trans_b = true, c.out = ref::GemmDtype::Float16;
   cases.push_back(c);
   for (const ref::Case& lc : cases) {
-    ref::Problem p = ref::make_problem(lc, rng);
-    p.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
-    if (!wgmma_runs_here(p.args)) return;
-    OnDevice o = run_wgmma(p);
-    check_against_cublas(p, o, 1);
-    ref::check_verdict(p, ref::verify(p, o.result, nullptr, nullptr, 9973));
+    for (const fulgur::cuda::GemmCluster cluster : {fulgur::cuda::GemmCluster::Off, fulgur::cuda::GemmCluster::Pairs}) {
+      ref::Problem p = ref::make_problem(lc, rng);
+      p.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
+      p.args.cluster = cluster;
+      INFO("case " << p.c.name() << (cluster == fulgur::cuda::GemmCluster::Pairs ? ", pairs" : ", alone"));
+      if (!wgmma_runs_here(p.args)) return;
+      OnDevice o = run_wgmma(p);
+      check_against_cublas(p, o, 1);
+      ref::check_verdict(p, ref::verify(p, o.result, nullptr, nullptr, 9973));
+    }
   }
 #endif
 }
