@@ -1,5 +1,5 @@
 // The SIMT emulator itself: block barriers, shared memory per block, warp shuffles and votes,
-// atomics, and the launch checks. Kernel tests (cuda_*_emulated_test) build on it.
+// atomics, clusters (barriers and distributed shared memory), and the launch checks. Kernel tests (cuda_*_emulated_test) build on it.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -75,6 +75,33 @@ __global__ void write_ids(int* out, int* total) {
   atomicAdd(total, 1);
 }
 
+// Each block of a cluster fills its static and dynamic shared memory with values of its own,
+// then (after a cluster barrier) every thread reads the next block's copy through
+// distributed shared memory. Threads past `live` leave at once: they must not hold back the
+// cluster barrier. The read happens before the second barrier, so no block may exit (and be
+// reset for the next cluster) while its neighbour still reads it.
+__global__ void cluster_ring(int live, int* out, unsigned* ranks) {
+  namespace simt = ::fulgur::simt;
+  const int t = static_cast<int>(threadIdx.x);
+  if (t >= live) return;
+  FULGUR_SHARED(int, mine, [64]);
+  FULGUR_DYNAMIC_SHARED(int, extra);
+  const unsigned rank = simt::cluster_rank(), blocks = simt::cluster_blocks();
+  mine[t] = static_cast<int>(blockIdx.x) * 1000 + t;
+  extra[t] = -static_cast<int>(blockIdx.x) * 1000 - t;
+  simt::cluster_arrive();
+  simt::cluster_wait();
+  const unsigned next = (rank + 1) % blocks;
+  const int* theirs = static_cast<const int*>(simt::cluster_shared(&mine[t], next));
+  const int* their_extra = static_cast<const int*>(simt::cluster_shared(&extra[t], next));
+  const auto i = static_cast<size_t>((blockIdx.y * gridDim.x + blockIdx.x) * 64 + t);
+  out[2 * i] = *theirs;
+  out[2 * i + 1] = *their_extra;
+  if (t == 0) ranks[blockIdx.y * gridDim.x + blockIdx.x] = rank * 100 + blocks;
+  simt::cluster_arrive();
+  simt::cluster_wait();
+}
+
 // Whether running fn in a child process ends it with SIGABRT (the emulator's trap).
 bool aborts(void (*fn)()) {
   const pid_t pid = fork();
@@ -148,6 +175,41 @@ TEST_CASE("simt: unwritten shared memory reads as NaN, dynamic shared memory wor
   FULGUR_LAUNCH(dynamic_shared_sum, dim3(4), dim3(96), 96 * sizeof(float), nullptr, in.data(), sums.data());
   CHECK(sums[0] == 96.0f);
   CHECK(sums[1] == 100.0f);
+}
+
+TEST_CASE("simt: a cluster's blocks run together and read each other's shared memory") {
+  for (const unsigned k : {1u, 2u, 4u, 8u}) {
+    CAPTURE(k);
+    const dim3 grid(2 * k, 3);
+    const int live = 40;
+    std::vector<int> out(2 * grid.x * grid.y * 64, -7);
+    std::vector<unsigned> ranks(grid.x * grid.y, 999);
+    fulgur::simt::launch_cluster(k, grid, dim3(64), 64 * sizeof(int), cluster_ring, live, out.data(), ranks.data());
+    for (unsigned y = 0; y < grid.y; ++y) {
+      for (unsigned x = 0; x < grid.x; ++x) {
+        const unsigned next_x = x / k * k + (x % k + 1) % k;  // the next rank of x's cluster
+        CHECK(ranks[y * grid.x + x] == (x % k) * 100 + k);
+        for (int t = 0; t < 64; ++t) {
+          const auto i = static_cast<size_t>((y * grid.x + x) * 64 + static_cast<unsigned>(t));
+          CHECK(out[2 * i] == (t < live ? static_cast<int>(next_x) * 1000 + t : -7));
+          CHECK(out[2 * i + 1] == (t < live ? -static_cast<int>(next_x) * 1000 - t : -7));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("simt: invalid cluster launches are errors, as on the GPU") {
+  std::vector<int> out(2 * 16 * 64);
+  std::vector<unsigned> ranks(16);
+  auto launch = [&](unsigned k, unsigned grid_x, unsigned threads) {
+    fulgur::simt::launch_cluster(k, dim3(grid_x), dim3(threads), 0, cluster_ring, 0, out.data(), ranks.data());
+  };
+  CHECK_THROWS_AS(launch(2, 3, 64), fulgur::Error);     // grid.x not a multiple of the cluster
+  CHECK_THROWS_AS(launch(16, 16, 64), fulgur::Error);   // past the portable 8
+  CHECK_THROWS_AS(launch(0, 2, 64), fulgur::Error);
+  CHECK_THROWS_AS(launch(4, 4, 1024), fulgur::Error);   // 4096 OS threads at once
+  CHECK_NOTHROW(launch(8, 16, 256));
 }
 
 TEST_CASE("simt: invalid launches are errors, as cudaErrorInvalidConfiguration") {

@@ -16,7 +16,8 @@
 //     threads one after another on the calling thread (much faster) and traps if one does
 //     synchronise; on the GPU it is FULGUR_LAUNCH without shared memory
 //   FULGUR_UNROLL                        instead of  #pragma unroll (GCC rejects it)
-//   simt_ptx.h for mma.sync / ldmatrix (tensor cores) with emulated fragment layouts.
+//   simt_ptx.h for mma.sync / ldmatrix (tensor cores) with emulated fragment layouts;
+//   cluster.cuh for thread-block clusters (barriers, distributed shared memory, launch).
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,10 +41,20 @@ struct Block {
   // buffer per launch was an mmap, page faults and an munmap every time.
   unsigned char* static_arena = nullptr;
   std::vector<unsigned char>* dynamic_arena = nullptr;
+  unsigned rank = 0;  // in its cluster
+};
+
+// The blocks running at once: one cluster (a single block without clusters).
+struct Cluster {
+  std::unique_ptr<std::barrier<>> barrier;
+  std::vector<Block> blocks;
 };
 
 thread_local ThreadContext* t_context = nullptr;
 thread_local Block* t_block = nullptr;
+thread_local Cluster* t_cluster = nullptr;
+// The arrival of cluster_arrive() this thread has not yet waited for.
+thread_local std::optional<std::barrier<>::arrival_token> t_cluster_arrival;
 
 int warp_index() { return t_context->linear_tid / kWarpSize; }
 
@@ -69,8 +80,8 @@ void require_cooperative(const char* what) {
 // The OS threads that run emulated GPU threads, kept between launches: creating a block's
 // threads anew for every launch made thread creation the main cost of emulated code (a
 // training step launches hundreds of kernels; 30 s of system time for a small CNN's 18 steps).
-// Thread t runs GPU thread t of every block of a launch; the pool grows to the largest block
-// seen (at most 1024 threads) and is never destroyed (its threads wait, detached, at exit).
+// Thread t runs GPU thread t of every cluster of a launch (a block is a cluster of one); the
+// pool grows to the largest cluster seen (at most kMaxClusterThreads) and is never destroyed (its threads wait, detached, at exit).
 // Launches from several host threads take turns.
 class LaunchPool {
  public:
@@ -183,6 +194,45 @@ void warp_exchange(const void* mine, size_t bytes, void* all_lanes) {
   warp.barrier->arrive_and_wait();
 }
 
+unsigned cluster_rank() {
+  require_cooperative("cluster rank");
+  return t_block->rank;
+}
+
+unsigned cluster_blocks() {
+  require_cooperative("cluster size");
+  return static_cast<unsigned>(t_cluster->blocks.size());
+}
+
+void cluster_arrive() {
+  require_cooperative("cluster barrier arrive");
+  if (t_cluster_arrival) trap("cluster barrier: arrived twice without waiting");
+  t_cluster_arrival.emplace(t_cluster->barrier->arrive());
+}
+
+void cluster_wait() {
+  require_cooperative("cluster barrier wait");
+  if (!t_cluster_arrival) trap("cluster barrier: wait without an arrival");
+  t_cluster->barrier->wait(std::move(*t_cluster_arrival));
+  t_cluster_arrival.reset();
+}
+
+void* cluster_shared(const void* local, unsigned rank) {
+  require_cooperative("distributed shared memory");
+  if (rank >= t_cluster->blocks.size()) trap("distributed shared memory: rank outside the cluster");
+  const auto* p = static_cast<const unsigned char*>(local);
+  const Block& mine = *t_block;
+  Block& other = t_cluster->blocks[rank];
+  if (p >= mine.static_arena && p < mine.static_arena + kMaxSharedBytes) {
+    return other.static_arena + (p - mine.static_arena);
+  }
+  const std::vector<unsigned char>& dynamic = *mine.dynamic_arena;
+  if (!dynamic.empty() && p >= dynamic.data() && p < dynamic.data() + dynamic.size()) {
+    return other.dynamic_arena->data() + (p - dynamic.data());
+  }
+  trap("distributed shared memory: the address is not in the block's shared memory");
+}
+
 void trap(const char* what) {
   if (t_context != nullptr) {
     const ThreadContext& c = *t_context;
@@ -254,7 +304,8 @@ void run_grid_independent(dim3 grid, dim3 block_dim, const std::function<void()>
   t_block = outer_block;
 }
 
-void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_shared_bytes,
+              const std::function<void()>& body) {
   check_configuration(grid, block_dim);
   const uint64_t threads = uint64_t{block_dim.x} * block_dim.y * block_dim.z;
   const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
@@ -262,21 +313,37 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     throw Error("simt launch: " + std::to_string(dynamic_shared_bytes) +
                 " bytes of dynamic shared memory, more than the 227 KiB a block may have");
   }
+  if (cluster_size == 0 || cluster_size > kMaxClusterBlocks || grid.x % cluster_size != 0 ||
+      threads * cluster_size > static_cast<uint64_t>(kMaxClusterThreads)) {
+    throw Error("simt launch: clusters of " + std::to_string(cluster_size) + " blocks of " + std::to_string(threads) +
+                " threads over a grid of " + std::to_string(grid.x) +
+                " blocks in x; hint: 1.." + std::to_string(kMaxClusterBlocks) +
+                " blocks dividing grid.x (cudaErrorInvalidClusterSize on a GPU), and at most " +
+                std::to_string(kMaxClusterThreads) + " threads per cluster in the emulator");
+  }
   const int n = static_cast<int>(threads);
   const int warps = (n + kWarpSize - 1) / kWarpSize;
-  Block block;
+  const auto k = static_cast<int>(cluster_size);
+  // Shared memory arenas, allocated once per launching host thread and reused (see Block).
   struct Arenas {
     std::vector<unsigned char> static_bytes = std::vector<unsigned char>(kMaxSharedBytes, 0xFF);
     std::vector<unsigned char> dynamic_bytes;
   };
-  thread_local Arenas arenas;
-  block.static_arena = arenas.static_bytes.data();
-  block.dynamic_arena = &arenas.dynamic_bytes;
-  block.dynamic_arena->resize(dynamic_shared_bytes);
-  block.warps = std::make_unique<Warp[]>(static_cast<size_t>(warps));
-  std::barrier<> between_blocks(n);
+  thread_local std::vector<Arenas> arenas;
+  if (arenas.size() < cluster_size) arenas.resize(cluster_size);
+  Cluster cluster;
+  cluster.blocks = std::vector<Block>(cluster_size);
+  for (unsigned r = 0; r < cluster_size; ++r) {
+    Block& block = cluster.blocks[r];
+    block.rank = r;
+    block.static_arena = arenas[r].static_bytes.data();
+    block.dynamic_arena = &arenas[r].dynamic_bytes;
+    block.dynamic_arena->resize(dynamic_shared_bytes);
+    block.warps = std::make_unique<Warp[]>(static_cast<size_t>(warps));
+  }
+  std::barrier<> between_clusters(n * k);
 
-  auto reset_block = [&] {
+  auto reset_block = [&](Block& block) {
     block.barrier = std::make_unique<std::barrier<>>(n);
     for (int w = 0; w < warps; ++w) {
       const int lanes = std::min(kWarpSize, n - w * kWarpSize);
@@ -291,7 +358,10 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     if (!block.dynamic_arena->empty()) std::memset(block.dynamic_arena->data(), 0xFF, block.dynamic_arena->size());
   };
 
-  auto thread_main = [&](int tid) {
+  // Pool thread t runs thread t % n of the cluster's block t / n.
+  auto thread_main = [&](int t) {
+    const int tid = t % n;
+    Block& block = cluster.blocks[static_cast<size_t>(t / n)];
     ThreadContext context;
     context.linear_tid = tid;
     context.block_dim = block_dim;
@@ -299,30 +369,41 @@ void run_grid(dim3 grid, dim3 block_dim, size_t dynamic_shared_bytes, const std:
     context.thread_idx = thread_index(tid, block_dim);
     t_context = &context;
     t_block = &block;
-    for (uint64_t b = 0; b < blocks; ++b) {
-      between_blocks.arrive_and_wait();
-      if (tid == 0) reset_block();
-      between_blocks.arrive_and_wait();
-      context.block_idx = block_index(b, grid);
+    t_cluster = &cluster;
+    for (uint64_t c = 0; c < blocks / cluster_size; ++c) {
+      between_clusters.arrive_and_wait();
+      if (tid == 0) reset_block(block);
+      if (t == 0) cluster.barrier = std::make_unique<std::barrier<>>(n * k);
+      between_clusters.arrive_and_wait();
+      // Clusters run along x: grid.x is a multiple of the cluster size, so the blocks of one
+      // cluster are consecutive in x.
+      context.block_idx = block_index(c * cluster_size + block.rank, grid);
       context.shared_declarations = 0;
       try {
         body();
       } catch (const std::exception& e) {
         trap(e.what());
       }
-      // A thread that has returned no longer holds back the block's or its warp's barriers.
+      // A thread that has returned no longer holds back the block's, its warp's or the
+      // cluster's barriers (an arrival it never waited for counts, as on the GPU).
       Warp& warp = my_warp();
       warp.alive.fetch_and(~(1u << (tid % kWarpSize)));
       warp.barrier->arrive_and_drop();
       block.barrier->arrive_and_drop();
+      if (t_cluster_arrival) {
+        cluster.barrier->wait(std::move(*t_cluster_arrival));
+        t_cluster_arrival.reset();
+      }
+      cluster.barrier->arrive_and_drop();
     }
     t_context = nullptr;
     t_block = nullptr;
+    t_cluster = nullptr;
   };
 
-  launch_pool().run(n, thread_main);
-  // The arena outlives the launch: leave it 0xFF-filled for the next one.
-  std::memset(block.static_arena, 0xFF, block.static_bytes);
+  launch_pool().run(n * k, thread_main);
+  // The arenas outlive the launch: leave them 0xFF-filled for the next one.
+  for (Block& block : cluster.blocks) std::memset(block.static_arena, 0xFF, block.static_bytes);
 }
 
 }  // namespace fulgur::simt

@@ -6,10 +6,14 @@
 // wrote is visible. Warp operations (shuffles, votes, and the tensor-core instructions of
 // simt_ptx.h) exchange values through a per-warp slot table between two warp barriers.
 //
+// Clusters (sm_90, cluster.cuh): a launch in clusters of k blocks along x runs the k blocks of
+// one cluster at once (k x block threads), then the next cluster, so that cluster barriers and
+// reads of another block's shared memory (distributed shared memory) behave as on the GPU.
+//
 // Not emulated: independent thread scheduling inside a warp (a shuffle must be called by all
 // running lanes of the warp), memory-model subtleties beyond what C++ atomics give, streams
-// (a launch returns when the kernel has finished), clusters. Kernel sources use the subset
-// listed in simt.h. Include this only through simt.h, and never together with CUDA headers.
+// (a launch returns when the kernel has finished). Kernel sources use the subset listed in
+// simt.h. Include this only through simt.h, and never together with CUDA headers.
 #pragma once
 
 #include <array>
@@ -56,6 +60,10 @@ namespace fulgur::simt {
 constexpr int kWarpSize = 32;
 // Shared memory one block may use (static + dynamic), as on sm_90.
 constexpr size_t kMaxSharedBytes = 227 * 1024;
+// Blocks per cluster (the portable limit on sm_90), and the threads of one cluster the emulator
+// runs at once (each is an OS thread).
+constexpr unsigned kMaxClusterBlocks = 8;
+constexpr int kMaxClusterThreads = 2048;
 
 // What a running emulated thread knows about itself.
 struct ThreadContext {
@@ -83,8 +91,18 @@ uint32_t active_mask();
 // A kernel-side fatal error (the emulated __trap): prints and aborts.
 [[noreturn]] void trap(const char* what);
 
-// Runs `body` as grid x block threads, blocks one after another.
-void run_grid(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body);
+// The calling block's cluster: its rank in [0, cluster_blocks()), barriers over every thread of
+// the cluster (arrive, then wait; a thread's arrival is released before its wait returns), and
+// the address in block `rank`'s shared memory of what `local` is in the caller's.
+unsigned cluster_rank();
+unsigned cluster_blocks();
+void cluster_arrive();
+void cluster_wait();
+void* cluster_shared(const void* local, unsigned rank);
+
+// Runs `body` as grid x block threads, in clusters of `cluster` blocks along x (grid.x a
+// multiple of it): one cluster after another, the blocks of a cluster at once.
+void run_grid(dim3 grid, dim3 block, unsigned cluster, size_t dynamic_shared_bytes, const std::function<void()>& body);
 // The same for a kernel whose threads never wait for or talk to each other (no barriers, warp
 // operations or shared memory; atomics are fine): every GPU thread runs to completion in turn
 // on the calling thread, with no OS threads or context switches. A kernel that does use one
@@ -102,7 +120,14 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, void (*kernel)(Params...
   // Arguments are converted once to the parameter types, as a CUDA launch does; each thread
   // then gets its own copy of the parameters.
   const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
-  run_grid(grid, block, shared_bytes, [&] { std::apply(kernel, params); });
+  run_grid(grid, block, 1, shared_bytes, [&] { std::apply(kernel, params); });
+}
+
+template <typename... Params, typename... Args>
+void launch_cluster(unsigned cluster, dim3 grid, dim3 block, size_t shared_bytes, void (*kernel)(Params...),
+                    Args&&... args) {
+  const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
+  run_grid(grid, block, cluster, shared_bytes, [&] { std::apply(kernel, params); });
 }
 
 template <typename... Params, typename... Args>

@@ -13,6 +13,12 @@
 // (updated once per batch of 16 values, so about one exp per value) merged across the block,
 // then a second pass that writes; the second read of a row mostly hits L2. Backward makes
 // one pass for the dot product and one that writes.
+// Rows longer than one block's shared memory holds, on sm_90 (cuda::softmax_row_cluster): a
+// cluster of 2-8 blocks per row, each staging its chunk of the row (backward: of y and dy) in
+// shared memory while it reduces it; the blocks meet at a cluster barrier, each merges every
+// block's partial (max, sum) or dot product in rank order from distributed shared memory (the
+// same order in every block: deterministic, the same bits everywhere), then writes its chunk
+// from shared memory: one read of device memory instead of two.
 // Very long rows and few of them (cuda::softmax_row_splits): one block per row would leave
 // most of the GPU idle, so each row is cut into `splits` chunks, a block each (grid splits x
 // rows). A first kernel writes each chunk's (max, sum) (backward: its dot product) to a small
@@ -25,10 +31,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/row_reduce.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
+#include "kernels/cuda/cluster.cuh"  // .cuh files: by workspace path (textual_hdrs get no include prefix)
+#include "kernels/cuda/row_reduce.cuh"
 #include "kernels/cuda/scratch.cuh"
 #include "kernels/cuda/shared_memory_opt_in.cuh"
 #include "fulgur/kernels/cuda/softmax.h"
@@ -186,38 +194,52 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block_cached(
 // one read of device memory instead of two.
 constexpr int kSmemRowThreads = 1024;
 constexpr int64_t kSmemRowMaxCols = 32768;  // 128 KiB of shared memory
+static_assert(kSmemRowMaxCols == cuda::kSoftmaxClusterForwardMinCols, "clusters take over where one block's shared memory ends");
+
+// Copies in[0, quads) to staged[0, quads) (shared memory) as float4, kThreads threads striding
+// with 4 loads in flight each, and returns this thread's online (max, sum) of what it copied.
+template <int kThreads>
+__device__ __forceinline__ MaxSum stage_quads(const float4* __restrict__ in, float4* staged, int64_t quads) {
+  MaxSum acc = maxsum_identity();
+  constexpr int kBatch = 4;
+  for (int64_t q0 = threadIdx.x; q0 < quads; q0 += kBatch * kThreads) {
+    float v[4 * kBatch];
+    FULGUR_UNROLL
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t q = q0 + static_cast<int64_t>(b) * kThreads;
+      const float4 f = q < quads ? in[q] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+      if (q < quads) staged[q] = f;
+      v[4 * b] = f.x, v[4 * b + 1] = f.y, v[4 * b + 2] = f.z, v[4 * b + 3] = f.w;
+    }
+    acc = maxsum_add_batch<4 * kBatch>(acc, v);
+  }
+  return acc;
+}
+
+// out[0, quads) = softmax (or log-softmax) of staged[0, quads) given the row's (max, sum).
+template <int kThreads, bool kLog>
+__device__ __forceinline__ void write_staged(const float4* staged, float4* __restrict__ out, int64_t quads,
+                                             MaxSum total) {
+  const float log_s = logf(total.sum), inv_s = 1.0f / total.sum;
+  for (int64_t q = threadIdx.x; q < quads; q += kThreads) {
+    const float4 f = staged[q];
+    out[q] = kLog ? make_float4((f.x - total.max) - log_s, (f.y - total.max) - log_s, (f.z - total.max) - log_s,
+                                (f.w - total.max) - log_s)
+                  : make_float4(expf(f.x - total.max) * inv_s, expf(f.y - total.max) * inv_s,
+                                expf(f.z - total.max) * inv_s, expf(f.w - total.max) * inv_s);
+  }
+}
 
 template <bool kLog>
 __global__ void __launch_bounds__(kSmemRowThreads) softmax_forward_block_smem(const float* __restrict__ x,
                                                                               float* __restrict__ y, int64_t cols) {
   FULGUR_SHARED(MaxSum, scratch, [32]);
   FULGUR_DYNAMIC_SHARED(float4, row);
-  const int64_t quads = cols / 4;
-  const float4* in = reinterpret_cast<const float4*>(x + static_cast<int64_t>(blockIdx.x) * cols);
-  MaxSum acc = maxsum_identity();
-  constexpr int kBatch = 4;
-  for (int64_t q0 = threadIdx.x; q0 < quads; q0 += kBatch * kSmemRowThreads) {
-    float v[4 * kBatch];
-    FULGUR_UNROLL
-    for (int b = 0; b < kBatch; ++b) {
-      const int64_t q = q0 + static_cast<int64_t>(b) * kSmemRowThreads;
-      const float4 f = q < quads ? in[q] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
-      if (q < quads) row[q] = f;
-      v[4 * b] = f.x, v[4 * b + 1] = f.y, v[4 * b + 2] = f.z, v[4 * b + 3] = f.w;
-    }
-    acc = maxsum_add_batch<4 * kBatch>(acc, v);
-  }
+  const int64_t quads = cols / 4, base = static_cast<int64_t>(blockIdx.x) * cols;
+  const MaxSum acc = stage_quads<kSmemRowThreads>(reinterpret_cast<const float4*>(x + base), row, quads);
   // block_maxsum's barriers also make every thread's row[] stores visible to the others.
   const MaxSum total = block_maxsum(acc, scratch);
-  const float log_s = logf(total.sum), inv_s = 1.0f / total.sum;
-  float4* out = reinterpret_cast<float4*>(y + static_cast<int64_t>(blockIdx.x) * cols);
-  for (int64_t q = threadIdx.x; q < quads; q += kSmemRowThreads) {
-    const float4 f = row[q];
-    out[q] = kLog ? make_float4((f.x - total.max) - log_s, (f.y - total.max) - log_s, (f.z - total.max) - log_s,
-                                (f.w - total.max) - log_s)
-                  : make_float4(expf(f.x - total.max) * inv_s, expf(f.y - total.max) * inv_s,
-                                expf(f.z - total.max) * inv_s, expf(f.w - total.max) * inv_s);
-  }
+  write_staged<kSmemRowThreads, kLog>(row, reinterpret_cast<float4*>(y + base), quads, total);
 }
 
 // Element j of the row, 4 at a time when kVec4.
@@ -395,8 +417,108 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_backward(const 
   write_backward<kVec4, kLog>(y + base, dy + base, dx + base, n, dot);
 }
 
+// ---- cluster kernels: block `rank` of a row's cluster owns columns [rank * chunk, + chunk) ----
+constexpr int kClusterRowThreads = 256;
+
+__device__ __forceinline__ int64_t cluster_chunk_quads(int64_t cols, int64_t chunk, unsigned rank, int64_t* first) {
+  *first = static_cast<int64_t>(rank) * chunk;
+  const int64_t end = *first + chunk < cols ? *first + chunk : cols;
+  return end > *first ? (end - *first) / 4 : 0;
+}
+
+template <bool kLog>
+__global__ void __launch_bounds__(kClusterRowThreads) softmax_forward_cluster(const float* __restrict__ x,
+                                                                              float* __restrict__ y, int64_t cols,
+                                                                              int64_t chunk) {
+  FULGUR_SHARED(MaxSum, scratch, [32]);
+  FULGUR_SHARED(MaxSum, chunk_total, [1]);  // read by every block of the cluster
+  FULGUR_DYNAMIC_SHARED(float4, staged);
+  const unsigned rank = cluster_rank(), blocks = cluster_blocks();
+  const int64_t row = blockIdx.x / blocks;
+  int64_t first = 0;
+  const int64_t quads = cluster_chunk_quads(cols, chunk, rank, &first);
+  const int64_t base = row * cols + first;
+  const MaxSum acc = stage_quads<kClusterRowThreads>(reinterpret_cast<const float4*>(x + base), staged, quads);
+  const MaxSum mine = block_maxsum(acc, scratch);
+  if (threadIdx.x == 0) chunk_total[0] = mine;
+  cluster_sync();  // every block's chunk_total (and this block's staged chunk) is written
+  MaxSum total = maxsum_identity();
+  for (unsigned r = 0; r < blocks; ++r) total = maxsum_merge(total, *cluster_shared(&chunk_total[0], r));
+  cluster_arrive();  // done with the other blocks' shared memory
+  write_staged<kClusterRowThreads, kLog>(staged, reinterpret_cast<float4*>(y + base), quads, total);
+  cluster_wait();  // no block exits (freeing its chunk_total) while another may still read it
+}
+
+template <bool kLog>
+__global__ void __launch_bounds__(kClusterRowThreads) softmax_backward_cluster(const float* __restrict__ y,
+                                                                               const float* __restrict__ dy,
+                                                                               float* __restrict__ dx, int64_t cols,
+                                                                               int64_t chunk) {
+  FULGUR_SHARED(float, scratch, [32]);
+  FULGUR_SHARED(float, chunk_dot, [1]);  // read by every block of the cluster
+  FULGUR_DYNAMIC_SHARED(float4, staged_y);
+  float4* staged_g = staged_y + chunk / 4;
+  const unsigned rank = cluster_rank(), blocks = cluster_blocks();
+  const int64_t row = blockIdx.x / blocks;
+  int64_t first = 0;
+  const int64_t quads = cluster_chunk_quads(cols, chunk, rank, &first);
+  const int64_t base = row * cols + first;
+  const float4* yin = reinterpret_cast<const float4*>(y + base);
+  const float4* gin = reinterpret_cast<const float4*>(dy + base);
+  float dot = 0.0f;
+  constexpr int kBatch = 4;
+  for (int64_t q0 = threadIdx.x; q0 < quads; q0 += kBatch * kClusterRowThreads) {
+    float4 yv[kBatch], gv[kBatch];
+    FULGUR_UNROLL
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t q = q0 + static_cast<int64_t>(b) * kClusterRowThreads;
+      yv[b] = q < quads ? yin[q] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      gv[b] = q < quads ? gin[q] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+    FULGUR_UNROLL
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t q = q0 + static_cast<int64_t>(b) * kClusterRowThreads;
+      if (q < quads) staged_y[q] = yv[b], staged_g[q] = gv[b];
+      dot += kLog ? (gv[b].x + gv[b].y) + (gv[b].z + gv[b].w)
+                  : (gv[b].x * yv[b].x + gv[b].y * yv[b].y) + (gv[b].z * yv[b].z + gv[b].w * yv[b].w);
+    }
+  }
+  const float mine = block_sum(dot, scratch);
+  if (threadIdx.x == 0) chunk_dot[0] = mine;
+  cluster_sync();  // every block's chunk_dot (and this block's staged chunks) is written
+  float total = 0.0f;
+  for (unsigned r = 0; r < blocks; ++r) total += *cluster_shared(&chunk_dot[0], r);
+  cluster_arrive();  // done with the other blocks' shared memory
+  float4* out = reinterpret_cast<float4*>(dx + base);
+  for (int64_t q = threadIdx.x; q < quads; q += kClusterRowThreads) {
+    const float4 yq = staged_y[q], g = staged_g[q];
+    out[q] = kLog ? make_float4(g.x - expf(yq.x) * total, g.y - expf(yq.y) * total, g.z - expf(yq.z) * total,
+                                g.w - expf(yq.w) * total)
+                  : make_float4(yq.x * (g.x - total), yq.y * (g.y - total), yq.z * (g.z - total),
+                                yq.w * (g.w - total));
+  }
+  cluster_wait();  // no block exits (freeing its chunk_dot) while another may still read it
+}
+
+// Launches `kernel` in clusters of `blocks` per row, after the shared-memory opt-in it needs.
+template <auto kKernel, typename... Args>
+void launch_row_clusters(const char* op, int64_t rows, int64_t blocks, int64_t chunk, int64_t arrays, void* stream,
+                         Args... args) {
+  const size_t bytes = static_cast<size_t>(chunk * arrays) * sizeof(float);
+#if !FULGUR_SIMT_EMULATED
+  const cudaError_t opt_in =
+      cuda::detail::reserve_shared_memory<kKernel>(static_cast<int>(cuda::kSoftmaxClusterMaxChunkBytes));
+  if (opt_in != cudaSuccess) {
+    throw Error(std::string(op) + ": cannot reserve 128 KiB of shared memory: " + cudaGetErrorString(opt_in) +
+                "; hint: needs an sm_90 or newer GPU");
+  }
+#endif
+  const dim3 grid(static_cast<unsigned>(rows * blocks)), block(kClusterRowThreads);
+  launch_cluster(op, kKernel, static_cast<unsigned>(blocks), grid, block, bytes, stream, args..., chunk);
+}
+
 // Columns per chunk for `splits` chunks: a multiple of 4 (chunks of an aligned row stay aligned).
-inline int64_t chunk_columns(int64_t cols, int64_t splits) { return ((cols + splits - 1) / splits + 3) / 4 * 4; }
+inline int64_t chunk_columns(int64_t cols, int64_t splits) { return cuda::softmax_chunk_columns(cols, splits); }
 
 template <bool kVec4, bool kLog>
 void forward_split(const float* x, float* y, int64_t rows, int64_t cols, int64_t splits, void* stream) {
@@ -420,6 +542,20 @@ void backward_split(const float* y, const float* dy, float* dx, int64_t rows, in
                 chunk);
   FULGUR_LAUNCH((softmax_chunk_backward<kVec4, kLog>), grid, dim3(kLongRowThreads), 0, stream, y, dy, dx,
                 static_cast<const float*>(partial.data()), cols, chunk);
+}
+
+template <bool kLog>
+void forward_in_clusters(const float* x, float* y, int64_t rows, int64_t cols, int64_t blocks, void* stream) {
+  launch_row_clusters<&softmax_forward_cluster<kLog>>(kLog ? "log_softmax (cuda)" : "softmax (cuda)", rows, blocks,
+                                                      chunk_columns(cols, blocks), 1, stream, x, y, cols);
+}
+
+template <bool kLog>
+void backward_in_clusters(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, int64_t blocks,
+                          void* stream) {
+  launch_row_clusters<&softmax_backward_cluster<kLog>>(kLog ? "log_softmax backward (cuda)" : "softmax backward (cuda)",
+                                                       rows, blocks, chunk_columns(cols, blocks), 2, stream, y, dy, dx,
+                                                       cols);
 }
 
 void check_shape(const char* op, int64_t rows, int64_t cols) {
@@ -486,6 +622,9 @@ void forward(const float* x, float* y, int64_t rows, int64_t cols, void* stream)
     FULGUR_LAUNCH((softmax_forward_block_cached<4, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
   } else if (vec && cols <= 4 * 8 * kLongRowThreads) {
     FULGUR_LAUNCH((softmax_forward_block_cached<8, kLog>), row_blocks, dim3(kLongRowThreads), 0, stream, x, y, cols);
+  } else if (const int64_t blocks = cuda::softmax_row_cluster(rows, cols, false);
+             vec && blocks > 0 && cluster_kernel_runs<&softmax_forward_cluster<kLog>>()) {
+    forward_in_clusters<kLog>(x, y, rows, cols, blocks, stream);
   } else if (vec && cols <= kSmemRowMaxCols) {
     const size_t bytes = static_cast<size_t>(cols) * sizeof(float);
 #if !FULGUR_SIMT_EMULATED
@@ -517,6 +656,9 @@ void backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t 
     }
   } else if (cols <= cuda::kSoftmaxWarpMaxCols) {
     dispatch_per_lane<BackwardWarp, kLog>(static_cast<int>(cols), y, dy, dx, rows, static_cast<int>(cols), stream);
+  } else if (const int64_t blocks = cuda::softmax_row_cluster(rows, cols, true);
+             vec && blocks > 0 && cluster_kernel_runs<&softmax_backward_cluster<kLog>>()) {
+    backward_in_clusters<kLog>(y, dy, dx, rows, cols, blocks, stream);
   } else if (vec) {
     FULGUR_LAUNCH((softmax_backward_block<true, kLog>), dim3(static_cast<unsigned>(rows)), dim3(kLongRowThreads), 0,
                   stream, y, dy, dx, cols);
@@ -551,6 +693,60 @@ void softmax_backward<FULGUR_EXEC>(const float* y, const float* dy, float* dx, i
     FULGUR_KERNEL_NS::backward<true>(y, dy, dx, rows, cols, stream);
   } else {
     FULGUR_KERNEL_NS::backward<false>(y, dy, dx, rows, cols, stream);
+  }
+}
+
+namespace {
+
+// What the cluster kernels need of a forced launch (softmax_*_in_clusters).
+template <bool kBackward>
+void check_cluster_launch(const char* op, int64_t rows, int64_t cols, int64_t blocks,
+                          std::initializer_list<const float*> pointers, bool runs) {
+  FULGUR_KERNEL_NS::check_shape(op, rows, cols);
+  bool aligned = true;
+  for (const float* p : pointers) aligned = aligned && aligned16(p);
+  const int64_t arrays = kBackward ? 2 : 1;
+  const bool fits = blocks >= 1 && blocks <= kSoftmaxClusterMaxBlocks &&
+                    softmax_chunk_columns(cols, blocks) * arrays * 4 <= kSoftmaxClusterMaxChunkBytes &&
+                    rows * blocks <= INT32_MAX;
+  if (cols % 4 != 0 || !aligned || !fits || !runs) {
+    throw Error(std::string(op) + " in clusters of " + std::to_string(blocks) + " blocks: rows " +
+                std::to_string(rows) + " x cols " + std::to_string(cols) + (aligned ? "" : ", misaligned data") +
+                (runs ? "" : ", a device without cluster launch or a kernel built for sm_80") +
+                "; hint: cols % 4 == 0, 16-byte aligned pointers, 1..8 blocks whose chunks fit 128 KiB, sm_90");
+  }
+}
+
+}  // namespace
+
+template <>
+void softmax_forward_in_clusters<FULGUR_EXEC>(const float* x, float* y, int64_t rows, int64_t cols, bool log,
+                                              int64_t blocks, void* stream) {
+  namespace k = FULGUR_KERNEL_NS;
+  const bool runs = log ? k::cluster_kernel_runs<&k::softmax_forward_cluster<true>>()
+                        : k::cluster_kernel_runs<&k::softmax_forward_cluster<false>>();
+  check_cluster_launch<false>(log ? "log_softmax (cuda)" : "softmax (cuda)", rows, cols, blocks, {x, y}, runs);
+  if (rows == 0 || cols == 0) return;
+  if (log) {
+    k::forward_in_clusters<true>(x, y, rows, cols, blocks, stream);
+  } else {
+    k::forward_in_clusters<false>(x, y, rows, cols, blocks, stream);
+  }
+}
+
+template <>
+void softmax_backward_in_clusters<FULGUR_EXEC>(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols,
+                                               bool log, int64_t blocks, void* stream) {
+  namespace k = FULGUR_KERNEL_NS;
+  const bool runs = log ? k::cluster_kernel_runs<&k::softmax_backward_cluster<true>>()
+                        : k::cluster_kernel_runs<&k::softmax_backward_cluster<false>>();
+  check_cluster_launch<true>(log ? "log_softmax backward (cuda)" : "softmax backward (cuda)", rows, cols, blocks,
+                             {y, dy, dx}, runs);
+  if (rows == 0 || cols == 0) return;
+  if (log) {
+    k::backward_in_clusters<true>(y, dy, dx, rows, cols, blocks, stream);
+  } else {
+    k::backward_in_clusters<false>(y, dy, dx, rows, cols, blocks, stream);
   }
 }
 

@@ -39,12 +39,62 @@ inline int64_t softmax_row_splits(int64_t rows, int64_t cols) {
   return splits > 1 ? splits : 1;
 }
 
-// Which kernel a shape takes (for benchmarks, docs and tests).
+// Rows too long for one block's shared memory, on a GPU that launches clusters (sm_90) and
+// with cols % 4 == 0 and 16-byte aligned data: a cluster of 2-8 blocks holds the row in their
+// shared memory (forward: x; backward: y and dy), a chunk each, so device memory is read once.
+// Forward above this many columns (below, one block's shared memory holds the row)...
+constexpr int64_t kSoftmaxClusterForwardMinCols = 32768;
+// ...backward above this many (below, the second read of a row mostly hits L2).
+constexpr int64_t kSoftmaxClusterBackwardMinCols = 16384;
+// Staged bytes per block: up to 64 KiB leaves room for three blocks per SM; with 8 blocks a
+// chunk may take up to 128 KiB (one block per SM).
+constexpr int64_t kSoftmaxClusterChunkBytes = 64 * 1024;
+constexpr int64_t kSoftmaxClusterMaxChunkBytes = 128 * 1024;
+constexpr int64_t kSoftmaxClusterMaxBlocks = 8;
+
+// Columns of each block's chunk for `blocks` blocks per row: a multiple of 4, so that chunks
+// of an aligned row stay aligned (the last chunks may be short or empty).
+inline int64_t softmax_chunk_columns(int64_t cols, int64_t blocks) { return ((cols + blocks - 1) / blocks + 3) / 4 * 4; }
+
+// Blocks per row of the cluster kernels for rows of `cols` columns staging `arrays` float
+// arrays per column (forward 1, backward 2): the fewest of 2, 4, 8 whose chunks fit 64 KiB,
+// else 8 if theirs fit 128 KiB, else 0 (too long: the block-per-row kernels).
+inline int64_t softmax_cluster_blocks(int64_t cols, int64_t arrays) {
+  auto chunk_bytes = [&](int64_t blocks) { return softmax_chunk_columns(cols, blocks) * arrays * 4; };
+  for (int64_t blocks = 2; blocks <= kSoftmaxClusterMaxBlocks; blocks *= 2) {
+    if (chunk_bytes(blocks) <= kSoftmaxClusterChunkBytes) return blocks;
+  }
+  return chunk_bytes(kSoftmaxClusterMaxBlocks) <= kSoftmaxClusterMaxChunkBytes ? kSoftmaxClusterMaxBlocks : 0;
+}
+
+// Blocks per row when softmax (backward: its gradient) takes the cluster kernels for an
+// aligned rows x cols shape on a device with clusters; 0 when it does not.
+inline int64_t softmax_row_cluster(int64_t rows, int64_t cols, bool backward) {
+  if (cols % 4 != 0 || softmax_row_splits(rows, cols) > 1) return 0;
+  if (cols <= (backward ? kSoftmaxClusterBackwardMinCols : kSoftmaxClusterForwardMinCols)) return 0;
+  const int64_t blocks = softmax_cluster_blocks(cols, backward ? 2 : 1);
+  return rows * blocks <= INT32_MAX ? blocks : 0;  // grid.x = rows x blocks
+}
+
+// The cluster kernels with `blocks` blocks (1..8) per row whatever the shape, for tests and
+// benchmarks. Throws fulgur::Error unless cols % 4 == 0, the pointers are 16-byte aligned, a
+// block's chunk fits kSoftmaxClusterMaxChunkBytes and the device launches clusters.
+template <Exec E>
+void softmax_forward_in_clusters(const float* x, float* y, int64_t rows, int64_t cols, bool log, int64_t blocks,
+                                 void* stream);
+template <Exec E>
+void softmax_backward_in_clusters(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log,
+                                  int64_t blocks, void* stream);
+
+// Which kernel a shape takes (for benchmarks, docs and tests), for aligned data on a device
+// with clusters.
 inline const char* softmax_kernel_name(int64_t cols) {
   return cols <= kSoftmaxWarpMaxCols ? "warp-per-row" : "block-per-row";
 }
-inline const char* softmax_kernel_name(int64_t rows, int64_t cols) {
-  return softmax_row_splits(rows, cols) > 1 ? "multi-block-per-row" : softmax_kernel_name(cols);
+inline const char* softmax_kernel_name(int64_t rows, int64_t cols, bool backward = false) {
+  if (softmax_row_splits(rows, cols) > 1) return "multi-block-per-row";
+  if (softmax_row_cluster(rows, cols, backward) > 0) return "cluster-per-row";
+  return softmax_kernel_name(cols);
 }
 
 }  // namespace fulgur::cuda

@@ -23,34 +23,82 @@ using fulgur::cuda::Exec;
 using fulgur::testing::compare;
 #endif
 
+#if FULGUR_WITH_CUDA
+namespace {
+
+// Softmax forward, then backward from its output, on the device against the float64
+// reference; outputs poisoned first. blocks = 0: the launcher's choice of kernel; else the
+// cluster kernels with that many blocks per row.
+void check_softmax(int64_t rows, int64_t cols, bool log, int64_t blocks, bool backward, std::mt19937& rng) {
+  const auto n = static_cast<size_t>(rows * cols);
+  const auto x = fulgur::testing::random_floats(n, rng, -8.0f, 8.0f);
+  const auto dy = fulgur::testing::random_floats(n, rng, -1.0f, 1.0f);
+  auto x_dev = DeviceBuffer::from(x), dy_dev = DeviceBuffer::from(dy);
+  DeviceBuffer y_dev(n * sizeof(float)), dx_dev(n * sizeof(float));
+  y_dev.fill_bytes(0xFF);
+  dx_dev.fill_bytes(0xFF);
+  if (blocks == 0) {
+    fulgur::cuda::softmax_forward<Exec::Gpu>(x_dev.as<float>(), y_dev.as<float>(), rows, cols, log, nullptr);
+  } else {
+    fulgur::cuda::softmax_forward_in_clusters<Exec::Gpu>(x_dev.as<float>(), y_dev.as<float>(), rows, cols, log, blocks,
+                                                         nullptr);
+  }
+  fulgur::cuda::synchronize("softmax forward");
+  const auto y = y_dev.to_host<float>();
+  CHECK(compare(y, fulgur::testing::softmax_reference(x, rows, cols, log), 2e-5, 1e-6) == "");
+  if (!backward) return;
+  if (blocks == 0) {
+    fulgur::cuda::softmax_backward<Exec::Gpu>(y_dev.as<float>(), dy_dev.as<float>(), dx_dev.as<float>(), rows, cols,
+                                              log, nullptr);
+  } else {
+    fulgur::cuda::softmax_backward_in_clusters<Exec::Gpu>(y_dev.as<float>(), dy_dev.as<float>(), dx_dev.as<float>(),
+                                                          rows, cols, log, blocks, nullptr);
+  }
+  fulgur::cuda::synchronize("softmax backward");
+  CHECK(compare(dx_dev.to_host<float>(), fulgur::testing::softmax_backward_reference(y, dy, rows, cols, log), 1e-4,
+                1e-5) == "");
+}
+
+}  // namespace
+#endif
+
 TEST_CASE("gpu softmax: forward and backward against the reference") {
   FULGUR_SKIP_WITHOUT_GPU();
 #if FULGUR_WITH_CUDA
   std::mt19937 rng(21);
   const std::pair<int64_t, int64_t> shapes[] = {{1, 1},    {3, 5},     {5, 32},   {4, 33},    {7, 1000},
                                                 {2, 1024}, {3, 1025},  {64, 4096}, {5, 4099}, {4096, 128},
-                                                {8, 32768}, {2, 131072}};
+                                                {8, 32768}, {2, 131072}, {64, 20000}, {128, 32772},
+                                                {64, 65540}, {64, 131072}};
   for (const auto& [rows, cols] : shapes) {
     for (bool log : {false, true}) {
       CAPTURE(rows);
       CAPTURE(cols);
       CAPTURE(log);
-      const auto n = static_cast<size_t>(rows * cols);
-      const auto x = fulgur::testing::random_floats(n, rng, -8.0f, 8.0f);
-      const auto dy = fulgur::testing::random_floats(n, rng, -1.0f, 1.0f);
-      auto dx_ = DeviceBuffer::from(x), dy_dev = DeviceBuffer::from(dy);
-      DeviceBuffer y_dev(n * sizeof(float)), dx_dev(n * sizeof(float));
-      y_dev.fill_bytes(0xFF);
-      dx_dev.fill_bytes(0xFF);
-      fulgur::cuda::softmax_forward<Exec::Gpu>(dx_.as<float>(), y_dev.as<float>(), rows, cols, log, nullptr);
-      fulgur::cuda::synchronize("softmax_forward");
-      const auto y = y_dev.to_host<float>();
-      CHECK(compare(y, fulgur::testing::softmax_reference(x, rows, cols, log), 2e-5, 1e-6) == "");
-      fulgur::cuda::softmax_backward<Exec::Gpu>(y_dev.as<float>(), dy_dev.as<float>(), dx_dev.as<float>(), rows, cols,
-                                                log, nullptr);
-      fulgur::cuda::synchronize("softmax_backward");
-      CHECK(compare(dx_dev.to_host<float>(), fulgur::testing::softmax_backward_reference(y, dy, rows, cols, log), 1e-4,
-                    1e-5) == "");
+      CAPTURE(fulgur::cuda::softmax_kernel_name(rows, cols));
+      check_softmax(rows, cols, log, 0, true, rng);
+    }
+  }
+#endif
+}
+
+// The shapes above take clusters where softmax_row_cluster says so (64 x 20000 backward in 4
+// blocks, 128 x 32772 forward in 4 and backward in 8, 64 x 131072 in 8 with 128 KiB chunks),
+// unless the device cannot launch them; forcing every cluster size proves that it can.
+TEST_CASE("gpu softmax: the cluster kernels at every cluster size") {
+  FULGUR_SKIP_WITHOUT_GPU();
+#if FULGUR_WITH_CUDA
+  std::mt19937 rng(29);
+  for (const int64_t cols : {36, 4100, 65536}) {
+    for (const int64_t blocks : {1, 2, 4, 8}) {
+      if (cols == 65536 && blocks == 1) continue;  // a 256 KiB chunk: refused
+      for (bool log : {false, true}) {
+        CAPTURE(cols);
+        CAPTURE(blocks);
+        CAPTURE(log);
+        // Backward stages y and dy: 65536 columns need 4 blocks or more.
+        check_softmax(5, cols, log, blocks, !(cols == 65536 && blocks == 2), rng);
+      }
     }
   }
 #endif
