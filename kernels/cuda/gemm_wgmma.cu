@@ -97,6 +97,19 @@ struct WgmmaParams {
 template <int kCluster>
 constexpr int kEmptyArrivals = 8 * kCluster;
 
+// A box of B's stage: into this block alone, or (clusters) multicast into the same offset of
+// every block of the cluster, each block's `full` barrier counting its bytes. With a cluster of
+// one, rank 0 copies the whole stage: the same boxes as a block alone.
+template <int kCluster>
+__device__ __forceinline__ void load_b_box(uint8_t* dst, const CUtensorMap* map, uint64_t* full, int c0, int c1,
+                                           int c2) {
+  if constexpr (kCluster == 1) {
+    hp::tma_load_3d(dst, map, full, c0, c1, c2);
+  } else {
+    hp::tma_load_3d_multicast(dst, map, full, c0, c1, c2, static_cast<uint16_t>((1u << kCluster) - 1));
+  }
+}
+
 // The producer's single thread: TMA copies of each K-slice into the ring, a stage at a time
 // once the consumers (of every block of the cluster) have freed it. A is this block's own; B
 // is shared by the cluster's blocks (same tile column), so with kCluster = 2 each block copies
@@ -109,7 +122,6 @@ __device__ __forceinline__ void produce(const CUtensorMap& map_a, const CUtensor
   constexpr int kStages = S::kStages;
   constexpr int kBoxesB = BN / 64;                // N-major B: 64 x 64 boxes per stage
   constexpr int kBoxesPerBlock = kBoxesB / kCluster;
-  constexpr uint16_t kAllBlocks = (1u << kCluster) - 1;
   hp::prefetch_tensor_map(&map_a);
   hp::prefetch_tensor_map(&map_b);
   const int batch_a = p.broadcast_a ? 0 : batch, batch_b = p.broadcast_b ? 0 : batch;
@@ -128,25 +140,15 @@ __device__ __forceinline__ void produce(const CUtensorMap& map_a, const CUtensor
     } else {
       hp::tma_load_3d(a_dst, &map_a, &full[s], k0, m0, batch_a);
     }
-    if constexpr (kCluster == 1) {
-      if (kTransB) {
-        hp::tma_load_3d(b_dst, &map_b, &full[s], k0, n0, batch_b);
-      } else {
-#pragma unroll
-        for (int j = 0; j < kBoxesB; ++j) hp::tma_load_3d(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
-      }
+    if (kTransB) {
+      // The map's box is BN / kCluster rows of N: this block's share, at its rows of the stage.
+      constexpr int kRows = BN / kCluster;
+      load_b_box<kCluster>(b_dst + rank * kRows * 128, &map_b, &full[s], k0, n0 + rank * kRows, batch_b);
     } else {
-      if (kTransB) {
-        // The map's box is BN / kCluster rows of N: this block's share, at its rows of the stage.
-        constexpr int kRows = BN / kCluster;
-        hp::tma_load_3d_multicast(b_dst + rank * kRows * 128, &map_b, &full[s], k0, n0 + rank * kRows, batch_b,
-                                  kAllBlocks);
-      } else {
 #pragma unroll
-        for (int i = 0; i < kBoxesPerBlock; ++i) {
-          const int j = rank * kBoxesPerBlock + i;
-          hp::tma_load_3d_multicast(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b, kAllBlocks);
-        }
+      for (int i = 0; i < kBoxesPerBlock; ++i) {
+        const int j = rank * kBoxesPerBlock + i;
+        load_b_box<kCluster>(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
       }
     }
   }
