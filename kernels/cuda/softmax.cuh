@@ -16,14 +16,14 @@
 // Rows longer than one block's shared memory holds, on sm_90 (cuda::softmax_row_cluster): a
 // cluster of 2-8 blocks per row, each staging its chunk of the row (backward: of y and dy) in
 // shared memory while it reduces it; the blocks meet at a cluster barrier, each merges every
-// block's partial (max, sum) or dot product in rank order from distributed shared memory (the
-// same order in every block: deterministic, the same bits everywhere), then writes its chunk
+// block's partial (max, sum) or dot product from distributed shared memory (a lane per block,
+// then the xor butterfly: deterministic, the same bits everywhere), then writes its chunk
 // from shared memory: one read of device memory instead of two.
 // Very long rows and few of them (cuda::softmax_row_splits): one block per row would leave
 // most of the GPU idle, so each row is cut into `splits` chunks, a block each (grid splits x
 // rows). A first kernel writes each chunk's (max, sum) (backward: its dot product) to a small
-// workspace; a second one merges the row's partials in chunk order (every block the same
-// order, so the result is deterministic and the same in every block) and writes its chunk.
+// workspace; a second one merges the row's partials (each warp alike, a fixed order: the result
+// is deterministic and the same in every block) and writes its chunk.
 // Fused: max, exp, sum, normalisation (and the log) in one kernel; nothing is materialised.
 // Semantics as the CPU kernel (kernels/cpu/softmax.cc): a NaN makes its row NaN, a row of all
 // -inf gives NaN (exp(-inf - -inf)), as PyTorch.
@@ -340,14 +340,30 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_maxsum(const fl
   if (threadIdx.x == 0) partial[static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x] = total;
 }
 
-// Multi-block forward, second kernel: merges the row's partials in chunk order, writes the chunk.
+// A row's total from its n chunk partials, computed by every warp alike: lane l merges partials
+// l, l + 32, ..., then the xor butterfly. One or two loads per lane instead of a walk over all
+// n partials, which was n dependent trips to L2 before the first write (on an H200, about as
+// long as the whole copy at 4 rows x 4M); every warp of every block of the row gets the same
+// bits. All 32 lanes must be running.
+__device__ __forceinline__ MaxSum merge_row_partials(const MaxSum* __restrict__ partial, unsigned n) {
+  MaxSum v = maxsum_identity();
+  for (unsigned c = static_cast<unsigned>(threadIdx.x) % warpSize; c < n; c += warpSize) v = maxsum_merge(v, partial[c]);
+  return warp_maxsum(v);
+}
+
+__device__ __forceinline__ float sum_row_partials(const float* __restrict__ partial, unsigned n) {
+  float v = 0.0f;
+  for (unsigned c = static_cast<unsigned>(threadIdx.x) % warpSize; c < n; c += warpSize) v += partial[c];
+  return warp_sum(v);
+}
+
+// Multi-block forward, second kernel: merges the row's partials, writes the chunk.
 template <bool kVec4, bool kLog>
 __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_write(const float* __restrict__ x,
                                                                        float* __restrict__ y,
                                                                        const MaxSum* __restrict__ partial,
                                                                        int64_t cols, int64_t chunk) {
-  MaxSum total = maxsum_identity();
-  for (unsigned c = 0; c < gridDim.x; ++c) total = maxsum_merge(total, partial[blockIdx.y * gridDim.x + c]);
+  const MaxSum total = merge_row_partials(partial + static_cast<int64_t>(blockIdx.y) * gridDim.x, gridDim.x);
   int64_t first = 0, n = 0;
   chunk_bounds(cols, chunk, &first, &n);
   const int64_t base = static_cast<int64_t>(blockIdx.y) * cols + first;
@@ -389,7 +405,7 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_backward_block(const 
   write_backward<kVec4, kLog>(y + base, dy + base, dx + base, cols, dot);
 }
 
-// Multi-block backward: the chunks' dot products, then the merge (in chunk order) and writes.
+// Multi-block backward: the chunks' dot products, then the merge and writes.
 template <bool kVec4, bool kLog>
 __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_dot(const float* __restrict__ y,
                                                                      const float* __restrict__ dy,
@@ -409,8 +425,7 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_backward(const 
                                                                           float* __restrict__ dx,
                                                                           const float* __restrict__ partial,
                                                                           int64_t cols, int64_t chunk) {
-  float dot = 0.0f;
-  for (unsigned c = 0; c < gridDim.x; ++c) dot += partial[blockIdx.y * gridDim.x + c];
+  const float dot = sum_row_partials(partial + static_cast<int64_t>(blockIdx.y) * gridDim.x, gridDim.x);
   int64_t first = 0, n = 0;
   chunk_bounds(cols, chunk, &first, &n);
   const int64_t base = static_cast<int64_t>(blockIdx.y) * cols + first;
@@ -442,8 +457,10 @@ __global__ void __launch_bounds__(kClusterRowThreads) softmax_forward_cluster(co
   const MaxSum mine = block_maxsum(acc, scratch);
   if (threadIdx.x == 0) chunk_total[0] = mine;
   cluster_sync();  // every block's chunk_total (and this block's staged chunk) is written
-  MaxSum total = maxsum_identity();
-  for (unsigned r = 0; r < blocks; ++r) total = maxsum_merge(total, *cluster_shared(&chunk_total[0], r));
+  // Lane r reads block r's partial (one trip to distributed shared memory), then the butterfly:
+  // every warp of every block of the row gets the same bits.
+  const unsigned lane = static_cast<unsigned>(threadIdx.x) % warpSize;
+  const MaxSum total = warp_maxsum(lane < blocks ? *cluster_shared(&chunk_total[0], lane) : maxsum_identity());
   cluster_arrive();  // done with the other blocks' shared memory
   write_staged<kClusterRowThreads, kLog>(staged, reinterpret_cast<float4*>(y + base), quads, total);
   cluster_wait();  // no block exits (freeing its chunk_total) while another may still read it
@@ -486,8 +503,8 @@ __global__ void __launch_bounds__(kClusterRowThreads) softmax_backward_cluster(c
   const float mine = block_sum(dot, scratch);
   if (threadIdx.x == 0) chunk_dot[0] = mine;
   cluster_sync();  // every block's chunk_dot (and this block's staged chunks) is written
-  float total = 0.0f;
-  for (unsigned r = 0; r < blocks; ++r) total += *cluster_shared(&chunk_dot[0], r);
+  const unsigned lane = static_cast<unsigned>(threadIdx.x) % warpSize;
+  const float total = warp_sum(lane < blocks ? *cluster_shared(&chunk_dot[0], lane) : 0.0f);  // as forward
   cluster_arrive();  // done with the other blocks' shared memory
   float4* out = reinterpret_cast<float4*>(dx + base);
   for (int64_t q = threadIdx.x; q < quads; q += kClusterRowThreads) {
