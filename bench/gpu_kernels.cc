@@ -4,7 +4,7 @@
 // data (never zeros). Without a GPU it says so and exits 0.
 //   bazel run -c opt //bench:gpu_kernels -- --json
 //   {"bench":"gpu_kernels","kernel":"softmax_fwd","rows":4096,"cols":4096,"ms":..,"gb_s":..,
-//    "copy_gb_s":..,"pct_of_copy":..}
+//    "copy_gb_s":..,"pct_of_copy":..,"path":"block-per-row"}
 // Effective bandwidth counts each input read once and each output written once.
 #include <algorithm>
 #include <cstdio>
@@ -51,18 +51,21 @@ void fill_random(DeviceBuffer& b, std::mt19937& rng, float lo, float hi) {
 
 struct Reporter {
   bool json;
-  void row(const char* kernel, int64_t rows, int64_t cols, double ms, double bytes, double copy_gb_s) {
+  // path: which of a kernel's variants the shape took (softmax: warp, block, cluster or
+  // multi-block per row), or "" where there is one.
+  void row(const char* kernel, int64_t rows, int64_t cols, double ms, double bytes, double copy_gb_s,
+           const char* path = "") {
     const double gb_s = bytes / (ms * 1e-3) / 1e9;
     if (json) {
       std::printf(
           "{\"bench\":\"gpu_kernels\",\"kernel\":\"%s\",\"rows\":%lld,\"cols\":%lld,\"ms\":%.4f,\"gb_s\":%.1f,"
-          "\"copy_gb_s\":%.1f,\"pct_of_copy\":%.1f}\n",
+          "\"copy_gb_s\":%.1f,\"pct_of_copy\":%.1f,\"path\":\"%s\"}\n",
           kernel, static_cast<long long>(rows), static_cast<long long>(cols), ms, gb_s, copy_gb_s,
-          100.0 * gb_s / copy_gb_s);
+          100.0 * gb_s / copy_gb_s, path);
     } else {
-      std::printf("%-18s %6lld x %-7lld %9.4f ms %8.1f GB/s  (copy %7.1f GB/s, %5.1f%%)\n", kernel,
+      std::printf("%-18s %6lld x %-7lld %9.4f ms %8.1f GB/s  (copy %7.1f GB/s, %5.1f%%) %s\n", kernel,
                   static_cast<long long>(rows), static_cast<long long>(cols), ms, gb_s, copy_gb_s,
-                  100.0 * gb_s / copy_gb_s);
+                  100.0 * gb_s / copy_gb_s, path);
     }
     std::fflush(stdout);
   }
@@ -156,12 +159,14 @@ void run(bool json) {
       const double f = median_ms([&] {
         fulgur::cuda::softmax_forward<Exec::Gpu>(x.as<float>(), y.as<float>(), rows, cols, log, nullptr);
       });
-      report.row(log ? "log_softmax_fwd" : "softmax_fwd", rows, cols, f, 2.0 * static_cast<double>(bytes), copy_gb_s);
+      report.row(log ? "log_softmax_fwd" : "softmax_fwd", rows, cols, f, 2.0 * static_cast<double>(bytes), copy_gb_s,
+                 fulgur::cuda::softmax_kernel_name(rows, cols));
       const double b = median_ms([&] {
         fulgur::cuda::softmax_backward<Exec::Gpu>(y.as<float>(), dy.as<float>(), dx.as<float>(), rows, cols, log,
                                                   nullptr);
       });
-      report.row(log ? "log_softmax_bwd" : "softmax_bwd", rows, cols, b, 3.0 * static_cast<double>(bytes), copy_gb_s);
+      report.row(log ? "log_softmax_bwd" : "softmax_bwd", rows, cols, b, 3.0 * static_cast<double>(bytes), copy_gb_s,
+                 fulgur::cuda::softmax_kernel_name(rows, cols, true));
     }
     std::uniform_int_distribution<int64_t> cls(0, cols - 1);
     std::vector<int64_t> target(static_cast<size_t>(rows));
