@@ -78,8 +78,8 @@ __global__ void write_ids(int* out, int* total) {
 // Each block of a cluster fills its static and dynamic shared memory with values of its own,
 // then (after a cluster barrier) every thread reads the next block's copy through
 // distributed shared memory. Threads past `live` leave at once: they must not hold back the
-// cluster barrier. The read happens before the second barrier, so no block may exit (and be
-// reset for the next cluster) while its neighbour still reads it.
+// cluster barrier. The read happens before the second barrier, so no block exits while its
+// neighbour still reads it (the emulator poisons an exited block's shared memory).
 __global__ void cluster_ring(int live, int* out, unsigned* ranks) {
   namespace simt = ::fulgur::simt;
   const int t = static_cast<int>(threadIdx.x);

@@ -26,7 +26,10 @@ __device__ __forceinline__ MaxSum maxsum_merge(MaxSum a, MaxSum b) {
   const float m = fmaxf(a.max, b.max);
   // Both sides empty or all -inf: exp(-inf - -inf) would be NaN.
   if (m == -INFINITY) return {m, a.sum + b.sum};
-  return {m, a.sum * expf(a.max - m) + b.sum * expf(b.max - m)};
+  // Each product rounded on its own (__fmul_rn is never contracted into an FMA), so that
+  // merge(a, b) and merge(b, a) give the same bits and the xor butterfly leaves every lane the
+  // same total: nvcc would otherwise fuse one product into the addition, whichever it chose.
+  return {m, __fmul_rn(a.sum, expf(a.max - m)) + __fmul_rn(b.sum, expf(b.max - m))};
 }
 
 // A NaN must poison the row's sum even while the running max is still -inf (where the merge

@@ -42,6 +42,7 @@ struct Block {
   unsigned char* static_arena = nullptr;
   std::vector<unsigned char>* dynamic_arena = nullptr;
   unsigned rank = 0;  // in its cluster
+  std::atomic<int> running{0};  // threads of the block that have not returned
 };
 
 // The blocks running at once: one cluster (a single block without clusters).
@@ -343,19 +344,24 @@ void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_s
   }
   std::barrier<> between_clusters(n * k);
 
+  // Uninitialised shared memory reads as NaN / 0xFF.. so that a kernel relying on it fails.
+  auto poison = [](Block& block) {
+    std::memset(block.static_arena, 0xFF, block.static_bytes);
+    // (memset on an empty vector's null data() is undefined, even for 0 bytes)
+    if (!block.dynamic_arena->empty()) std::memset(block.dynamic_arena->data(), 0xFF, block.dynamic_arena->size());
+  };
+
   auto reset_block = [&](Block& block) {
     block.barrier = std::make_unique<std::barrier<>>(n);
+    block.running = n;
     for (int w = 0; w < warps; ++w) {
       const int lanes = std::min(kWarpSize, n - w * kWarpSize);
       block.warps[static_cast<size_t>(w)].barrier = std::make_unique<std::barrier<>>(lanes);
       block.warps[static_cast<size_t>(w)].alive = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1u;
     }
+    poison(block);
     block.declaration_offsets.clear();
-    // Uninitialised shared memory reads as NaN / 0xFF.. so that a kernel relying on it fails.
-    std::memset(block.static_arena, 0xFF, block.static_bytes);
     block.static_bytes = 0;
-    // (memset on an empty vector's null data() is undefined, even for 0 bytes)
-    if (!block.dynamic_arena->empty()) std::memset(block.dynamic_arena->data(), 0xFF, block.dynamic_arena->size());
   };
 
   // Pool thread t runs thread t % n of the cluster's block t / n.
@@ -390,6 +396,11 @@ void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_s
       warp.alive.fetch_and(~(1u << (tid % kWarpSize)));
       warp.barrier->arrive_and_drop();
       block.barrier->arrive_and_drop();
+      // On a GPU an exited block's shared memory is gone: the last thread out poisons it, so a
+      // cluster kernel that reads another block's shared memory without making sure that block
+      // has not exited (a cluster barrier before it leaves) reads NaN. Before the wait below,
+      // which is the emulator's bookkeeping, not the kernel's.
+      if (cluster_size > 1 && block.running.fetch_sub(1) == 1) poison(block);
       if (t_cluster_arrival) {
         cluster.barrier->wait(std::move(*t_cluster_arrival));
         t_cluster_arrival.reset();
