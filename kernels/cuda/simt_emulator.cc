@@ -82,7 +82,8 @@ void require_cooperative(const char* what) {
 // threads anew for every launch made thread creation the main cost of emulated code (a
 // training step launches hundreds of kernels; 30 s of system time for a small CNN's 18 steps).
 // Thread t runs GPU thread t of every cluster of a launch (a block is a cluster of one); the
-// pool grows to the largest cluster seen (at most kMaxClusterThreads) and is never destroyed (its threads wait, detached, at exit).
+// pool grows to the largest cluster seen (at most kMaxClusterThreads) and is never destroyed
+// (its threads wait, detached, at exit).
 // Launches from several host threads take turns.
 class LaunchPool {
  public:

@@ -194,7 +194,8 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_forward_block_cached(
 // one read of device memory instead of two.
 constexpr int kSmemRowThreads = 1024;
 constexpr int64_t kSmemRowMaxCols = 32768;  // 128 KiB of shared memory
-static_assert(kSmemRowMaxCols == cuda::kSoftmaxClusterForwardMinCols, "clusters take over where one block's shared memory ends");
+static_assert(kSmemRowMaxCols == cuda::kSoftmaxClusterForwardMinCols,
+              "clusters take over where one block's shared memory ends");
 
 // Copies in[0, quads) to staged[0, quads) (shared memory) as float4, kThreads threads striding
 // with 4 loads in flight each, and returns this thread's online (max, sum) of what it copied.
@@ -347,7 +348,9 @@ __global__ void __launch_bounds__(kLongRowThreads) softmax_chunk_maxsum(const fl
 // bits. All 32 lanes must be running.
 __device__ __forceinline__ MaxSum merge_row_partials(const MaxSum* __restrict__ partial, unsigned n) {
   MaxSum v = maxsum_identity();
-  for (unsigned c = static_cast<unsigned>(threadIdx.x) % warpSize; c < n; c += warpSize) v = maxsum_merge(v, partial[c]);
+  for (unsigned c = static_cast<unsigned>(threadIdx.x) % warpSize; c < n; c += warpSize) {
+    v = maxsum_merge(v, partial[c]);
+  }
   return warp_maxsum(v);
 }
 
@@ -534,12 +537,9 @@ void launch_row_clusters(const char* op, int64_t rows, int64_t blocks, int64_t c
   launch_cluster(op, kKernel, static_cast<unsigned>(blocks), grid, block, bytes, stream, args..., chunk);
 }
 
-// Columns per chunk for `splits` chunks: a multiple of 4 (chunks of an aligned row stay aligned).
-inline int64_t chunk_columns(int64_t cols, int64_t splits) { return cuda::softmax_chunk_columns(cols, splits); }
-
 template <bool kVec4, bool kLog>
 void forward_split(const float* x, float* y, int64_t rows, int64_t cols, int64_t splits, void* stream) {
-  const int64_t chunk = chunk_columns(cols, splits);
+  const int64_t chunk = cuda::softmax_chunk_columns(cols, splits);
   splits = (cols + chunk - 1) / chunk;  // rounding the chunk up may leave fewer chunks
   Scratch<MaxSum> partial(rows * splits, stream, "softmax");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(rows));
@@ -551,7 +551,7 @@ void forward_split(const float* x, float* y, int64_t rows, int64_t cols, int64_t
 template <bool kVec4, bool kLog>
 void backward_split(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, int64_t splits,
                     void* stream) {
-  const int64_t chunk = chunk_columns(cols, splits);
+  const int64_t chunk = cuda::softmax_chunk_columns(cols, splits);
   splits = (cols + chunk - 1) / chunk;
   Scratch<float> partial(rows * splits, stream, "softmax");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(rows));
@@ -563,16 +563,17 @@ void backward_split(const float* y, const float* dy, float* dx, int64_t rows, in
 
 template <bool kLog>
 void forward_in_clusters(const float* x, float* y, int64_t rows, int64_t cols, int64_t blocks, void* stream) {
+  const int64_t chunk = cuda::softmax_chunk_columns(cols, blocks);
   launch_row_clusters<&softmax_forward_cluster<kLog>>(kLog ? "log_softmax (cuda)" : "softmax (cuda)", rows, blocks,
-                                                      chunk_columns(cols, blocks), 1, stream, x, y, cols);
+                                                      chunk, 1, stream, x, y, cols);
 }
 
 template <bool kLog>
 void backward_in_clusters(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, int64_t blocks,
                           void* stream) {
+  const int64_t chunk = cuda::softmax_chunk_columns(cols, blocks);
   launch_row_clusters<&softmax_backward_cluster<kLog>>(kLog ? "log_softmax backward (cuda)" : "softmax backward (cuda)",
-                                                       rows, blocks, chunk_columns(cols, blocks), 2, stream, y, dy, dx,
-                                                       cols);
+                                                       rows, blocks, chunk, 2, stream, y, dy, dx, cols);
 }
 
 void check_shape(const char* op, int64_t rows, int64_t cols) {
