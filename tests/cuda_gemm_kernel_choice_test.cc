@@ -40,74 +40,71 @@ bool contains(const std::string& text, const char* part) { return text.find(part
 
 TEST_CASE("the wgmma kernel runs only when asked for") {
   GemmArgs g = wgmma_args(256, 256, 64);
-  CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+  CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
   g.kernel = GemmKernel::Auto;
-  const auto automatic = choose_gemm_kernel(g, 90, false);
+  const auto automatic = choose_gemm_kernel(g, 90);
   CHECK(automatic.kernel == GemmKernel::MmaSync);
   CHECK(contains(automatic.why, "GemmKernel::Wgmma opts in"));
   g.kernel = GemmKernel::MmaSync;
-  CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+  CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
 }
 
-TEST_CASE("the wgmma kernel needs compute capability 9.0 on a real device") {
+TEST_CASE("the wgmma kernel needs compute capability 9.0") {
   const GemmArgs g = wgmma_args(256, 256, 64);
   for (int cc : {80, 86, 89, 100, 120}) {
-    const auto c = choose_gemm_kernel(g, cc, false);
+    const auto c = choose_gemm_kernel(g, cc);
     CHECK(c.kernel == GemmKernel::MmaSync);
     CHECK(contains(c.why, "9.0"));
   }
-  const auto emulated = choose_gemm_kernel(g, 90, true);
-  CHECK(emulated.kernel == GemmKernel::MmaSync);
-  CHECK(contains(emulated.why, "emulator"));
 }
 
 TEST_CASE("the wgmma kernel takes only operands TMA can describe") {
   GemmArgs g = wgmma_args(256, 256, 64);
   SUBCASE("K = 0") {
     g.k = 0;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
   }
   SUBCASE("A 2 bytes off 16-byte alignment") {
     g.a = address(0x10002);
-    const auto c = choose_gemm_kernel(g, 90, false);
+    const auto c = choose_gemm_kernel(g, 90);
     CHECK(c.kernel == GemmKernel::MmaSync);
     CHECK(contains(c.why, "A is not"));
   }
   SUBCASE("B 8 bytes off") {
     g.b = address(0x20008);
-    const auto c = choose_gemm_kernel(g, 90, false);
+    const auto c = choose_gemm_kernel(g, 90);
     CHECK(c.kernel == GemmKernel::MmaSync);
     CHECK(contains(c.why, "B is not"));
   }
   SUBCASE("packed leading dimensions: K (A) and N (B) must be multiples of 8") {
     g.k = 20;  // lda = 20
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
     g.k = 24;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
     g.n = 100;  // ldb = 100 (B is K x N)
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
     g.trans_b = true;  // B is N x K: ldb = K = 24
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
     g.trans_a = true;  // A is K x M: lda = M = 256
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
     g.m = 250;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
   }
   SUBCASE("explicit leading dimensions") {
     g.lda = 72;
     g.ldb = 264;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
     g.ldb = 260;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
   }
   SUBCASE("batch strides matter only when batched") {
     g.stride_a = 5;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);  // batch 1
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);  // batch 1
     g.batch = 4;
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::MmaSync);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
     g.stride_a = 256 * 64;
     g.stride_b = 0;  // B broadcast to every batch
-    CHECK(choose_gemm_kernel(g, 90, false).kernel == GemmKernel::Wgmma);
+    CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
   }
 }
 
@@ -122,7 +119,7 @@ TEST_CASE("with_leading_dimensions fills in the packed ones only") {
   CHECK(f.ld_residual == 7);
 }
 
-TEST_CASE("the emulated GEMM runs mma.sync when wgmma is asked for, with the same results") {
+TEST_CASE("the emulated GEMM runs the wgmma kernel when asked for, and mma.sync where TMA cannot read an operand") {
   namespace ref = fulgur::testing::gemm;
   std::mt19937 rng(7);
   ref::Case c;
@@ -130,8 +127,16 @@ TEST_CASE("the emulated GEMM runs mma.sync when wgmma is asked for, with the sam
   ref::Problem p = ref::make_problem(c, rng);
   p.args.kernel = GemmKernel::Wgmma;
   const auto used = fulgur::cuda::gemm_kernel_for<fulgur::cuda::Exec::Emulated>(p.args);
-  CHECK(used.kernel == GemmKernel::MmaSync);
-  CHECK(contains(used.why, "emulator"));
+  CHECK(used.kernel == GemmKernel::Wgmma);
+  fulgur::cuda::gemm<fulgur::cuda::Exec::Emulated>(p.args);
+  ref::check_verdict(p, ref::verify(p, p.d));
+
+  c.pad_a = 1;  // lda = 33: rows TMA cannot address, so mma.sync runs, with the same results
+  p = ref::make_problem(c, rng);
+  p.args.kernel = GemmKernel::Wgmma;
+  const auto fallback = fulgur::cuda::gemm_kernel_for<fulgur::cuda::Exec::Emulated>(p.args);
+  CHECK(fallback.kernel == GemmKernel::MmaSync);
+  CHECK(contains(fallback.why, "multiple of 8"));
   fulgur::cuda::gemm<fulgur::cuda::Exec::Emulated>(p.args);
   ref::check_verdict(p, ref::verify(p, p.d));
 }

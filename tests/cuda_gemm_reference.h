@@ -219,6 +219,85 @@ inline void check_verdict(const Problem& p, const Verdict& v, const char* oracle
   CHECK(v.checked > 0);
 }
 
+// Shapes for the wgmma kernel (gemm_wgmma.cuh): every transpose and dtype, partial tiles in M,
+// N and K (TMA zero-fills past the edges; N = 264 leaves whole boxes of B outside the matrix),
+// more K-slices than ring stages, more tile rows than one L2 group with a remainder, batches,
+// the whole epilogue, one row, one column, padded rows. The tests run each with both tile
+// widths (GemmTiles::Small = 128 x 128, Large = 128 x 256), alone and in clusters of two blocks
+// sharing B by multicast (GemmCluster::Off / Pairs; an odd number of tile rows gives the last
+// block a partner past M). Leading dimensions stay multiples of 8, so that the kernel takes
+// every case. Emulator: the same features at sizes the CPU runs in seconds (the GPU's large
+// cases shrink along the dimensions that do not carry the feature).
+enum class WgmmaScale { Gpu, Emulator };
+
+inline std::vector<Case> wgmma_cases(WgmmaScale scale) {
+  const bool gpu = scale == WgmmaScale::Gpu;
+  std::vector<Case> cases;
+  for (int t = 0; t < 4; ++t) {
+    for (GemmDtype in : {GemmDtype::BFloat16, GemmDtype::Float16}) {
+      Case c;
+      c.trans_a = (t & 1) != 0, c.trans_b = (t & 2) != 0, c.in = in;
+      c.m = 136, c.n = 264, c.k = 200;  // a partial tile in every dimension, K not a multiple of 64
+      if (!gpu && in == GemmDtype::Float16) c.k = 40;
+      cases.push_back(c);
+    }
+    Case c;
+    c.trans_a = (t & 1) != 0, c.trans_b = (t & 2) != 0;
+    c.m = 2104, c.n = 2200, c.k = 1000;  // 17 tile rows (a partial L2 group), 16 K-slices
+    if (!gpu) c.n = 8, c.k = t == 0 ? 456 : 64;  // 8 K-slices: more than either ring's stages
+    cases.push_back(c);
+  }
+  Case c;
+  c.m = 1, c.n = 512, c.k = 64;  // one row (A's box mostly outside the matrix)
+  cases.push_back(c);
+  c = Case{};
+  c.m = 300, c.n = 1, c.k = 128, c.trans_b = true;  // one column: B is 1 x K
+  cases.push_back(c);
+  c = Case{};
+  c.m = 8, c.n = 8, c.k = 8, c.trans_a = true, c.trans_b = true;  // smaller than every box
+  cases.push_back(c);
+  c = Case{};
+  c.m = c.n = c.k = gpu ? 1024 : 136;
+  c.trans_b = true, c.bias = true, c.act = GemmActivation::Gelu;
+  c.out = GemmDtype::BFloat16, c.residual = true, c.alpha = 0.5f;
+  cases.push_back(c);  // the fused MLP epilogue
+  c = Case{};
+  c.m = 200, c.n = 136, c.k = 96, c.act = GemmActivation::Relu, c.out = GemmDtype::Float16;
+  c.in = GemmDtype::Float16, c.pad_a = 8, c.pad_b = 16, c.pad_d = 3;  // padded rows
+  cases.push_back(c);
+  c = Case{};
+  c.m = gpu ? 520 : 136, c.n = gpu ? 392 : 136, c.k = gpu ? 264 : 72, c.batch = gpu ? 6 : 3;
+  c.trans_a = true;  // batched (keep it last: the tests rerun it with A or B broadcast)
+  cases.push_back(c);
+  return cases;
+}
+
+// Every case of `cases` in each variant of the wgmma kernel (128 x 128 and 128 x 256 tiles,
+// blocks alone and in pairs), and the last (batched) case twice more, with B, then A,
+// broadcast (batch stride 0): run(p) runs and checks one, with the variant in INFO.
+template <typename Run>
+void for_each_wgmma_run(const std::vector<Case>& cases, std::mt19937& rng, Run run) {
+  using cuda::GemmCluster;
+  using cuda::GemmTiles;
+  for (int variant = 0; variant < 4; ++variant) {
+    const GemmTiles tiles = variant % 2 == 0 ? GemmTiles::Small : GemmTiles::Large;
+    const GemmCluster cluster = variant < 2 ? GemmCluster::Off : GemmCluster::Pairs;
+    for (size_t i = 0; i < cases.size() + 2; ++i) {
+      const int broadcast = i < cases.size() ? 0 : static_cast<int>(i - cases.size()) + 1;  // 1: B, 2: A
+      Problem p = make_problem(broadcast != 0 ? cases.back() : cases[i], rng);
+      if (broadcast == 1) p.args.stride_b = 0;
+      if (broadcast == 2) p.args.stride_a = 0;
+      p.args.kernel = cuda::GemmKernel::Wgmma;
+      p.args.tiles = tiles;
+      p.args.cluster = cluster;
+      INFO("case " << p.c.name() << (broadcast == 1 ? " (B broadcast)" : broadcast == 2 ? " (A broadcast)" : "")
+                   << ", tiles " << (tiles == GemmTiles::Small ? "128x128" : "128x256")
+                   << (cluster == GemmCluster::Pairs ? ", pairs" : ", alone"));
+      run(p);
+    }
+  }
+}
+
 // The cases both tests run: every transpose combination, dtype, epilogue and edge shape,
 // kept small for the emulator (a 128 x 128 block of 256 threads per launch).
 inline std::vector<Case> standard_cases() {

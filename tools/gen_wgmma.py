@@ -34,7 +34,7 @@ def main():
     print("// with f32 accumulators and both operands in shared memory, for hopper_ptx.cuh.")
     print("// D[64 x N] += A[64 x 16] @ B[16 x N] for one warpgroup. kTransA / kTransB: 0 for")
     print("// K-major (A stored M x K, B stored N x K), 1 for MN-major (16-bit types only).")
-    print("// d holds this thread's N/2 accumulators (layout: gemm_wgmma.cu's epilogue); scale_d = 0")
+    print("// d holds this thread's N/2 accumulators (layout: gemm_wgmma.cuh's epilogue); scale_d = 0")
     print("// overwrites them (D = A @ B, so they need no zeroing first), 1 accumulates (D += A @ B).")
     print("#pragma once")
     print()

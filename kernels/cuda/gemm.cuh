@@ -31,9 +31,7 @@
 #include "fulgur/kernels/cuda/simt.h"
 #include "fulgur/kernels/cuda/simt_ptx.h"
 #include "fulgur/kernels/error.h"
-#if !FULGUR_SIMT_EMULATED
 #include "fulgur/kernels/cuda/gemm_wgmma.h"
-#endif
 
 namespace fulgur::cuda {
 namespace FULGUR_KERNEL_NS {
@@ -308,7 +306,7 @@ inline GemmTiles choose_tiles(const GemmArgs& g) {
 template <>
 GemmKernelChoice gemm_kernel_for<FULGUR_EXEC>(const GemmArgs& args) {
   using namespace FULGUR_KERNEL_NS::gemm_detail;
-  GemmKernelChoice c = choose_gemm_kernel(args, compute_capability(), FULGUR_SIMT_EMULATED != 0);
+  GemmKernelChoice c = choose_gemm_kernel(args, compute_capability());
 #if !FULGUR_SIMT_EMULATED
   std::string why;
   if (c.kernel == GemmKernel::Wgmma && !wgmma_kernel_loaded(&why)) c = {GemmKernel::MmaSync, "mma.sync: " + why};
@@ -342,14 +340,12 @@ void gemm<FULGUR_EXEC>(const GemmArgs& args, void* stream) {
   FULGUR_CHECK(g.batch == 1 || g.stride_d != 0, "gemm", "stride_d=0 with several batches writes every batch to "
                "the same D (", shapes(), "); hint: stride_d = m * ldd for packed batches");
 
-#if !FULGUR_SIMT_EMULATED
   // The Hopper kernel when asked for and it can run (gemm_kernel_choice.h); it declines,
   // launching nothing, when the driver cannot describe an operand to TMA.
-  if (g.kernel == GemmKernel::Wgmma &&
-      choose_gemm_kernel(g, compute_capability(), false).kernel == GemmKernel::Wgmma && gemm_wgmma(g, stream, nullptr)) {
+  if (g.kernel == GemmKernel::Wgmma && choose_gemm_kernel(g, compute_capability()).kernel == GemmKernel::Wgmma &&
+      gemm_wgmma<FULGUR_EXEC>(g, stream, nullptr)) {
     return;
   }
-#endif
 
   Params p{};
   p.a = static_cast<const uint16_t*>(g.a);

@@ -25,8 +25,8 @@ enum class GemmActivation { None, Relu, Gelu };  // Gelu: the erf form, PyTorch'
 enum class GemmTiles { Auto, Small, Large };
 // Which of our two kernels runs (gemm_kernel_choice.h has the rule and says why):
 //   MmaSync: mma.sync m16n8k16 with cp.async (gemm.cuh; sm_80 and later, and the emulator);
-//   Wgmma:   Hopper wgmma fed by TMA, warp-specialised (gemm_wgmma.cu; sm_90 only) where its
-//            operand rules hold, else MmaSync;
+//   Wgmma:   Hopper wgmma fed by TMA, warp-specialised (gemm_wgmma.cuh; sm_90 only, and the
+//            emulator) where its operand rules hold, else MmaSync;
 //   Auto:    MmaSync for now: the wgmma kernel becomes the default on sm_90 once a GPU run has
 //            checked it (docs/CUDA.md, "The Hopper GEMM").
 enum class GemmKernel { Auto, MmaSync, Wgmma };

@@ -1,4 +1,4 @@
-// What the GEMM launchers (gemm.cuh, gemm_wgmma.cu) ask of the device: its SM count (to size
+// What the GEMM launchers (gemm.cuh, gemm_wgmma.cuh) ask of the device: its SM count (to size
 // tiles), its compute capability (to pick a kernel) and, on a GPU, the opt-in to more than
 // 48 KiB of dynamic shared memory (shared_memory_opt_in.cuh). The emulated build answers for
 // an H100/H200 (132 SMs, 9.0), so that emulated runs choose tiles as the GPU build would there.

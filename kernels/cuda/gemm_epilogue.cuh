@@ -1,5 +1,5 @@
 // The GEMM epilogue shared by the tensor-core kernels (gemm.cuh's mma.sync kernel and
-// gemm_wgmma.cu's Hopper kernel): D = act(alpha * acc + bias) + residual, converted to D's
+// gemm_wgmma.cuh's Hopper kernel): D = act(alpha * acc + bias) + residual, converted to D's
 // dtype, for one accumulator element at (row, col) of one batch. Both kernels hold their
 // accumulators in registers and call this per element, with bounds checks, so the epilogue's
 // arithmetic (and its rounding) is the same whichever kernel ran.

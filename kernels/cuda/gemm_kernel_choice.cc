@@ -2,14 +2,9 @@
 
 #include <cstdint>
 
+#include "fulgur/kernels/cuda/matrix_map.h"
+
 namespace fulgur::cuda {
-namespace {
-
-bool tma_describable(const void* p, int64_t ld, int64_t stride, int64_t batch) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0 && ld % 8 == 0 && (batch <= 1 || stride % 8 == 0);
-}
-
-}  // namespace
 
 GemmArgs with_leading_dimensions(const GemmArgs& args) {
   GemmArgs g = args;
@@ -20,22 +15,21 @@ GemmArgs with_leading_dimensions(const GemmArgs& args) {
   return g;
 }
 
-GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability, bool emulated) {
+GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability) {
   if (args.kernel == GemmKernel::MmaSync) return {GemmKernel::MmaSync, "mma.sync: asked for"};
   if (args.kernel == GemmKernel::Auto) {
     return {GemmKernel::MmaSync, "mma.sync: the default until the wgmma kernel is checked on a GPU (GemmKernel::Wgmma opts in)"};
   }
-  if (emulated) return {GemmKernel::MmaSync, "mma.sync: the SIMT emulator has no wgmma/TMA model"};
   if (compute_capability != 90) {
     return {GemmKernel::MmaSync, "mma.sync: wgmma's sm_90a code runs on compute capability 9.0 only, this device is " +
                                      std::to_string(compute_capability / 10) + "." + std::to_string(compute_capability % 10)};
   }
   const GemmArgs g = with_leading_dimensions(args);
   if (g.k == 0) return {GemmKernel::MmaSync, "mma.sync: K = 0 (TMA describes no empty matrix)"};
-  if (!tma_describable(g.a, g.lda, g.stride_a, g.batch)) {
+  if (!tma_addressable(g.a, g.lda, g.stride_a, g.batch)) {
     return {GemmKernel::MmaSync, "mma.sync: A is not 16-byte aligned, or lda / stride_a is not a multiple of 8 elements"};
   }
-  if (!tma_describable(g.b, g.ldb, g.stride_b, g.batch)) {
+  if (!tma_addressable(g.b, g.ldb, g.stride_b, g.batch)) {
     return {GemmKernel::MmaSync, "mma.sync: B is not 16-byte aligned, or ldb / stride_b is not a multiple of 8 elements"};
   }
   const int64_t tiles = (g.m + 127) / 128 * ((g.n + 127) / 128);

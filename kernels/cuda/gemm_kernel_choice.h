@@ -1,9 +1,10 @@
 // Which of our tensor-core GEMM kernels (gemm.h) a call runs, and why: the mma.sync kernel
-// (any sm_80+ GPU and the SIMT emulator) or the Hopper wgmma/TMA kernel. Pure rules, testable
-// without a GPU; gemm<E> applies them with the current device's compute capability.
+// (any sm_80+ GPU) or the Hopper wgmma/TMA kernel. Pure rules, testable without a GPU; gemm<E>
+// applies them with the current device's compute capability (the SIMT emulator's is 9.0: it
+// runs both kernels).
 //
 // The wgmma kernel runs when it was asked for (GemmArgs::kernel = Wgmma) and:
-//   * the device has compute capability 9.0 (its sm_90a code runs nowhere else), not emulated;
+//   * the device has compute capability 9.0 (its sm_90a code runs nowhere else);
 //   * K > 0 (TMA describes no empty matrix);
 //   * A and B can be described by TMA tensor maps: 16-byte aligned pointers, leading
 //     dimensions (and batch strides, when batched and not broadcast) multiples of 8 elements;
@@ -24,11 +25,11 @@ struct GemmKernelChoice {
 
 // `args` as given to gemm (leading dimensions of 0 mean packed); compute_capability is
 // major * 10 + minor of the device it would run on.
-GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability, bool emulated);
+GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability);
 
-// What gemm<E>(args) runs: on the current device (Exec::Gpu: the rule above, and mma.sync when
-// the loaded image is not the sm_90a code or the driver has no TMA encoder) or on the
-// emulator (always mma.sync). Defined with gemm<E> (gemm.cuh).
+// What gemm<E>(args) runs: the rule above on the current device (Exec::Gpu: and mma.sync when
+// the loaded image is not the sm_90a code or the driver has no TMA encoder) or on the emulator
+// (an sm_90a device with TMA). Defined with gemm<E> (gemm.cuh).
 template <Exec E>
 GemmKernelChoice gemm_kernel_for(const GemmArgs& args);
 template <>

@@ -1,4 +1,4 @@
-// How the Hopper GEMM (gemm_wgmma.cu) lays its blocks over D: the tile width, the cluster size
+// How the Hopper GEMM (gemm_wgmma.cuh) lays its blocks over D: the tile width, the cluster size
 // and which tile each block computes. Plain C++ (usable in device code), so that CI tests the
 // layout without a GPU (tests/cuda_gemm_kernel_choice_test.cc).
 #pragma once

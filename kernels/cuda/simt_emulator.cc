@@ -40,7 +40,8 @@ struct Block {
   // Allocated once per launching host thread (launch_arenas) and reused: a fresh 227 KiB
   // buffer per launch was an mmap, page faults and an munmap every time.
   unsigned char* static_arena = nullptr;
-  std::vector<unsigned char>* dynamic_arena = nullptr;
+  unsigned char* dynamic_arena = nullptr;  // kDynamicArenaOffset past a 4 KiB boundary
+  size_t dynamic_bytes = 0;
   unsigned rank = 0;  // in its cluster
   std::atomic<int> running{0};  // threads of the block that have not returned
 };
@@ -170,7 +171,7 @@ void* shared_declaration(size_t bytes, size_t align) {
   // The first thread to reach the k-th declaration places it; the others find it.
   if (index == block.declaration_offsets.size()) {
     const size_t offset = (block.static_bytes + align - 1) / align * align;
-    if (offset + bytes + block.dynamic_arena->size() > kMaxSharedBytes) {
+    if (offset + bytes + block.dynamic_bytes > kMaxSharedBytes) {
       trap("shared memory of the block exceeds 227 KiB (static + dynamic)");
     }
     block.declaration_offsets.push_back(offset);
@@ -181,7 +182,33 @@ void* shared_declaration(size_t bytes, size_t align) {
 
 void* dynamic_shared() {
   require_cooperative("FULGUR_DYNAMIC_SHARED");
-  return t_block->dynamic_arena->data();
+  return t_block->dynamic_arena;
+}
+
+size_t dynamic_shared_bytes() {
+  require_cooperative("dynamic shared memory");
+  return t_block->dynamic_bytes;
+}
+
+uint32_t shared_window_address(const void* p) {
+  require_cooperative("a shared-memory address");
+  const auto* b = static_cast<const unsigned char*>(p);
+  const Block& block = *t_block;
+  // One past the end is allowed (the end of a range).
+  if (b < block.dynamic_arena || b > block.dynamic_arena + block.dynamic_bytes) {
+    trap("shared-window address of memory outside the block's dynamic shared memory (the emulator gives addresses "
+         "to dynamic shared memory only)");
+  }
+  return static_cast<uint32_t>(kDynamicArenaOffset + static_cast<size_t>(b - block.dynamic_arena));
+}
+
+void* shared_window_pointer(uint32_t address) {
+  require_cooperative("a shared-memory address");
+  const Block& block = *t_block;
+  if (address < kDynamicArenaOffset || address - kDynamicArenaOffset > block.dynamic_bytes) {
+    trap("shared-window address outside the block's dynamic shared memory");
+  }
+  return block.dynamic_arena + (address - kDynamicArenaOffset);
 }
 
 void warp_exchange(const void* mine, size_t bytes, void* all_lanes) {
@@ -228,9 +255,8 @@ void* cluster_shared(const void* local, unsigned rank) {
   if (p >= mine.static_arena && p < mine.static_arena + kMaxSharedBytes) {
     return other.static_arena + (p - mine.static_arena);
   }
-  const std::vector<unsigned char>& dynamic = *mine.dynamic_arena;
-  if (!dynamic.empty() && p >= dynamic.data() && p < dynamic.data() + dynamic.size()) {
-    return other.dynamic_arena->data() + (p - dynamic.data());
+  if (mine.dynamic_bytes != 0 && p >= mine.dynamic_arena && p < mine.dynamic_arena + mine.dynamic_bytes) {
+    return other.dynamic_arena + (p - mine.dynamic_arena);
   }
   trap("distributed shared memory: the address is not in the block's shared memory");
 }
@@ -329,7 +355,14 @@ void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_s
   // Shared memory arenas, allocated once per launching host thread and reused (see Block).
   struct Arenas {
     std::vector<unsigned char> static_bytes = std::vector<unsigned char>(kMaxSharedBytes, 0xFF);
-    std::vector<unsigned char> dynamic_bytes;
+    std::vector<unsigned char> dynamic_storage = std::vector<unsigned char>(kMaxSharedBytes + 8192, 0xFF);
+    // Every block's dynamic shared memory starts at the same offset past a 4 KiB boundary, so
+    // that blocks of a cluster lay out alike and a kernel that needs more than 16-byte
+    // alignment (the 1 KiB of the TMA swizzle) must align it itself, as on a GPU.
+    unsigned char* dynamic_arena() {
+      const auto at = reinterpret_cast<uintptr_t>(dynamic_storage.data());
+      return dynamic_storage.data() + ((at + 4095) / 4096 * 4096 - at) + kDynamicArenaOffset;
+    }
   };
   thread_local std::vector<Arenas> arenas;
   if (arenas.size() < cluster_size) arenas.resize(cluster_size);
@@ -339,8 +372,8 @@ void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_s
     Block& block = cluster.blocks[r];
     block.rank = r;
     block.static_arena = arenas[r].static_bytes.data();
-    block.dynamic_arena = &arenas[r].dynamic_bytes;
-    block.dynamic_arena->resize(dynamic_shared_bytes);
+    block.dynamic_arena = arenas[r].dynamic_arena();
+    block.dynamic_bytes = dynamic_shared_bytes;
     block.warps = std::make_unique<Warp[]>(static_cast<size_t>(warps));
   }
   std::barrier<> between_clusters(n * k);
@@ -348,8 +381,7 @@ void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_s
   // Uninitialised shared memory reads as NaN / 0xFF.. so that a kernel relying on it fails.
   auto poison = [](Block& block) {
     std::memset(block.static_arena, 0xFF, block.static_bytes);
-    // (memset on an empty vector's null data() is undefined, even for 0 bytes)
-    if (!block.dynamic_arena->empty()) std::memset(block.dynamic_arena->data(), 0xFF, block.dynamic_arena->size());
+    std::memset(block.dynamic_arena, 0xFF, block.dynamic_bytes);
   };
 
   auto reset_block = [&](Block& block) {
@@ -390,6 +422,10 @@ void run_grid(dim3 grid, dim3 block_dim, unsigned cluster_size, size_t dynamic_s
         body();
       } catch (const std::exception& e) {
         trap(e.what());
+      }
+      if (context.unwaited_async_ops != 0) {
+        trap("the thread returned with asynchronous operations (wgmma) it never waited for; hint: "
+             "wgmma.commit_group, then wgmma.wait_group<0> before the accumulators are read");
       }
       // A thread that has returned no longer holds back the block's, its warp's or the
       // cluster's barriers (an arrival it never waited for counts, as on the GPU).

@@ -64,6 +64,8 @@ constexpr size_t kMaxSharedBytes = 227 * 1024;
 // runs at once (each is an OS thread).
 constexpr unsigned kMaxClusterBlocks = 8;
 constexpr int kMaxClusterThreads = 2048;
+// Dynamic shared memory starts this many bytes past a 4 KiB boundary (a GPU promises 16).
+constexpr size_t kDynamicArenaOffset = 16;
 
 // What a running emulated thread knows about itself.
 struct ThreadContext {
@@ -73,6 +75,9 @@ struct ThreadContext {
   dim3 grid_dim;
   int linear_tid = 0;
   int shared_declarations = 0;  // FULGUR_SHARED declarations reached in this block so far
+  // Asynchronous operations (simt_hopper.h's wgmma and their commit groups) issued and not yet
+  // waited for: a thread that returns with some traps, as their results would be lost.
+  int unwaited_async_ops = 0;
 };
 
 ThreadContext& current();
@@ -82,6 +87,13 @@ void sync_block();
 void sync_warp();
 void* shared_declaration(size_t bytes, size_t align);
 void* dynamic_shared();
+size_t dynamic_shared_bytes();
+// The calling block's dynamic shared memory in a 32-bit shared window, as cvta.to.shared
+// gives on a GPU: the window address has the same offset from a 4 KiB boundary as the host
+// address (so alignment and the TMA swizzle's address bits carry over), and is the same in
+// every block for the same offset. Other shared memory has no window address here (traps).
+uint32_t shared_window_address(const void* p);
+void* shared_window_pointer(uint32_t address);
 // Every running lane of the calling warp passes `bytes` bytes; each gets all 32 lanes' data
 // (exited lanes' entries are left as they were). The building block of every warp operation.
 void warp_exchange(const void* mine, size_t bytes, void* all_lanes);
@@ -170,6 +182,7 @@ T shfl_from(const T& value, int src_lane) {
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
+#define __grid_constant__
 
 #define FULGUR_SHARED(T, name, dims)                                               \
   using fulgur_shared_type_##name = T dims;                                        \

@@ -43,25 +43,14 @@ bool tensor_maps_available(std::string* why) {
 }
 
 bool encode_matrix_map(const MatrixMapArgs& a, CUtensorMap* map, std::string* why) {
-  // TMA's rules (cuTensorMapEncodeTiled): a 16-byte aligned base, strides in bytes that are
-  // multiples of 16 and below 2^40, dimensions up to 2^32, boxes of at most 256 per dimension.
-  if (reinterpret_cast<uintptr_t>(a.base) % 16 != 0) return fail(why, "the operand is not 16-byte aligned");
-  if (a.ld % 8 != 0) return fail(why, "the leading dimension is not a multiple of 8 elements");
-  const bool broadcast = a.batch <= 1 || a.batch_stride == 0;
-  if (!broadcast && a.batch_stride % 8 != 0) return fail(why, "the batch stride is not a multiple of 8 elements");
-  if (a.rows <= 0 || a.cols <= 0 || a.rows > (int64_t{1} << 32) || a.cols > (int64_t{1} << 32))
-    return fail(why, "a dimension is empty or above 2^32");
-  if (a.box_cols * 2 > 128 || a.box_rows > 256 || a.box_cols <= 0 || a.box_rows <= 0)
-    return fail(why, "the box does not fit the 128-byte swizzle");
-  const int64_t row_bytes = a.ld * 2;
-  const int64_t batch_bytes = broadcast ? row_bytes * a.rows : a.batch_stride * 2;
-  if (row_bytes >= (int64_t{1} << 40) || batch_bytes >= (int64_t{1} << 40)) return fail(why, "a stride is 2^40 bytes or more");
+  if (std::string problem = matrix_map_problem(a); !problem.empty()) return fail(why, std::move(problem));
   const Encoder& e = encoder();
   if (e.encode == nullptr) return fail(why, e.error);
 
   const cuuint64_t dims[3] = {static_cast<cuuint64_t>(a.cols), static_cast<cuuint64_t>(a.rows),
-                              static_cast<cuuint64_t>(broadcast ? 1 : a.batch)};
-  const cuuint64_t strides[2] = {static_cast<cuuint64_t>(row_bytes), static_cast<cuuint64_t>(batch_bytes)};
+                              static_cast<cuuint64_t>(matrix_map_batches(a))};
+  const cuuint64_t strides[2] = {static_cast<cuuint64_t>(a.ld * 2),
+                                 static_cast<cuuint64_t>(matrix_map_batch_bytes(a))};
   const cuuint32_t box[3] = {static_cast<cuuint32_t>(a.box_cols), static_cast<cuuint32_t>(a.box_rows), 1};
   const cuuint32_t element_strides[3] = {1, 1, 1};
   const CUresult r = e.encode(map, a.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,

@@ -1,7 +1,7 @@
 // The tensor-core GEMM on the GPU: the mma.sync kernel (kernels/cuda/gemm.cuh) on the
 // emulated test's cases against the double reference, then large shapes against cuBLAS
 // (cublasGemmStridedBatchedEx, fp32 compute) as a second oracle, with a sample of elements
-// also checked in double; then the Hopper wgmma/TMA kernel (gemm_wgmma.cu) the same way, on
+// also checked in double; then the Hopper wgmma/TMA kernel (gemm_wgmma.cuh) the same way, on
 // shapes chosen for its edges. Outputs are poisoned (0xFF = NaN) before each run, so an
 // element the kernel never writes fails.
 #include <doctest/doctest.h>
@@ -199,51 +199,6 @@ TEST_CASE("GPU GEMM on large shapes matches cuBLAS") {
 #if FULGUR_WITH_CUDA
 namespace {
 
-// Shapes for the wgmma kernel: every transpose and dtype, partial tiles in M, N and K (TMA
-// zero-fills past the edges; N = 264 leaves whole boxes of B outside the matrix), more
-// K-slices than ring stages, more tile rows than one L2 group with a remainder, batches, the
-// whole epilogue, one row, one column, padded rows. Each runs with both tile widths
-// (GemmTiles::Small = 128 x 128, Large = 128 x 256), each alone and in clusters of two blocks
-// sharing B by multicast (GemmCluster::Off / Pairs; an odd number of tile rows gives the last
-// block a partner past M). Leading dimensions stay multiples of 8, so that the kernel takes
-// every case.
-std::vector<ref::Case> wgmma_cases() {
-  std::vector<ref::Case> cases;
-  for (int t = 0; t < 4; ++t) {
-    for (ref::GemmDtype in : {ref::GemmDtype::BFloat16, ref::GemmDtype::Float16}) {
-      ref::Case c;
-      c.trans_a = (t & 1) != 0, c.trans_b = (t & 2) != 0, c.in = in;
-      c.m = 136, c.n = 264, c.k = 200;  // a partial tile in every dimension, K not a multiple of 64
-      cases.push_back(c);
-    }
-    ref::Case c;
-    c.trans_a = (t & 1) != 0, c.trans_b = (t & 2) != 0;
-    c.m = 2100, c.n = 2200, c.k = 1000;  // 17 tile rows (a partial L2 group), 16 K-slices
-    cases.push_back(c);
-  }
-  ref::Case c;
-  c.m = 1, c.n = 512, c.k = 64;  // one row (A's box mostly outside the matrix)
-  cases.push_back(c);
-  c = ref::Case{};
-  c.m = 300, c.n = 1, c.k = 128, c.trans_b = true;  // one column: B is 1 x K
-  cases.push_back(c);
-  c = ref::Case{};
-  c.m = 8, c.n = 8, c.k = 8, c.trans_a = true, c.trans_b = true;  // smaller than every box
-  cases.push_back(c);
-  c = ref::Case{};
-  c.m = 1024, c.n = 1024, c.k = 1024, c.trans_b = true, c.bias = true, c.act = ref::GemmActivation::Gelu;
-  c.out = ref::GemmDtype::BFloat16, c.residual = true, c.alpha = 0.5f;
-  cases.push_back(c);  // the fused MLP epilogue
-  c = ref::Case{};
-  c.m = 200, c.n = 136, c.k = 96, c.act = ref::GemmActivation::Relu, c.out = ref::GemmDtype::Float16;
-  c.in = ref::GemmDtype::Float16, c.pad_a = 8, c.pad_b = 16, c.pad_d = 3;  // padded rows
-  cases.push_back(c);
-  c = ref::Case{};
-  c.m = 520, c.n = 392, c.k = 264, c.batch = 6, c.trans_a = true;  // batched
-  cases.push_back(c);
-  return cases;
-}
-
 // True when this GPU runs the wgmma kernel; on an sm_90 device it must (else the test fails).
 bool wgmma_runs_here(const fulgur::cuda::GemmArgs& args) {
   const auto used = fulgur::cuda::gemm_kernel_for<Exec::Gpu>(args);
@@ -263,7 +218,7 @@ bool wgmma_runs_here(const fulgur::cuda::GemmArgs& args) {
 OnDevice run_wgmma(ref::Problem& p) {
   return run_on_device(p, fulgur::cuda::with_leading_dimensions(p.args), [](const fulgur::cuda::GemmArgs& g) {
     std::string why;
-    const bool ran = fulgur::cuda::gemm_wgmma(g, nullptr, &why);
+    const bool ran = fulgur::cuda::gemm_wgmma<Exec::Gpu>(g, nullptr, &why);
     INFO(why);
     REQUIRE(ran);
   });
@@ -276,36 +231,19 @@ TEST_CASE("GPU wgmma GEMM (sm_90) matches the double reference and cuBLAS, with 
   if (skip_without_gpu()) return;
 #if FULGUR_WITH_CUDA
   std::mt19937 rng = fresh_rng();
-  const std::vector<ref::Case> cases = wgmma_cases();
+  const std::vector<ref::Case> cases = ref::wgmma_cases(ref::WgmmaScale::Gpu);
   {
     ref::Problem probe = ref::make_problem(cases.front(), rng);
     probe.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
     if (!wgmma_runs_here(probe.args)) return;
   }
-  using fulgur::cuda::GemmCluster;
-  using fulgur::cuda::GemmTiles;
-  for (int variant = 0; variant < 4; ++variant) {
-    const GemmTiles tiles = variant % 2 == 0 ? GemmTiles::Small : GemmTiles::Large;
-    const GemmCluster cluster = variant < 2 ? GemmCluster::Off : GemmCluster::Pairs;
-    // The batched case twice more: B broadcast to every batch, then A.
-    for (size_t i = 0; i < cases.size() + 2; ++i) {
-      const int broadcast = i < cases.size() ? 0 : static_cast<int>(i - cases.size()) + 1;  // 1: B, 2: A
-      ref::Problem p = ref::make_problem(broadcast != 0 ? cases.back() : cases[i], rng);
-      if (broadcast == 1) p.args.stride_b = 0;
-      if (broadcast == 2) p.args.stride_a = 0;
-      p.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
-      p.args.tiles = tiles;
-      p.args.cluster = cluster;
-      INFO("case " << p.c.name() << (broadcast == 1 ? " (B broadcast)" : broadcast == 2 ? " (A broadcast)" : "")
-                   << ", tiles " << (tiles == GemmTiles::Small ? "128x128" : "128x256")
-                   << (cluster == GemmCluster::Pairs ? ", pairs" : ", alone"));
-      REQUIRE(fulgur::cuda::choose_gemm_kernel(p.args, 90, false).kernel == fulgur::cuda::GemmKernel::Wgmma);
-      OnDevice o = run_wgmma(p);
-      const bool small = p.c.m * p.c.n * p.c.k * p.c.batch <= (int64_t{1} << 24);
-      ref::check_verdict(p, ref::verify(p, o.result, nullptr, nullptr, small ? 1 : 101));
-      check_against_cublas(p, o, 1);
-    }
-  }
+  ref::for_each_wgmma_run(cases, rng, [](ref::Problem& p) {
+    REQUIRE(fulgur::cuda::choose_gemm_kernel(p.args, 90).kernel == fulgur::cuda::GemmKernel::Wgmma);
+    OnDevice o = run_wgmma(p);
+    const bool small = p.c.m * p.c.n * p.c.k * p.c.batch <= (int64_t{1} << 24);
+    ref::check_verdict(p, ref::verify(p, o.result, nullptr, nullptr, small ? 1 : 101));
+    check_against_cublas(p, o, 1);
+  });
   // And through gemm() with the tiles left to it, as the benchmark and users call it.
   ref::Problem p = ref::make_problem(cases[2], rng);
   p.args.kernel = fulgur::cuda::GemmKernel::Wgmma;
