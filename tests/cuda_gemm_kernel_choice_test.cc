@@ -174,7 +174,7 @@ TEST_CASE("the wgmma kernel's blocks cover every tile once, and a cluster's bloc
   }
 }
 
-TEST_CASE("the wgmma kernel's tile width and cluster size") {
+TEST_CASE("the wgmma kernel's tile width, cluster size and grid") {
   using fulgur::cuda::GemmCluster;
   using fulgur::cuda::GemmTiles;
   using fulgur::cuda::wgmma_cluster_size;
@@ -204,4 +204,13 @@ TEST_CASE("the wgmma kernel's tile width and cluster size") {
   CHECK(wgmma_launched_tile_rows(300, 2) == 4);   // 3 rows, rounded up to pairs
   CHECK(wgmma_launched_tile_rows(300, 1) == 3);
   CHECK(wgmma_launched_tile_rows(4096, 2) == 32);
+
+  // Grids: a cluster per unit, or (persistent, the default) no more than fit at once.
+  using fulgur::cuda::GemmGrid;
+  using fulgur::cuda::wgmma_grid_clusters;
+  CHECK(wgmma_grid_clusters(1000, 66, GemmGrid::PerTile) == 1000);
+  CHECK(wgmma_grid_clusters(1000, 66, GemmGrid::Persistent) == 66);
+  CHECK(wgmma_grid_clusters(1000, 66, GemmGrid::Auto) == 66);
+  CHECK(wgmma_grid_clusters(40, 66, GemmGrid::Persistent) == 40);  // fewer units than slots
+  CHECK(wgmma_grid_clusters(40, 0, GemmGrid::Persistent) == 40);   // occupancy unknown
 }

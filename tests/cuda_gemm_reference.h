@@ -272,16 +272,20 @@ inline std::vector<Case> wgmma_cases(WgmmaScale scale) {
   return cases;
 }
 
-// Every case of `cases` in each variant of the wgmma kernel (128 x 128 and 128 x 256 tiles,
-// blocks alone and in pairs), and the last (batched) case twice more, with B, then A,
-// broadcast (batch stride 0): run(p) runs and checks one, with the variant in INFO.
+// Every case of `cases` in four variants of the wgmma kernel, in which each tile width
+// (128 x 128, 128 x 256), blocks alone and in pairs, and each grid (a block per tile, a
+// persistent grid walking the tiles) meet each of the others' values; and the last (batched)
+// case twice more, with B, then A, broadcast (batch stride 0): run(p) runs and checks one,
+// with the variant in INFO.
 template <typename Run>
 void for_each_wgmma_run(const std::vector<Case>& cases, std::mt19937& rng, Run run) {
   using cuda::GemmCluster;
+  using cuda::GemmGrid;
   using cuda::GemmTiles;
   for (int variant = 0; variant < 4; ++variant) {
     const GemmTiles tiles = variant % 2 == 0 ? GemmTiles::Small : GemmTiles::Large;
     const GemmCluster cluster = variant < 2 ? GemmCluster::Off : GemmCluster::Pairs;
+    const GemmGrid grid = variant == 0 || variant == 3 ? GemmGrid::Persistent : GemmGrid::PerTile;
     for (size_t i = 0; i < cases.size() + 2; ++i) {
       const int broadcast = i < cases.size() ? 0 : static_cast<int>(i - cases.size()) + 1;  // 1: B, 2: A
       Problem p = make_problem(broadcast != 0 ? cases.back() : cases[i], rng);
@@ -290,9 +294,11 @@ void for_each_wgmma_run(const std::vector<Case>& cases, std::mt19937& rng, Run r
       p.args.kernel = cuda::GemmKernel::Wgmma;
       p.args.tiles = tiles;
       p.args.cluster = cluster;
+      p.args.grid = grid;
       INFO("case " << p.c.name() << (broadcast == 1 ? " (B broadcast)" : broadcast == 2 ? " (A broadcast)" : "")
                    << ", tiles " << (tiles == GemmTiles::Small ? "128x128" : "128x256")
-                   << (cluster == GemmCluster::Pairs ? ", pairs" : ", alone"));
+                   << (cluster == GemmCluster::Pairs ? ", pairs" : ", alone")
+                   << (grid == GemmGrid::Persistent ? ", persistent" : ", a block per tile"));
       run(p);
     }
   }

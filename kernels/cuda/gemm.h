@@ -34,6 +34,11 @@ enum class GemmKernel { Auto, MmaSync, Wgmma };
 // through TMA multicast (half the L2 traffic for B); Off runs one block per tile; Auto takes
 // Pairs wherever there are two or more tile rows. For tests and benchmarks.
 enum class GemmCluster { Auto, Off, Pairs };
+// wgmma kernel only: PerTile launches a block (or pair) per tile; Persistent launches as many
+// as fit on the GPU at once, each walking the tiles in turn, so that a block's producer fills
+// the ring for its next tile while its consumers run the last one's epilogue, and no block
+// waits for a new launch wave. Auto: Persistent. For tests and benchmarks.
+enum class GemmGrid { Auto, PerTile, Persistent };
 
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
@@ -65,6 +70,7 @@ struct GemmArgs {
   GemmTiles tiles = GemmTiles::Auto;
   GemmKernel kernel = GemmKernel::Auto;
   GemmCluster cluster = GemmCluster::Auto;
+  GemmGrid grid = GemmGrid::Auto;
 };
 
 // Launches the GEMM (nothing for an empty M, N or batch; K = 0 gives D = epilogue(0)).

@@ -39,6 +39,15 @@
 // Tile width: 256 when such tiles still give every SM a block and N > 128, else 128
 // (GemmArgs::tiles forces one: Small = 128, Large = 256).
 //
+// Persistent grid (GemmGrid::Persistent, the default): as many clusters as fit on the GPU at
+// once (cudaOccupancyMaxActiveClusters), each walking units (a cluster's worth of tiles) c,
+// c + clusters, ... over all batches. The ring runs on across tiles: the producer counts its
+// fills over the whole walk (stage = fill % stages, phase = fill / stages) and starts the next
+// tile's loads as soon as stages free up, and consumers free a tile's last stage before its
+// epilogue, so the loads of tile t + 1 overlap the epilogue of tile t and no block waits for a
+// new launch wave (4096^3 with 128 x 256 tiles is 3.9 waves of 132 SMs). GemmGrid::PerTile
+// launches a cluster per unit instead, each walking one.
+//
 // Two builds, like every kernel source here: nvcc (gemm_wgmma.cu, sm_90a) and the SIMT
 // emulator (gemm_wgmma_emulated.cc), whose models of mbarriers, TMA and wgmma (simt_hopper.h)
 // run the same source in CI; tests/gpu/cuda_gemm_gpu_test.cc checks it on a GPU.
@@ -88,9 +97,24 @@ struct Shape {
 struct WgmmaParams {
   int m, n, k;
   int tiles_m, tiles_n;  // tiles_m rounded up to a multiple of the cluster size
+  int units;             // clusters' worth of tiles over all batches: tiles_m / cluster * tiles_n * batch
   bool broadcast_a, broadcast_b;  // batch stride 0: every batch reads batch 0
   EpilogueParams epi;
 };
+
+// Where a unit puts this block: its tile's first row and column of D, and its batch.
+struct TileOrigin {
+  int m0, n0, batch;
+};
+
+template <int BN, int kCluster>
+__device__ __forceinline__ TileOrigin tile_origin(const WgmmaParams& p, int unit, int rank) {
+  const int per_batch = p.tiles_m / kCluster * p.tiles_n;
+  // gemm_wgmma_tiles.h's order within a batch: a cluster's blocks, consecutive, take
+  // consecutive tile rows of one tile column.
+  const WgmmaTile t = wgmma_tile(unit % per_batch * kCluster + rank, p.tiles_m, p.tiles_n, kCluster);
+  return {t.tm * kBM, t.tn * BN, unit / per_batch};
+}
 
 // Arrivals each `empty` barrier waits for per phase: lane 0 of each of the 8 consumer warps of
 // every block of the cluster (each block's consumers free the stage in all of them, since the
@@ -117,39 +141,44 @@ __device__ __forceinline__ void load_b_box(uint8_t* dst, const hp::TensorMap* ma
 // half of B's stage and multicasts it into both blocks' rings.
 template <int BN, int kCluster, bool kTransA, bool kTransB>
 __device__ __forceinline__ void produce(const hp::TensorMap& map_a, const hp::TensorMap& map_b, const WgmmaParams& p,
-                                        uint8_t* s_a, uint8_t* s_b, uint64_t* full, uint64_t* empty, int m0, int n0,
-                                        int batch, int k_tiles, int rank) {
+                                        uint8_t* s_a, uint8_t* s_b, uint64_t* full, uint64_t* empty, int first_unit,
+                                        int unit_stride, int k_tiles, int rank) {
   using S = Shape<BN>;
   constexpr int kStages = S::kStages;
-  constexpr int kBoxesB = BN / 64;                // N-major B: 64 x 64 boxes per stage
+  constexpr int kBoxesB = BN / 64;  // N-major B: 64 x 64 boxes per stage
   constexpr int kBoxesPerBlock = kBoxesB / kCluster;
   hp::prefetch_tensor_map(&map_a);
   hp::prefetch_tensor_map(&map_b);
-  const int batch_a = p.broadcast_a ? 0 : batch, batch_b = p.broadcast_b ? 0 : batch;
-  for (int kt = 0; kt < k_tiles; ++kt) {
-    const int s = kt % kStages;
-    if (kt >= kStages) hp::mbarrier_wait(&empty[s], ((kt / kStages) - 1) & 1);
-    // The whole stage's bytes, A and all of B, whichever block copies them; full boxes even
-    // past the edges (TMA zero-fills and still counts them).
-    hp::mbarrier_arrive_expect_tx(&full[s], S::kStageBytes);
-    const int k0 = kt * kBK;
-    uint8_t* a_dst = s_a + s * S::kABytes;
-    uint8_t* b_dst = s_b + s * S::kBBytes;
-    if (kTransA) {
-      hp::tma_load_3d(a_dst, &map_a, &full[s], m0, k0, batch_a);
-      hp::tma_load_3d(a_dst + kBoxBytes, &map_a, &full[s], m0 + 64, k0, batch_a);
-    } else {
-      hp::tma_load_3d(a_dst, &map_a, &full[s], k0, m0, batch_a);
-    }
-    if (kTransB) {
-      // The map's box is BN / kCluster rows of N: this block's share, at its rows of the stage.
-      constexpr int kRows = BN / kCluster;
-      load_b_box<kCluster>(b_dst + rank * kRows * 128, &map_b, &full[s], k0, n0 + rank * kRows, batch_b);
-    } else {
-      FULGUR_UNROLL
-      for (int i = 0; i < kBoxesPerBlock; ++i) {
-        const int j = rank * kBoxesPerBlock + i;
-        load_b_box<kCluster>(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
+  int fill = 0;  // stages filled so far, over every tile of this block: the ring runs on across tiles
+  for (int unit = first_unit; unit < p.units; unit += unit_stride) {
+    const TileOrigin t = tile_origin<BN, kCluster>(p, unit, rank);
+    const int m0 = t.m0, n0 = t.n0;
+    const int batch_a = p.broadcast_a ? 0 : t.batch, batch_b = p.broadcast_b ? 0 : t.batch;
+    for (int kt = 0; kt < k_tiles; ++kt, ++fill) {
+      const int s = fill % kStages;
+      if (fill >= kStages) hp::mbarrier_wait(&empty[s], ((fill / kStages) - 1) & 1);
+      // The whole stage's bytes, A and all of B, whichever block copies them; full boxes even
+      // past the edges (TMA zero-fills and still counts them).
+      hp::mbarrier_arrive_expect_tx(&full[s], S::kStageBytes);
+      const int k0 = kt * kBK;
+      uint8_t* a_dst = s_a + s * S::kABytes;
+      uint8_t* b_dst = s_b + s * S::kBBytes;
+      if (kTransA) {
+        hp::tma_load_3d(a_dst, &map_a, &full[s], m0, k0, batch_a);
+        hp::tma_load_3d(a_dst + kBoxBytes, &map_a, &full[s], m0 + 64, k0, batch_a);
+      } else {
+        hp::tma_load_3d(a_dst, &map_a, &full[s], k0, m0, batch_a);
+      }
+      if (kTransB) {
+        // The map's box is BN / kCluster rows of N: this block's share, at its rows of the stage.
+        constexpr int kRows = BN / kCluster;
+        load_b_box<kCluster>(b_dst + rank * kRows * 128, &map_b, &full[s], k0, n0 + rank * kRows, batch_b);
+      } else {
+        FULGUR_UNROLL
+        for (int i = 0; i < kBoxesPerBlock; ++i) {
+          const int j = rank * kBoxesPerBlock + i;
+          load_b_box<kCluster>(b_dst + j * kBoxBytes, &map_b, &full[s], n0 + 64 * j, k0, batch_b);
+        }
       }
     }
   }
@@ -180,50 +209,60 @@ __device__ __forceinline__ void store_column_group(const EpilogueParams& e, int 
   epilogue_store(e, batch, row + 8, col + 1, acc[4 * I + 3]);
 }
 
-// One consumer warpgroup: 64 rows of the tile, wgmma over the ring, then the epilogue.
+// One consumer warpgroup: 64 rows of each of the block's tiles, wgmma over the ring, then the
+// epilogue, while the producer already fills the ring for the next tile.
 template <int BN, int kCluster, bool kBf16, bool kTransA, bool kTransB>
 __device__ __forceinline__ void consume(const WgmmaParams& p, const uint8_t* s_a, const uint8_t* s_b, uint64_t* full,
-                                        uint64_t* empty, int m0, int n0, int batch, int k_tiles, int consumer, int tid,
-                                        int rank) {
+                                        uint64_t* empty, int first_unit, int unit_stride, int k_tiles, int consumer,
+                                        int tid, int rank) {
   using S = Shape<BN>;
   constexpr int kStages = S::kStages;
-  // Not zeroed: the first wgmma overwrites it (scale-d = 0), which also keeps the array in
-  // registers (a zeroing loop made NVVM place 128 floats in local memory).
-  float acc[BN / 2];
+  int fill = 0;  // the producer's count: stage fill % kStages, phase fill / kStages
+  for (int unit = first_unit; unit < p.units; unit += unit_stride) {
+    const TileOrigin t = tile_origin<BN, kCluster>(p, unit, rank);
+    // Not zeroed: the first wgmma overwrites it (scale-d = 0), which also keeps the array in
+    // registers (a zeroing loop made NVVM place 128 floats in local memory).
+    float acc[BN / 2];
 
-  for (int kt = 0; kt < k_tiles; ++kt) {
-    const int s = kt % kStages;
-    hp::mbarrier_wait(&full[s], (kt / kStages) & 1);
-    const uint8_t* a_tile = s_a + s * S::kABytes + consumer * kBoxBytes;
-    const uint8_t* b_tile = s_b + s * S::kBBytes;
-    hp::fence_registers(acc);
-    hp::wgmma_fence();
-    FULGUR_UNROLL
-    for (int kk = 0; kk < kBK / 16; ++kk) {
-      const uint64_t desc_a = kTransA ? hp::sw128_descriptor(a_tile + kk * 2048, kBoxBytes, 1024)
-                                      : hp::sw128_descriptor(a_tile + kk * 32, 16, 1024);
-      const uint64_t desc_b = kTransB ? hp::sw128_descriptor(b_tile + kk * 32, 16, 1024)
-                                      : hp::sw128_descriptor(b_tile + kk * 2048, kBoxBytes, 1024);
-      hp::wgmma_ss<BN, kBf16, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, desc_a, desc_b, kt > 0 || kk > 0 ? 1u : 0u);
+    for (int kt = 0; kt < k_tiles; ++kt, ++fill) {
+      const int s = fill % kStages;
+      hp::mbarrier_wait(&full[s], (fill / kStages) & 1);
+      const uint8_t* a_tile = s_a + s * S::kABytes + consumer * kBoxBytes;
+      const uint8_t* b_tile = s_b + s * S::kBBytes;
+      hp::fence_registers(acc);
+      hp::wgmma_fence();
+      FULGUR_UNROLL
+      for (int kk = 0; kk < kBK / 16; ++kk) {
+        const uint64_t desc_a = kTransA ? hp::sw128_descriptor(a_tile + kk * 2048, kBoxBytes, 1024)
+                                        : hp::sw128_descriptor(a_tile + kk * 32, 16, 1024);
+        const uint64_t desc_b = kTransB ? hp::sw128_descriptor(b_tile + kk * 32, 16, 1024)
+                                        : hp::sw128_descriptor(b_tile + kk * 2048, kBoxBytes, 1024);
+        hp::wgmma_ss<BN, kBf16, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, desc_a, desc_b, kt > 0 || kk > 0 ? 1u : 0u);
+      }
+      hp::wgmma_commit();
+      hp::wgmma_wait<1>();  // the previous stage's wgmma group has finished reading ...
+      hp::fence_registers(acc);
+      // ... so it may be refilled
+      if (kt > 0) release_stage<kCluster>(&empty[(fill - 1) % kStages], tid % 32, rank);
     }
-    hp::wgmma_commit();
-    hp::wgmma_wait<1>();  // the previous stage's wgmma group has finished reading ...
+    hp::wgmma_wait<0>();
     hp::fence_registers(acc);
-    if (kt > 0) release_stage<kCluster>(&empty[(kt - 1) % kStages], tid % 32, rank);  // ... so it may be refilled
-  }
-  hp::wgmma_wait<0>();
-  hp::fence_registers(acc);
+    // The tile's last stage too, so that the producer refills it during the epilogue.
+    release_stage<kCluster>(&empty[(fill - 1) % kStages], tid % 32, rank);
 
-  // Accumulator layout (PTX ISA, wgmma D fragment for m64nNk16): warp w of the warpgroup holds
-  // rows 16w..16w+15; acc[4i + 2h + e] is row g + 8h, column 8i + 2q + e (g = lane / 4, q = lane % 4).
-  const int lane = tid % 32, warp = (tid % 128) / 32;
-  const int g = lane / 4, q = lane % 4;
-  const int row0 = m0 + consumer * 64 + warp * 16 + g;
-  // Expanded at compile time (a fold over the column groups), not a loop: left to the unroller,
-  // the 128-accumulator version stayed a loop, indexed acc at run time and so put it in local memory.
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (store_column_group<I>(p.epi, batch, row0, n0 + 8 * I + 2 * q, acc), ...);
-  }(std::make_integer_sequence<int, BN / 8>{});
+    // Accumulator layout (PTX ISA, wgmma D fragment for m64nNk16): warp w of the warpgroup
+    // holds rows 16w..16w+15; acc[4i + 2h + e] is row g + 8h, column 8i + 2q + e (g = lane / 4,
+    // q = lane % 4).
+    const int lane = tid % 32, warp = (tid % 128) / 32;
+    const int g = lane / 4, q = lane % 4;
+    const int row0 = t.m0 + consumer * 64 + warp * 16 + g;
+    // Expanded at compile time (a fold over the column groups), not a loop: left to the
+    // unroller, the 128-accumulator version stayed a loop, indexed acc at run time and so put it
+    // in local memory.
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+      (store_column_group<I>(p.epi, t.batch, row0, t.n0 + 8 * I + 2 * q, acc), ...);
+    }(std::make_integer_sequence<int, BN / 8>{});
+  }
 }
 
 template <int BN, int kCluster, bool kBf16, bool kTransA, bool kTransB>
@@ -241,12 +280,12 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(s_b + kStages * S::kBBytes);
   uint64_t* empty = full + kStages;
 
-  // Which tile (gemm_wgmma_tiles.h): a cluster's blocks, consecutive in x, take consecutive
-  // tile rows of one tile column; rank = %cluster_ctarank for clusters of kCluster x 1 x 1.
-  const WgmmaTile place = wgmma_tile(static_cast<int>(blockIdx.x), p.tiles_m, p.tiles_n, kCluster);
-  const int tm = place.tm, tn = place.tn, rank = place.rank;
-  const int m0 = tm * kBM, n0 = tn * BN;
-  const int batch = static_cast<int>(blockIdx.y);
+  // Which tiles: cluster c of the grid takes units c, c + clusters, ... (one each when the grid
+  // has a cluster per unit; persistent grids have fewer); rank = %cluster_ctarank for clusters
+  // of kCluster x 1 x 1, and picks the block's tile row of each unit.
+  const int rank = static_cast<int>(blockIdx.x) % kCluster;
+  const int first_unit = static_cast<int>(blockIdx.x) / kCluster;
+  const int unit_stride = static_cast<int>(gridDim.x) / kCluster;
   const int k_tiles = (p.k + kBK - 1) / kBK;
 
   const int tid = static_cast<int>(threadIdx.x);
@@ -270,12 +309,13 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (warpgroup == 0) {
     hp::setmaxnreg_dec<kProducerRegs>();
     if (tid == 0) {
-      produce<BN, kCluster, kTransA, kTransB>(map_a, map_b, p, s_a, s_b, full, empty, m0, n0, batch, k_tiles, rank);
+      produce<BN, kCluster, kTransA, kTransB>(map_a, map_b, p, s_a, s_b, full, empty, first_unit, unit_stride, k_tiles,
+                                              rank);
     }
   } else {
     hp::setmaxnreg_inc<kConsumerRegs>();
-    consume<BN, kCluster, kBf16, kTransA, kTransB>(p, s_a, s_b, full, empty, m0, n0, batch, k_tiles, warpgroup - 1,
-                                                   tid, rank);
+    consume<BN, kCluster, kBf16, kTransA, kTransB>(p, s_a, s_b, full, empty, first_unit, unit_stride, k_tiles,
+                                                   warpgroup - 1, tid, rank);
   }
   // No block may exit while the other still arrives on its barriers or multicasts into its ring.
   if constexpr (kCluster > 1) hp::cluster_sync();
@@ -285,18 +325,56 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
+// Clusters of kernel that fit on the GPU at once (a persistent grid's size). The emulator
+// answers 3, whatever its notional SM count: it runs clusters one after another anyway, and a
+// small grid makes every block walk several tiles, the path a persistent grid adds.
+template <auto kKernel, int kCluster>
+int resident_clusters(int bytes) {
+#if FULGUR_SIMT_EMULATED
+  (void)bytes;
+  return 3;
+#else
+  // Once per kernel, on the first device that asks (one block per SM: __launch_bounds__(.., 1)
+  // and ~200 KiB of shared memory; clusters of 2 also need SMs that pair up within a GPC).
+  static const int clusters = [bytes] {
+    cudaLaunchConfig_t config{};
+    config.gridDim = dim3(kCluster);
+    config.blockDim = dim3(kThreads);
+    config.dynamicSmemBytes = bytes;
+    cudaLaunchAttribute cluster{};
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim.x = kCluster;
+    cluster.val.clusterDim.y = 1;
+    cluster.val.clusterDim.z = 1;
+    config.attrs = &cluster;
+    config.numAttrs = 1;
+    int n = 0;
+    if (cudaOccupancyMaxActiveClusters(&n, kKernel, &config) != cudaSuccess || n <= 0) {
+      cudaGetLastError();  // clear it; fall back to one cluster per kCluster SMs
+      n = sm_count() / kCluster;
+    }
+    return n;
+  }();
+  return clusters;
+#endif
+}
+
 template <int BN, int kCluster, bool kBf16, bool kTransA, bool kTransB>
-void launch(const hp::TensorMap& map_a, const hp::TensorMap& map_b, const WgmmaParams& p, int batch, void* stream) {
+void launch(const hp::TensorMap& map_a, const hp::TensorMap& map_b, const WgmmaParams& p, GemmGrid grid_kind,
+            void* stream) {
   constexpr int bytes = Shape<BN>::kSmemBytes;
   constexpr auto kernel = &gemm_wgmma_kernel<BN, kCluster, kBf16, kTransA, kTransB>;
-  const dim3 grid(static_cast<unsigned>(p.tiles_m) * static_cast<unsigned>(p.tiles_n), static_cast<unsigned>(batch));
+#if !FULGUR_SIMT_EMULATED
+  const cudaError_t opt_in = reserve_shared_memory<kernel>(bytes);
+  FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory for the wgmma kernel: ",
+               cudaGetErrorString(opt_in), "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
+#endif
+  const int64_t clusters = wgmma_grid_clusters(p.units, resident_clusters<kernel, kCluster>(bytes), grid_kind);
+  const dim3 grid(static_cast<unsigned>(clusters * kCluster));
 #if FULGUR_SIMT_EMULATED
   (void)stream;
   ::fulgur::simt::launch_cluster(kCluster, grid, dim3(kThreads), bytes, kernel, map_a, map_b, p);
 #else
-  const cudaError_t opt_in = reserve_shared_memory<kernel>(bytes);
-  FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory for the wgmma kernel: ",
-               cudaGetErrorString(opt_in), "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = dim3(kThreads);
@@ -304,38 +382,38 @@ void launch(const hp::TensorMap& map_a, const hp::TensorMap& map_b, const WgmmaP
   config.stream = static_cast<cudaStream_t>(stream);
   cudaLaunchAttribute cluster{};
   cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = kCluster;  // grid.x is a multiple of it (tiles_m is rounded up)
+  cluster.val.clusterDim.x = kCluster;  // grid.x is a multiple of it
   cluster.val.clusterDim.y = 1;
   cluster.val.clusterDim.z = 1;
   config.attrs = &cluster;
   config.numAttrs = kCluster > 1 ? 1 : 0;
   const cudaError_t err = cudaLaunchKernelEx(&config, kernel, map_a, map_b, p);
   FULGUR_CHECK(err == cudaSuccess, "gemm", "wgmma kernel launch failed: ", cudaGetErrorString(err), " (grid ", grid.x,
-               "x", grid.y, ", clusters of ", kCluster, ", ", bytes,
+               " blocks, clusters of ", kCluster, ", ", bytes,
                " bytes of shared memory); hint: GemmKernel::MmaSync avoids this kernel");
 #endif
 }
 
 template <int BN, int kCluster>
-void launch_variant(const hp::TensorMap& a, const hp::TensorMap& b, const WgmmaParams& p, int batch, void* stream,
+void launch_variant(const hp::TensorMap& a, const hp::TensorMap& b, const WgmmaParams& p, GemmGrid grid, void* stream,
                     bool bf16, bool trans_a, bool trans_b) {
   // Thirty-two kernels in all: tile width, cluster size, input dtype and both transposes pick
   // the TMA boxes, the descriptors and the instruction, so they are compile-time.
   if (bf16) {
     if (trans_a) {
-      trans_b ? launch<BN, kCluster, true, true, true>(a, b, p, batch, stream)
-              : launch<BN, kCluster, true, true, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, true, true, true>(a, b, p, grid, stream)
+              : launch<BN, kCluster, true, true, false>(a, b, p, grid, stream);
     } else {
-      trans_b ? launch<BN, kCluster, true, false, true>(a, b, p, batch, stream)
-              : launch<BN, kCluster, true, false, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, true, false, true>(a, b, p, grid, stream)
+              : launch<BN, kCluster, true, false, false>(a, b, p, grid, stream);
     }
   } else {
     if (trans_a) {
-      trans_b ? launch<BN, kCluster, false, true, true>(a, b, p, batch, stream)
-              : launch<BN, kCluster, false, true, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, false, true, true>(a, b, p, grid, stream)
+              : launch<BN, kCluster, false, true, false>(a, b, p, grid, stream);
     } else {
-      trans_b ? launch<BN, kCluster, false, false, true>(a, b, p, batch, stream)
-              : launch<BN, kCluster, false, false, false>(a, b, p, batch, stream);
+      trans_b ? launch<BN, kCluster, false, false, true>(a, b, p, grid, stream)
+              : launch<BN, kCluster, false, false, false>(a, b, p, grid, stream);
     }
   }
 }
@@ -387,13 +465,16 @@ bool gemm_wgmma<FULGUR_EXEC>(const GemmArgs& g, void* stream, std::string* why) 
   p.broadcast_a = g.batch <= 1 || g.stride_a == 0;
   p.broadcast_b = g.batch <= 1 || g.stride_b == 0;
   p.epi = epilogue_params(g);
-  const int batch = static_cast<int>(g.batch);
+  const int64_t units = p.tiles_m / cluster * int64_t{p.tiles_n} * g.batch;
+  FULGUR_CHECK(units < (int64_t{1} << 31), "gemm", "the wgmma kernel's ", units, " tiles (m=", g.m, " n=", g.n,
+               " batch=", g.batch, ") do not fit an int; hint: GemmKernel::MmaSync, or split the batch");
+  p.units = static_cast<int>(units);
   if (bn == 256) {
-    cluster == 2 ? launch_variant<256, 2>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b)
-                 : launch_variant<256, 1>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
+    cluster == 2 ? launch_variant<256, 2>(map_a, map_b, p, g.grid, stream, bf16, g.trans_a, g.trans_b)
+                 : launch_variant<256, 1>(map_a, map_b, p, g.grid, stream, bf16, g.trans_a, g.trans_b);
   } else {
-    cluster == 2 ? launch_variant<128, 2>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b)
-                 : launch_variant<128, 1>(map_a, map_b, p, batch, stream, bf16, g.trans_a, g.trans_b);
+    cluster == 2 ? launch_variant<128, 2>(map_a, map_b, p, g.grid, stream, bf16, g.trans_a, g.trans_b)
+                 : launch_variant<128, 1>(map_a, map_b, p, g.grid, stream, bf16, g.trans_a, g.trans_b);
   }
   return true;
 }

@@ -36,6 +36,14 @@ inline int wgmma_cluster_size(const GemmArgs& g) {
   return (g.m + kWgmmaTileRows - 1) / kWgmmaTileRows >= 2 ? 2 : 1;
 }
 
+// Clusters launched for `units` clusters' worth of tiles (all batches) when `resident` clusters
+// fit on the GPU at once: a cluster per unit (PerTile), or at most one per resident slot, each
+// taking units c, c + clusters, ... (Persistent, Auto).
+inline int64_t wgmma_grid_clusters(int64_t units, int64_t resident, GemmGrid grid) {
+  if (grid == GemmGrid::PerTile || resident <= 0) return units;
+  return units < resident ? units : resident;
+}
+
 // Tile rows launched: M's, rounded up to a multiple of the cluster size.
 inline int64_t wgmma_launched_tile_rows(int64_t m, int cluster) {
   const int64_t rows = (m + kWgmmaTileRows - 1) / kWgmmaTileRows;
