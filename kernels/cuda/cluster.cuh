@@ -132,6 +132,28 @@ bool cluster_kernel_runs() {
 #endif
 }
 
+#if !FULGUR_SIMT_EMULATED
+// A launch configuration in clusters of `blocks` blocks along x, for cudaLaunchKernelEx and the
+// occupancy queries; `attribute` holds the cluster shape and must outlive the configuration.
+// One block needs no attribute (every launch is a cluster of one).
+inline cudaLaunchConfig_t cluster_launch_config(dim3 grid, dim3 block, size_t bytes, void* stream, unsigned blocks,
+                                                cudaLaunchAttribute* attribute) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = bytes;
+  config.stream = static_cast<cudaStream_t>(stream);
+  *attribute = cudaLaunchAttribute{};
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = blocks;
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = blocks > 1 ? 1 : 0;
+  return config;
+}
+#endif
+
 // Launches kernel in clusters of `blocks` blocks along x (grid.x a multiple of it); `op` names
 // the launcher in the error a failed launch throws.
 template <typename... Params, typename... Args>
@@ -142,18 +164,8 @@ void launch_cluster(const char* op, void (*kernel)(Params...), unsigned blocks, 
   (void)stream;
   ::fulgur::simt::launch_cluster(blocks, grid, block, bytes, kernel, std::forward<Args>(args)...);
 #else
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = bytes;
-  config.stream = static_cast<cudaStream_t>(stream);
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = blocks;
-  cluster.val.clusterDim.y = 1;
-  cluster.val.clusterDim.z = 1;
-  config.attrs = &cluster;
-  config.numAttrs = 1;
+  cudaLaunchAttribute cluster;
+  const cudaLaunchConfig_t config = cluster_launch_config(grid, block, bytes, stream, blocks, &cluster);
   const cudaError_t err = cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
   if (err != cudaSuccess) {
     throw Error(std::string(op) + ": launch in clusters of " + std::to_string(blocks) + " blocks (grid " +

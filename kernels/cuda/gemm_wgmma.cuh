@@ -61,6 +61,7 @@
 #include "fulgur/kernels/cuda/gemm_wgmma_tiles.h"
 #include "fulgur/kernels/cuda/simt.h"
 #include "fulgur/kernels/error.h"
+#include "kernels/cuda/cluster.cuh"
 #include "kernels/cuda/gemm_device.cuh"
 #include "kernels/cuda/gemm_epilogue.cuh"
 #include "kernels/cuda/hopper_ptx.cuh"
@@ -76,6 +77,9 @@ namespace gemm_detail {
 namespace wgmma {
 
 namespace hp = ::fulgur::ptx::hopper;
+#if !FULGUR_SIMT_EMULATED
+using ::fulgur::FULGUR_KERNEL_NS::cluster_launch_config;  // cluster.cuh
+#endif
 
 constexpr int kBM = 128, kBK = 64;
 static_assert(kBM == kWgmmaTileRows, "gemm_wgmma_tiles.h lays out tiles of kBM rows");
@@ -337,17 +341,10 @@ int resident_clusters(int bytes) {
   // Once per kernel, on the first device that asks (one block per SM: __launch_bounds__(.., 1)
   // and ~200 KiB of shared memory; clusters of 2 also need SMs that pair up within a GPC).
   static const int clusters = [bytes] {
-    cudaLaunchConfig_t config{};
-    config.gridDim = dim3(kCluster);
-    config.blockDim = dim3(kThreads);
-    config.dynamicSmemBytes = bytes;
-    cudaLaunchAttribute cluster{};
-    cluster.id = cudaLaunchAttributeClusterDimension;
-    cluster.val.clusterDim.x = kCluster;
-    cluster.val.clusterDim.y = 1;
-    cluster.val.clusterDim.z = 1;
-    config.attrs = &cluster;
-    config.numAttrs = 1;
+    cudaLaunchAttribute cluster;
+    cudaLaunchConfig_t config =
+        cluster_launch_config(dim3(kCluster), dim3(kThreads), bytes, nullptr, kCluster, &cluster);
+    config.numAttrs = 1;  // the query wants the cluster shape, even of one block
     int n = 0;
     if (cudaOccupancyMaxActiveClusters(&n, kKernel, &config) != cudaSuccess || n <= 0) {
       cudaGetLastError();  // clear it; fall back to one cluster per kCluster SMs
@@ -366,8 +363,9 @@ void launch(const hp::TensorMap& map_a, const hp::TensorMap& map_b, const WgmmaP
   constexpr auto kernel = &gemm_wgmma_kernel<BN, kCluster, kBf16, kTransA, kTransB>;
 #if !FULGUR_SIMT_EMULATED
   const cudaError_t opt_in = reserve_shared_memory<kernel>(bytes);
-  FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes, " bytes of shared memory for the wgmma kernel: ",
-               cudaGetErrorString(opt_in), "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
+  FULGUR_CHECK(opt_in == cudaSuccess, "gemm", "cannot reserve ", bytes,
+               " bytes of shared memory for the wgmma kernel: ", cudaGetErrorString(opt_in),
+               "; hint: the wgmma kernel needs an sm_90 GPU (GemmKernel::MmaSync runs elsewhere)");
 #endif
   const int64_t clusters = wgmma_grid_clusters(p.units, resident_clusters<kernel, kCluster>(bytes), grid_kind);
   const dim3 grid(static_cast<unsigned>(clusters * kCluster));
@@ -375,18 +373,8 @@ void launch(const hp::TensorMap& map_a, const hp::TensorMap& map_b, const WgmmaP
   (void)stream;
   ::fulgur::simt::launch_cluster(kCluster, grid, dim3(kThreads), bytes, kernel, map_a, map_b, p);
 #else
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = bytes;
-  config.stream = static_cast<cudaStream_t>(stream);
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = kCluster;  // grid.x is a multiple of it
-  cluster.val.clusterDim.y = 1;
-  cluster.val.clusterDim.z = 1;
-  config.attrs = &cluster;
-  config.numAttrs = kCluster > 1 ? 1 : 0;
+  cudaLaunchAttribute cluster;  // grid.x is a multiple of kCluster
+  const cudaLaunchConfig_t config = cluster_launch_config(grid, dim3(kThreads), bytes, stream, kCluster, &cluster);
   const cudaError_t err = cudaLaunchKernelEx(&config, kernel, map_a, map_b, p);
   FULGUR_CHECK(err == cudaSuccess, "gemm", "wgmma kernel launch failed: ", cudaGetErrorString(err), " (grid ", grid.x,
                " blocks, clusters of ", kCluster, ", ", bytes,
