@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fulgur/kernels/cuda/gemm_kernel_choice.h"
+#include "fulgur/kernels/cuda/gemm_wgmma.h"
 #include "fulgur/kernels/cuda/gemm_wgmma_tiles.h"
 #include "fulgur/tests/cuda_gemm_reference.h"
 
@@ -128,7 +129,9 @@ TEST_CASE("the emulated GEMM runs the wgmma kernel when asked for, and mma.sync 
   p.args.kernel = GemmKernel::Wgmma;
   const auto used = fulgur::cuda::gemm_kernel_for<fulgur::cuda::Exec::Emulated>(p.args);
   CHECK(used.kernel == GemmKernel::Wgmma);
-  fulgur::cuda::gemm<fulgur::cuda::Exec::Emulated>(p.args);
+  std::string why;  // the kernel itself, which says when it declines (gemm() would fall back)
+  REQUIRE(fulgur::cuda::gemm_wgmma<fulgur::cuda::Exec::Emulated>(fulgur::cuda::with_leading_dimensions(p.args),
+                                                                  nullptr, &why));
   ref::check_verdict(p, ref::verify(p, p.d));
 
   c.pad_a = 1;  // lda = 33: rows TMA cannot address, so mma.sync runs, with the same results

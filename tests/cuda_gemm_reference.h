@@ -244,7 +244,9 @@ inline std::vector<Case> wgmma_cases(WgmmaScale scale) {
     Case c;
     c.trans_a = (t & 1) != 0, c.trans_b = (t & 2) != 0;
     c.m = 2104, c.n = 2200, c.k = 1000;  // 17 tile rows (a partial L2 group), 16 K-slices
-    if (!gpu) c.n = 8, c.k = t == 0 ? 456 : 64;  // 8 K-slices: more than either ring's stages
+    // Emulator: 8 K-slices (more than either ring's stages), 7 (a block's next tile starts
+    // mid-ring; 8 tile rows, enough for a persistent walk), or 1.
+    if (!gpu) c.n = 8, c.k = t == 0 ? 456 : t == 1 ? 392 : 64, c.m = t == 1 ? 1024 : c.m;
     cases.push_back(c);
   }
   Case c;
@@ -266,8 +268,10 @@ inline std::vector<Case> wgmma_cases(WgmmaScale scale) {
   c.in = GemmDtype::Float16, c.pad_a = 8, c.pad_b = 16, c.pad_d = 3;  // padded rows
   cases.push_back(c);
   c = Case{};
-  c.m = gpu ? 520 : 136, c.n = gpu ? 392 : 136, c.k = gpu ? 264 : 72, c.batch = gpu ? 6 : 3;
-  c.trans_a = true;  // batched (keep it last: the tests rerun it with A or B broadcast)
+  // Batched (keep it last: the tests rerun it with B, then A, broadcast); on the emulator still
+  // more units than its 3 persistent clusters, so that blocks walk tiles across batches.
+  c.m = gpu ? 520 : 264, c.n = gpu ? 392 : 136, c.k = gpu ? 264 : 136, c.batch = gpu ? 6 : 3;
+  c.trans_a = true;
   cases.push_back(c);
   return cases;
 }

@@ -174,12 +174,17 @@ TEST_CASE("emulated wgmma GEMM matches the double reference, with both tile widt
   });
 }
 
-TEST_CASE("emulated wgmma GEMM through gemm(), with the tiles and clusters left to it") {
+TEST_CASE("emulated wgmma GEMM through gemm(), with the tiles, clusters and grid left to it") {
   std::mt19937 rng = fresh_rng();
   ref::Case c;
   c.m = 300, c.n = 200, c.k = 136, c.trans_b = true, c.bias = true, c.act = ref::GemmActivation::Gelu;
   ref::Problem p = ref::make_problem(c, rng);
   p.args.kernel = GemmKernel::Wgmma;
+  // gemm() would run mma.sync, silently, if the wgmma kernel declined this call: it must not.
+  ref::Problem direct = p;
+  direct.args.d = direct.d.data();
+  run_wgmma(direct);
+  ref::check_verdict(direct, ref::verify(direct, direct.d));
   fulgur::cuda::gemm<Exec::Emulated>(p.args);
   ref::check_verdict(p, ref::verify(p, p.d));
 }

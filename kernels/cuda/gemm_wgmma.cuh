@@ -331,7 +331,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 // Clusters of kernel that fit on the GPU at once (a persistent grid's size). The emulator
 // answers 3, whatever its notional SM count: it runs clusters one after another anyway, and a
-// small grid makes every block walk several tiles, the path a persistent grid adds.
+// small grid makes blocks walk several tiles (wherever there are more than 3 units), the path
+// a persistent grid adds.
 template <auto kKernel, int kCluster>
 int resident_clusters(int bytes) {
 #if FULGUR_SIMT_EMULATED

@@ -48,11 +48,11 @@ inline void mbarrier_arrive_cluster(uint64_t* bar, uint32_t cta) {
 inline void mbarrier_wait(uint64_t* bar, uint32_t parity) { ::fulgur::simt::mbarrier_wait(bar, parity); }
 inline void prefetch_tensor_map(const TensorMap*) {}
 inline void tma_load_3d(void* dst, const TensorMap* map, uint64_t* bar, int c0, int c1, int c2) {
-  ::fulgur::simt::tma_load(dst, *map, bar, {c0, c1, c2}, 0);
+  ::fulgur::simt::tma_load(dst, *map, bar, {c0, c1, c2}, false, 0);
 }
 inline void tma_load_3d_multicast(void* dst, const TensorMap* map, uint64_t* bar, int c0, int c1, int c2,
                                   uint16_t cta_mask) {
-  ::fulgur::simt::tma_load(dst, *map, bar, {c0, c1, c2}, cta_mask);
+  ::fulgur::simt::tma_load(dst, *map, bar, {c0, c1, c2}, true, cta_mask);
 }
 inline void cluster_sync() {
   ::fulgur::simt::cluster_arrive();

@@ -77,6 +77,16 @@ uint32_t swizzle_128b(uint32_t address) { return address ^ (((address >> 7) & 7u
 
 void* block_copy(void* local, unsigned rank) { return rank == cluster_rank() ? local : cluster_shared(local, rank); }
 
+// The `bytes` bytes at shared-window `address` of the calling block, all inside its dynamic
+// shared memory (else a trap naming `op`).
+void* shared_bytes_at(uint32_t address, uint32_t bytes, const char* op) {
+  const uint32_t begin = shared_window_address(dynamic_shared());
+  if (address < begin || uint64_t{address} + bytes > uint64_t{begin} + dynamic_shared_bytes()) {
+    trap((std::string(op) + ": shared-memory access outside the block's dynamic shared memory").c_str());
+  }
+  return shared_window_pointer(address);
+}
+
 // ---- wgmma ----
 
 struct Wgmma {
@@ -100,7 +110,9 @@ struct Operand {
     start = static_cast<uint32_t>(desc & 0x3FFF) << 4;
     lbo = static_cast<uint32_t>((desc >> 16) & 0x3FFF) << 4;
     sbo = static_cast<uint32_t>((desc >> 32) & 0x3FFF) << 4;
-    if ((desc >> 62) != 1) trap("emulated wgmma: only the 128-byte swizzle layout (descriptor bits 62-63 = 1) is modelled");
+    if ((desc >> 62) != 1) {
+      trap("emulated wgmma: only the 128-byte swizzle layout (descriptor bits 62-63 = 1) is modelled");
+    }
     if (((desc >> 49) & 7) != 0) trap("emulated wgmma: a descriptor base offset other than 0 is not modelled");
     // With base offset 0 the swizzle pattern must start with the tile: address bits 7-9 clear
     // (a K step inside the 128-byte row moves only bits 4-6).
@@ -116,7 +128,7 @@ struct Operand {
     const uint32_t logical = mn_major ? start + (m / 64) * lbo + (kk / 8) * sbo + (kk % 8) * 128 + (m % 64) * 2
                                       : start + (m / 8) * sbo + (m % 8) * 128 + kk * 2;
     uint16_t bits;
-    std::memcpy(&bits, shared_window_pointer(swizzle_128b(logical)), 2);
+    std::memcpy(&bits, shared_bytes_at(swizzle_128b(logical), 2, "wgmma operand"), 2);
     return bf16 ? ::fulgur::ptx::bf16_to_float(bits) : ::fulgur::ptx::fp16_to_float(bits);
   }
 };
@@ -174,7 +186,7 @@ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
   }
 }
 
-void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3], uint16_t cta_mask) {
+void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3], bool multicast, uint16_t cta_mask) {
   const int eb = map.element_bytes;
   if (map.rank < 1 || map.rank > 3 || eb <= 0) trap("emulated TMA: the tensor map was not encoded");
   if (map.box[0] * static_cast<uint32_t>(eb) != 128) {
@@ -189,7 +201,10 @@ void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3],
     trap("cp.async.bulk.tensor: the box runs past the block's shared memory");
   }
   const unsigned self = cluster_rank();
-  const uint32_t mask = cta_mask == 0 ? (1u << self) : cta_mask;
+  if (multicast && cta_mask == 0) {
+    trap("cp.async.bulk.tensor multicast: an empty cta_mask (no block would get the box)");
+  }
+  const uint32_t mask = multicast ? cta_mask : (1u << self);
   if (mask >> cluster_blocks() != 0) trap("cp.async.bulk.tensor multicast: a rank outside the cluster");
   for (uint32_t z = 0; z < map.box[2]; ++z) {
     for (uint32_t y = 0; y < map.box[1]; ++y) {
@@ -204,7 +219,7 @@ void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3],
           std::memcpy(element, src, static_cast<size_t>(eb));
         }
         const uint32_t offset = ((z * map.box[1] + y) * map.box[0] + x) * static_cast<uint32_t>(eb);
-        void* local = shared_window_pointer(swizzle_128b(window + offset));
+        void* local = shared_bytes_at(swizzle_128b(window + offset), static_cast<uint32_t>(eb), "cp.async.bulk.tensor");
         for (unsigned r = 0; r < cluster_blocks(); ++r) {
           if ((mask >> r) & 1u) std::memcpy(block_copy(local, r), element, static_cast<size_t>(eb));
         }

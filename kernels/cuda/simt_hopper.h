@@ -56,10 +56,11 @@ struct alignas(64) TensorMap {
 };
 
 // Copies the box at coordinates c (one per dimension, innermost first; may start before 0 or
-// run past the end: those elements read as zero) into `dst` of this block (cta_mask = 0) or
-// of every block of the cluster in cta_mask (bit r: rank r, at dst's offset there), and
-// completes the box's bytes on `bar` in each of those blocks (at bar's offset there).
-void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3], uint16_t cta_mask);
+// run past the end: those elements read as zero) into `dst` of this block, or (multicast) of
+// every block of the cluster in cta_mask (bit r: rank r, at dst's offset there; an empty mask
+// traps, as it would complete no barrier), and completes the box's bytes on `bar` in each of
+// those blocks (at bar's offset there).
+void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3], bool multicast, uint16_t cta_mask);
 
 // ---- wgmma ----
 // One wgmma.mma_async.m64nNk16.f32.{bf16,f16} with both operands in shared memory, issued by
