@@ -109,6 +109,18 @@ TEST_CASE("the wgmma kernel takes only operands TMA can describe") {
   }
 }
 
+TEST_CASE("the wgmma kernel takes at most 2^30 tiles over all batches") {
+  GemmArgs g = wgmma_args(128 * 1023, 128 * 1024, 64);  // (1023 + 1) x 1024 tiles: 2^20
+  g.batch = 1024;
+  CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);  // 2^30 exactly
+  g.batch = 1025;
+  const auto c = choose_gemm_kernel(g, 90);
+  CHECK(c.kernel == GemmKernel::MmaSync);
+  CHECK(contains(c.why, "too many tiles"));
+  g.batch = 1, g.m = int64_t{128} * (1 << 20);  // one batch of 2^20 x 1024 tiles
+  CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
+}
+
 TEST_CASE("with_leading_dimensions fills in the packed ones only") {
   GemmArgs g = wgmma_args(5, 7, 9);
   g.trans_a = true;

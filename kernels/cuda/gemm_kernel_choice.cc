@@ -32,8 +32,11 @@ GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability
   if (!tma_addressable(g.b, g.ldb, g.stride_b, g.batch)) {
     return {GemmKernel::MmaSync, "mma.sync: B is not 16-byte aligned, or ldb / stride_b is not a multiple of 8 elements"};
   }
-  const int64_t tiles = (g.m + 127) / 128 * ((g.n + 127) / 128);
-  if (tiles >= (int64_t{1} << 31) || g.batch > 65535) return {GemmKernel::MmaSync, "mma.sync: too many tiles for one grid"};
+  // Its grid has a block per tile of every batch at most (GemmGrid::PerTile), in pairs.
+  const int64_t tiles = ((g.m + 127) / 128 + 1) * ((g.n + 127) / 128);
+  if (tiles > (int64_t{1} << 30) / (g.batch > 1 ? g.batch : 1)) {
+    return {GemmKernel::MmaSync, "mma.sync: too many tiles for one grid"};
+  }
   return {GemmKernel::Wgmma, "wgmma: asked for, on sm_90, operands TMA can read"};
 }
 

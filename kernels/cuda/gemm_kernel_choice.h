@@ -8,7 +8,8 @@
 //   * K > 0 (TMA describes no empty matrix);
 //   * A and B can be described by TMA tensor maps: 16-byte aligned pointers, leading
 //     dimensions (and batch strides, when batched and not broadcast) multiples of 8 elements;
-//   * the sizes fit its grid (M / 128 * N / 128 tiles < 2^31, batch <= 65535, as gemm checks).
+//   * the sizes fit its grid: at most 2^30 tiles of 128 x 128 over all batches (M rounded up
+//     to pairs of tile rows), so that a block per tile fits grid.x.
 // Otherwise it is the mma.sync kernel, which has no alignment rules.
 #pragma once
 
