@@ -45,8 +45,10 @@ void mbarrier_wait(uint64_t* bar, uint32_t parity);
 
 // ---- TMA ----
 // What cuTensorMapEncodeTiled records, for the emulated copy: a tiled tensor of up to 3
-// dimensions (0 innermost) of 2-byte elements, read in boxes with the 128-byte swizzle.
-struct alignas(64) TensorMap {
+// dimensions (0 innermost) of 2-byte elements, read in boxes with the 128-byte swizzle. Not
+// 64-byte aligned like CUtensorMap: kernel parameters live in the emulator's launch tuple,
+// and ASan's fake stack frames do not keep 64-byte alignment (UBSan reported it).
+struct TensorMap {
   const void* base = nullptr;
   int rank = 0;
   int element_bytes = 0;
