@@ -28,8 +28,9 @@ import sys
 
 # Once in a dozen runs under CI load this process never ended and the test waited for it until
 # Bazel killed it (2026-11-29; not reproduced since). If it happens again, Python dumps every
-# thread's stack into the output the test prints, and the run fails in 5 minutes instead.
-faulthandler.dump_traceback_later(300, exit=True)
+# thread's stack into the output the test prints, and the run fails in 4 minutes instead,
+# before the test's own Bazel timeout (medium, 5 minutes) would hide the dump.
+faulthandler.dump_traceback_later(240, exit=True)
 
 missing = []
 try:
