@@ -407,6 +407,22 @@ void launch_variant(const hp::TensorMap& a, const hp::TensorMap& b, const WgmmaP
   }
 }
 
+// The TMA map of one operand: boxes of box_rows x 64 elements (128 bytes, the swizzle span).
+inline MatrixMapArgs operand_map(const void* base, bool bf16, int64_t rows, int64_t cols, int64_t ld,
+                                 int64_t batch, int64_t batch_stride, int box_rows) {
+  MatrixMapArgs m;
+  m.base = base;
+  m.bf16 = bf16;
+  m.rows = rows;
+  m.cols = cols;
+  m.ld = ld;
+  m.batch = batch;
+  m.batch_stride = batch_stride;
+  m.box_rows = box_rows;
+  m.box_cols = 64;
+  return m;
+}
+
 }  // namespace wgmma
 }  // namespace gemm_detail
 }  // namespace FULGUR_KERNEL_NS
@@ -422,26 +438,12 @@ bool gemm_wgmma<FULGUR_EXEC>(const GemmArgs& g, void* stream, std::string* why) 
   const int bn = wgmma_tile_width(g, sm_count());
   const int cluster = wgmma_cluster_size(g);
 
-  MatrixMapArgs a;
-  a.base = g.a;
-  a.bf16 = bf16;
-  a.rows = g.trans_a ? g.k : g.m;
-  a.cols = g.trans_a ? g.m : g.k;
-  a.ld = g.lda;
-  a.batch = g.batch;
-  a.batch_stride = g.stride_a;
-  a.box_rows = g.trans_a ? kBK : kBM;
-  a.box_cols = 64;
-  MatrixMapArgs b;
-  b.base = g.b;
-  b.bf16 = bf16;
-  b.rows = g.trans_b ? g.n : g.k;
-  b.cols = g.trans_b ? g.k : g.n;
-  b.ld = g.ldb;
-  b.batch = g.batch;
-  b.batch_stride = g.stride_b;
-  b.box_rows = g.trans_b ? bn / cluster : kBK;  // K-major B: each block of a cluster copies its share
-  b.box_cols = 64;
+  // A is m x k (k x m transposed) and B is k x n (n x k transposed), cols the contiguous side.
+  const MatrixMapArgs a = operand_map(g.a, bf16, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda, g.batch,
+                                      g.stride_a, g.trans_a ? kBK : kBM);
+  // K-major B: each block of a cluster copies its share of the tile's columns.
+  const MatrixMapArgs b = operand_map(g.b, bf16, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb, g.batch,
+                                      g.stride_b, g.trans_b ? bn / cluster : kBK);
   hp::TensorMap map_a{}, map_b{};
   if (!encode_matrix_map(a, &map_a, why) || !encode_matrix_map(b, &map_b, why)) return false;
 
