@@ -196,10 +196,6 @@ void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3],
   // 128 bytes is TMA's own rule; the 128-byte swizzle repeats every 1024, and a box that does
   // not start on that boundary would not be the layout the wgmma descriptors assume.
   if (window % 1024 != 0) trap("cp.async.bulk.tensor: a 128-byte-swizzled box must start on a 1024-byte boundary");
-  const uint64_t box_bytes = uint64_t{map.box[0]} * map.box[1] * map.box[2] * static_cast<uint64_t>(eb);
-  if (window + box_bytes > shared_window_address(dynamic_shared()) + dynamic_shared_bytes()) {
-    trap("cp.async.bulk.tensor: the box runs past the block's shared memory");
-  }
   const unsigned self = cluster_rank();
   if (multicast && cta_mask == 0) {
     trap("cp.async.bulk.tensor multicast: an empty cta_mask (no block would get the box)");
@@ -226,6 +222,8 @@ void tma_load(void* dst, const TensorMap& map, uint64_t* bar, const int (&c)[3],
       }
     }
   }
+  // The whole box counts against the barrier's transaction bytes, zero-filled elements too.
+  const uint64_t box_bytes = uint64_t{map.box[0]} * map.box[1] * map.box[2] * static_cast<uint64_t>(eb);
   std::lock_guard<std::mutex> lock(barrier_mutex());
   for (unsigned r = 0; r < cluster_blocks(); ++r) {
     if ((mask >> r) & 1u) {
