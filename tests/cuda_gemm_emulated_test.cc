@@ -24,6 +24,7 @@ using fulgur::cuda::GemmArgs;
 using fulgur::cuda::GemmDtype;
 using fulgur::cuda::GemmTiles;
 namespace ref = fulgur::testing::gemm;
+using ref::fresh_rng;
 
 // Unused dynamic shared memory: with 0 bytes the emulator memsets a null arena, which UBSan
 // reports (simt_emulator.cc, reset_block); the GEMM itself always asks for some.
@@ -104,12 +105,6 @@ __global__ void ldmatrix_mma(const uint16_t* A, const uint16_t* B, bool b_is_nk,
   }
   const int g = lane >> 2, t = lane & 3;
   for (int i = 0; i < 4; ++i) D[(g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1)] = d[i];
-}
-
-std::mt19937 fresh_rng() {
-  const unsigned seed = std::random_device{}();
-  MESSAGE("seed " << seed);
-  return std::mt19937(seed);
 }
 
 std::vector<uint16_t> random16(size_t n, GemmDtype t, std::mt19937& rng) {

@@ -27,6 +27,13 @@ using cuda::GemmActivation;
 using cuda::GemmArgs;
 using cuda::GemmDtype;
 
+// A generator seeded at random, its seed printed so that a failure can be replayed.
+inline std::mt19937 fresh_rng() {
+  const unsigned seed = std::random_device{}();
+  MESSAGE("seed " << seed);
+  return std::mt19937(seed);
+}
+
 struct Case {
   int64_t m = 1, n = 1, k = 1, batch = 1;
   bool trans_a = false, trans_b = false;
@@ -246,7 +253,11 @@ inline std::vector<Case> wgmma_cases(WgmmaScale scale) {
     c.m = 2104, c.n = 2200, c.k = 1000;  // 17 tile rows (a partial L2 group), 16 K-slices
     // Emulator: 8 K-slices (more than either ring's stages), 7 (a block's next tile starts
     // mid-ring; 8 tile rows, enough for a persistent walk), or 1.
-    if (!gpu) c.n = 8, c.k = t == 0 ? 456 : t == 1 ? 392 : 64, c.m = t == 1 ? 1024 : c.m;
+    if (!gpu) {
+      c.n = 8;
+      c.k = t == 0 ? 456 : t == 1 ? 392 : 64;
+      if (t == 1) c.m = 1024;
+    }
     cases.push_back(c);
   }
   Case c;

@@ -25,15 +25,10 @@
 namespace {
 
 namespace ref = fulgur::testing::gemm;
+using ref::fresh_rng;
 namespace hp = fulgur::ptx::hopper;
 using fulgur::cuda::Exec;
 using fulgur::cuda::GemmKernel;
-
-std::mt19937 fresh_rng() {
-  const unsigned seed = std::random_device{}();
-  MESSAGE("seed " << seed);
-  return std::mt19937(seed);
-}
 
 // ---- one warpgroup, one 64-deep K slice: D[64 x 128] = A[64 x 64] B[64 x 128] ----
 

@@ -27,6 +27,7 @@
 namespace {
 
 namespace ref = fulgur::testing::gemm;
+using ref::fresh_rng;
 
 bool skip_without_gpu() {
   if (fulgur::cuda::is_available()) return false;
@@ -37,12 +38,6 @@ bool skip_without_gpu() {
 #if FULGUR_WITH_CUDA
 using fulgur::cuda::DeviceBuffer;
 using fulgur::cuda::Exec;
-
-std::mt19937 fresh_rng() {
-  const unsigned seed = std::random_device{}();
-  MESSAGE("seed " << seed);
-  return std::mt19937(seed);
-}
 
 template <typename T>
 DeviceBuffer upload(const std::vector<T>& v) {
