@@ -18,11 +18,11 @@
 // %cluster_nctarank; CUDA programming guide, "Thread Block Clusters".
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <utility>
 
+#include "fulgur/kernels/cuda/per_device.h"
 #include "fulgur/kernels/cuda/simt.h"
 #include "fulgur/kernels/error.h"
 
@@ -116,19 +116,15 @@ bool cluster_kernel_runs() {
 #if FULGUR_SIMT_EMULATED
   return true;
 #else
-  static std::atomic<uint64_t> known{0}, runs{0};  // bit d: device d
+  static ::fulgur::cuda::detail::PerDevice<bool> runs;
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess) return false;
-  const uint64_t bit = device < 64 ? uint64_t{1} << device : 0;
-  if (bit != 0 && (known.load(std::memory_order_acquire) & bit) != 0) return (runs.load() & bit) != 0;
-  int cluster_launch = 0;
-  cudaFuncAttributes attr{};
-  const bool ok = cudaDeviceGetAttribute(&cluster_launch, cudaDevAttrClusterLaunch, device) == cudaSuccess &&
-                  cluster_launch != 0 && cudaFuncGetAttributes(&attr, kKernel) == cudaSuccess &&
-                  attr.binaryVersion >= 90;
-  if (ok) runs.fetch_or(bit);
-  known.fetch_or(bit, std::memory_order_release);
-  return ok;
+  return runs.get(device, [device] {
+    int cluster_launch = 0;
+    cudaFuncAttributes attr{};
+    return cudaDeviceGetAttribute(&cluster_launch, cudaDevAttrClusterLaunch, device) == cudaSuccess &&
+           cluster_launch != 0 && cudaFuncGetAttributes(&attr, kKernel) == cudaSuccess && attr.binaryVersion >= 90;
+  });
 #endif
 }
 

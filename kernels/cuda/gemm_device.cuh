@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "fulgur/kernels/cuda/per_device.h"
 #include "fulgur/kernels/cuda/simt.h"
 #include "kernels/cuda/shared_memory_opt_in.cuh"  // .cuh files: by workspace path
 
@@ -13,18 +14,17 @@ namespace fulgur::cuda {
 namespace FULGUR_KERNEL_NS {
 namespace gemm_detail {
 
-// The first device's SM count, read once.
+// The current device's SM count, read once per device (132, an H100/H200's, when it cannot be
+// read).
 inline int sm_count() {
 #if !FULGUR_SIMT_EMULATED
-  static const int count = [] {
-    int device = 0, sms = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-      return 132;
-    }
-    return sms;
-  }();
-  return count;
+  static ::fulgur::cuda::detail::PerDevice<int> counts;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return 132;
+  return counts.get(device, [device] {
+    int sms = 0;
+    return cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess && sms > 0 ? sms : 132;
+  });
 #else
   return 132;
 #endif

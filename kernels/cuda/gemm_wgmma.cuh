@@ -339,9 +339,12 @@ int resident_clusters(int bytes) {
   (void)bytes;
   return 3;
 #else
-  // Once per kernel, on the first device that asks (one block per SM: __launch_bounds__(.., 1)
-  // and ~200 KiB of shared memory; clusters of 2 also need SMs that pair up within a GPC).
-  static const int clusters = [bytes] {
+  // Once per kernel and device (one block per SM: __launch_bounds__(.., 1) and ~200 KiB of
+  // shared memory; clusters of 2 also need SMs that pair up within a GPC).
+  static ::fulgur::cuda::detail::PerDevice<int> clusters;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return sm_count() / kCluster;
+  return clusters.get(device, [bytes] {
     cudaLaunchAttribute cluster;
     cudaLaunchConfig_t config =
         cluster_launch_config(dim3(kCluster), dim3(kThreads), bytes, nullptr, kCluster, &cluster);
@@ -352,8 +355,7 @@ int resident_clusters(int bytes) {
       n = sm_count() / kCluster;
     }
     return n;
-  }();
-  return clusters;
+  });
 #endif
 }
 
