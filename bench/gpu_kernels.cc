@@ -147,6 +147,7 @@ void run(bool json) {
   Reporter report{json};
   std::mt19937 rng(42);
   const int64_t rows = 4096;
+  const bool clusters = fulgur::cuda::softmax_cluster_kernels_run<Exec::Gpu>();
   for (int64_t cols : {1024, 4096, 32768, 131072}) {
     const size_t n = static_cast<size_t>(rows * cols), bytes = n * sizeof(float);
     DeviceBuffer x(bytes), y(bytes), dy(bytes), dx(bytes);
@@ -160,13 +161,13 @@ void run(bool json) {
         fulgur::cuda::softmax_forward<Exec::Gpu>(x.as<float>(), y.as<float>(), rows, cols, log, nullptr);
       });
       report.row(log ? "log_softmax_fwd" : "softmax_fwd", rows, cols, f, 2.0 * static_cast<double>(bytes), copy_gb_s,
-                 fulgur::cuda::softmax_kernel_name(rows, cols));
+                 fulgur::cuda::softmax_kernel_name(rows, cols, false, clusters));
       const double b = median_ms([&] {
         fulgur::cuda::softmax_backward<Exec::Gpu>(y.as<float>(), dy.as<float>(), dx.as<float>(), rows, cols, log,
                                                   nullptr);
       });
       report.row(log ? "log_softmax_bwd" : "softmax_bwd", rows, cols, b, 3.0 * static_cast<double>(bytes), copy_gb_s,
-                 fulgur::cuda::softmax_kernel_name(rows, cols, true));
+                 fulgur::cuda::softmax_kernel_name(rows, cols, true, clusters));
     }
     std::uniform_int_distribution<int64_t> cls(0, cols - 1);
     std::vector<int64_t> target(static_cast<size_t>(rows));

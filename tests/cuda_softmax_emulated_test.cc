@@ -43,7 +43,7 @@ TEST_CASE("cuda softmax (emulated): forward and backward against a double refere
       CAPTURE(s.rows);
       CAPTURE(s.cols);
       CAPTURE(log);
-      CAPTURE(fulgur::cuda::softmax_kernel_name(s.rows, s.cols));
+      CAPTURE(fulgur::cuda::softmax_kernel_name(s.rows, s.cols, false, true));
       const auto n = static_cast<size_t>(s.rows * s.cols);
       const auto x = fulgur::testing::random_floats(n, rng, -8.0f, 8.0f);
       std::vector<float> y(n, std::numeric_limits<float>::quiet_NaN());
@@ -59,14 +59,19 @@ TEST_CASE("cuda softmax (emulated): forward and backward against a double refere
 }
 
 TEST_CASE("cuda softmax (emulated): the shapes above take every kernel, multi-block and clusters included") {
+  REQUIRE(fulgur::cuda::softmax_cluster_kernels_run<Exec::Emulated>());
   std::set<std::string> forward, backward;
   for (const Shape s : kShapes) {
-    forward.insert(fulgur::cuda::softmax_kernel_name(s.rows, s.cols));
-    backward.insert(fulgur::cuda::softmax_kernel_name(s.rows, s.cols, true));
+    forward.insert(fulgur::cuda::softmax_kernel_name(s.rows, s.cols, false, true));
+    backward.insert(fulgur::cuda::softmax_kernel_name(s.rows, s.cols, true, true));
   }
   const std::set<std::string> all{"warp-per-row", "block-per-row", "multi-block-per-row", "cluster-per-row"};
   CHECK(forward == all);
   CHECK(backward == all);
+  // A GPU without clusters (or kernels built for sm_80) runs those rows a block each.
+  CHECK(std::string(fulgur::cuda::softmax_kernel_name(64, 32772, false, true)) == "cluster-per-row");
+  CHECK(std::string(fulgur::cuda::softmax_kernel_name(64, 32772, false, false)) == "block-per-row");
+  CHECK(std::string(fulgur::cuda::softmax_kernel_name(3, 65536, false, false)) == "multi-block-per-row");
   CHECK(fulgur::cuda::softmax_row_cluster(64, 32772, false) == 4);
   CHECK(fulgur::cuda::softmax_row_cluster(64, 32772, true) == 8);
   CHECK(fulgur::cuda::softmax_row_cluster(64, 20000, true) == 4);

@@ -768,4 +768,13 @@ void softmax_backward_in_clusters<FULGUR_EXEC>(const float* y, const float* dy, 
   }
 }
 
+template <>
+bool softmax_cluster_kernels_run<FULGUR_EXEC>() {
+  namespace k = FULGUR_KERNEL_NS;
+  return k::cluster_kernel_runs<&k::softmax_forward_cluster<false>>() &&
+         k::cluster_kernel_runs<&k::softmax_forward_cluster<true>>() &&
+         k::cluster_kernel_runs<&k::softmax_backward_cluster<false>>() &&
+         k::cluster_kernel_runs<&k::softmax_backward_cluster<true>>();
+}
+
 }  // namespace fulgur::cuda

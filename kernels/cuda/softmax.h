@@ -86,14 +86,20 @@ template <Exec E>
 void softmax_backward_in_clusters(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log,
                                   int64_t blocks, void* stream);
 
-// Which kernel a shape takes (for benchmarks, docs and tests), for aligned data on a device
-// with clusters.
+// Whether the cluster kernels run on the current device: always on the emulator; on a GPU that
+// launches clusters, when they were compiled for sm_90 or later. Where they do not, the shapes
+// that would take them take the block-per-row kernels.
+template <Exec E>
+bool softmax_cluster_kernels_run();
+
+// Which kernel a shape takes for aligned data (for benchmarks, docs and tests); `clusters`:
+// softmax_cluster_kernels_run<E>() on the device that runs it.
 inline const char* softmax_kernel_name(int64_t cols) {
   return cols <= kSoftmaxWarpMaxCols ? "warp-per-row" : "block-per-row";
 }
-inline const char* softmax_kernel_name(int64_t rows, int64_t cols, bool backward = false) {
+inline const char* softmax_kernel_name(int64_t rows, int64_t cols, bool backward, bool clusters) {
   if (softmax_row_splits(rows, cols) > 1) return "multi-block-per-row";
-  if (softmax_row_cluster(rows, cols, backward) > 0) return "cluster-per-row";
+  if (clusters && softmax_row_cluster(rows, cols, backward) > 0) return "cluster-per-row";
   return softmax_kernel_name(cols);
 }
 

@@ -75,7 +75,8 @@ TEST_CASE("gpu softmax: forward and backward against the reference") {
       CAPTURE(rows);
       CAPTURE(cols);
       CAPTURE(log);
-      CAPTURE(fulgur::cuda::softmax_kernel_name(rows, cols));
+      CAPTURE(fulgur::cuda::softmax_kernel_name(rows, cols, false,
+                                                fulgur::cuda::softmax_cluster_kernels_run<Exec::Gpu>()));
       check_softmax(rows, cols, log, 0, true, rng);
     }
   }
