@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   const auto [args, min_accuracy] = examples::example_args(argc, argv);
   try {
     auto checkpoint = std::make_shared<L::callbacks::ModelCheckpoint>(
-        L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .save_top_k = 1, .mode = "min"});
+        L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .mode = "min", .save_top_k = 1});
     auto early = std::make_shared<L::callbacks::EarlyStopping>(
         L::callbacks::EarlyStoppingOptions{.monitor = "val_loss", .patience = 3, .mode = "min"});
     L::LightningCLI<LitClassifier, MNISTData> cli(

@@ -183,6 +183,16 @@ TEST_CASE("model checkpoint: format_checkpoint_name (Lightning's doctests and na
                        doctest::Contains("Unknown format code 'd' for object of type 'float'"), Error);
 }
 
+TEST_CASE("model checkpoint: the cheatsheet's arguments in the cheatsheet's order (api.md's line)") {
+  L::callbacks::ModelCheckpoint ckpt({.monitor = "val_loss", .mode = "min", .save_top_k = 1});
+  CHECK(ckpt.monitor() == "val_loss");
+  CHECK(ckpt.mode() == "min");
+  CHECK(ckpt.save_top_k() == 1);
+  const L::callbacks::ModelCheckpoint best_two({.monitor = "val_acc", .mode = "max", .save_top_k = 2});
+  CHECK(best_two.mode() == "max");
+  CHECK(best_two.save_top_k() == 2);
+}
+
 TEST_CASE("model checkpoint: save_top_k=1 in min mode keeps only the best file") {
   // val_loss 5, 3, 4, 1, 2: best after each epoch 5, 3, 3, 1, 1; epoch 1 replaces epoch 0, epoch 3
   // replaces epoch 1; epochs 2 and 4 are not in the top 1.
@@ -232,8 +242,8 @@ TEST_CASE("model checkpoint: save_top_k=3, min and max mode") {
   model.metric_name = "val_acc";
   const std::string dir = fresh_dir("top3max_b");
   auto ckpt = std::make_shared<C::ModelCheckpoint>(
-      C::ModelCheckpointOptions{.dirpath = dir, .filename = "{epoch}", .monitor = "val_acc", .save_top_k = 3,
-                                .mode = "max"});
+      C::ModelCheckpointOptions{.dirpath = dir, .filename = "{epoch}", .monitor = "val_acc", .mode = "max",
+                                .save_top_k = 3});
   L::Trainer trainer(topts(ckpt, 5, fresh_dir("top3max_root")));
   fit(model, trainer);
   CHECK(files_in(dir) == std::set<std::string>{"epoch=0.ckpt", "epoch=1.ckpt", "epoch=2.ckpt"});

@@ -1,6 +1,6 @@
 // Trainer(precision=...): Lightning's flags and aliases, the plugins (L::Precision), and runs in
-// "bf16-mixed" (autocast around the step hooks, float32 parameters) and "bf16-true" (module and
-// batches in bfloat16, checkpoints that load back).
+// "bf16-mixed" (autocast around the step hooks, float32 parameters), "bf16-true" and "16-true"
+// (module and batches in bfloat16 / float16, checkpoints that load back) on the CPU.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -91,7 +91,7 @@ TEST_CASE("precision flags: Lightning's values, its aliases and their warnings")
   CHECK(contains(error_message([] { L::Trainer t({.precision = "bf16-fast"}); }), "Precision 'bf16-fast' is invalid"));
 }
 
-TEST_CASE("precision plugins: classes, conversions and the flags refused on CPU") {
+TEST_CASE("precision plugins: classes, conversions, and float16 on CPU as Lightning has it") {
   CHECK(L::make_precision("32-true")->class_name() == "Precision");
   CHECK(L::make_precision("64-true")->class_name() == "DoublePrecision");
   CHECK(L::make_precision("bf16-true")->class_name() == "HalfPrecision");
@@ -119,13 +119,22 @@ TEST_CASE("precision plugins: classes, conversions and the flags refused on CPU"
   CHECK(converted[2].at("x").as_tensor().dtype() == kBFloat16);
   CHECK(converted[2].at("n").as_int() == 3);
 
-  // "16-*" needs CUDA: refused at Trainer construction with a message that says so.
-  const std::string mixed16 = error_message([] { L::Trainer t({.precision = "16-mixed"}); });
-  CHECK(contains(mixed16, "`precision='16-mixed'` is not supported on CPU"));
-  CHECK(contains(mixed16, "bf16-mixed"));
-  CHECK(contains(error_message([] { L::Trainer t({.precision = "16"}); }), "`precision='16-mixed'` is not supported"));
-  CHECK(contains(error_message([] { L::Trainer t({.precision = "16-true"}); }),
-                 "`precision='16-true'` is not supported on CPU"));
+  // "16-mixed" on CPU: Lightning's _AcceleratorConnector warns and takes "bf16-mixed" (CPU
+  // autocast has no float16), which is then what trainer.precision says.
+  std::string warning;
+  const auto fallback = L::make_precision("16-mixed", kCPU, &warning);
+  CHECK(fallback->class_name() == "MixedPrecision");
+  CHECK(fallback->precision() == "bf16-mixed");
+  CHECK(warning == "You passed `Trainer(accelerator='cpu', precision='16-mixed')` but AMP with fp16 is not supported "
+                   "on CPU. Using `precision='bf16-mixed'` instead.");
+  CHECK(L::Trainer({.precision = "16-mixed"}).precision() == "bf16-mixed");
+  CHECK(L::Trainer({.precision = "16"}).precision() == "bf16-mixed");
+  warning.clear();
+  const auto float16 = L::make_precision("16-true", kCPU, &warning);
+  CHECK(float16->class_name() == "HalfPrecision");
+  CHECK(float16->precision() == "16-true");
+  CHECK(warning.empty());
+  CHECK(L::Trainer({.precision = "16-true"}).precision() == "16-true");
   CHECK(contains(error_message([] { L::Trainer t({.precision = "transformer-engine"}); }), "Transformer Engine"));
   // Aliases are canonicalised: trainer.precision is what Lightning reports.
   CHECK(L::Trainer({.precision = "bf16"}).precision() == "bf16-mixed");
@@ -172,68 +181,77 @@ TEST_CASE("bf16-mixed: the steps run under autocast, parameters stay float32, fi
   CHECK(preds[0].dtype() == kBFloat16);
 }
 
-TEST_CASE("bf16-true: module and floating batches in bfloat16; its checkpoint loads back") {
+TEST_CASE("bf16-true and 16-true: module and floating batches in that dtype; the checkpoint loads back") {
   auto ds = regression_data(64);
-  Regressor model;
-  L::Trainer trainer({.max_epochs = 30, .precision = "bf16-true", .logger = false,
+  for (const auto& [flag, dtype] : {std::pair{"bf16-true", kBFloat16}, std::pair{"16-true", kFloat16}}) {
+    CAPTURE(flag);
+    Regressor model;
+    L::Trainer trainer({.max_epochs = 30, .precision = flag, .logger = false,
+                        .enable_checkpointing = false, .enable_progress_bar = false});
+    trainer.fit(model, data::DataLoader(ds, {.batch_size = 16}), data::DataLoader(ds, {.batch_size = 64}));
+    CHECK(model.input_dtype == dtype);
+    CHECK(model.output_dtype == dtype);
+    CHECK(model.loss_dtype == dtype);
+    CHECK_FALSE(model.train_autocast);
+    CHECK(model.layer->parameter("weight").dtype() == dtype);
+    CHECK(model.layer->parameter("bias").dtype() == dtype);
+    CHECK(model.grad_dtype == dtype);
+    // SGD updates rounded to 16 bits (bf16's 8-bit mantissa: steps below 2^-8 of a weight
+    // vanish; float16 has 11) still land near the solution [1, -2, 0.5], 0.3.
+    const std::vector<double> w = weights_of(model);
+    const std::vector<double> truth = {1.0, -2.0, 0.5, 0.3};
+    for (size_t i = 0; i < truth.size(); ++i) CHECK(std::abs(w[i] - truth[i]) < 5e-2);
+
+    const std::string path = temp_path(std::string(flag) + ".ckpt");
+    trainer.save_checkpoint(path);
+    const Value ck = fulgur::load(path);
+    CHECK(ck.at("state_dict").at("layer.weight").as_tensor().dtype() == dtype);
+    CHECK_FALSE(ck.contains("HalfPrecision"));  // no plugin state (Lightning saves none either)
+    CHECK_FALSE(ck.contains("MixedPrecision"));
+
+    // Resuming: a fresh module converted at configure_model, then the 16-bit weights and the
+    // optimizer state restored; one more epoch runs.
+    Regressor resumed;
+    L::Trainer again({.max_epochs = 31, .precision = flag, .logger = false,
                       .enable_checkpointing = false, .enable_progress_bar = false});
-  trainer.fit(model, data::DataLoader(ds, {.batch_size = 16}), data::DataLoader(ds, {.batch_size = 64}));
-  CHECK(model.input_dtype == kBFloat16);
-  CHECK(model.output_dtype == kBFloat16);
-  CHECK(model.loss_dtype == kBFloat16);
-  CHECK_FALSE(model.train_autocast);
-  CHECK(model.layer->parameter("weight").dtype() == kBFloat16);
-  CHECK(model.layer->parameter("bias").dtype() == kBFloat16);
-  CHECK(model.grad_dtype == kBFloat16);
-  // SGD updates rounded to bf16 (8 bits: steps below 2^-8 of a weight vanish) still land near
-  // the solution [1, -2, 0.5], 0.3.
-  const std::vector<double> w = weights_of(model);
-  const std::vector<double> truth = {1.0, -2.0, 0.5, 0.3};
-  for (size_t i = 0; i < truth.size(); ++i) CHECK(std::abs(w[i] - truth[i]) < 5e-2);
-
-  const std::string path = temp_path("bf16_true.ckpt");
-  trainer.save_checkpoint(path);
-  const Value ck = fulgur::load(path);
-  CHECK(ck.at("state_dict").at("layer.weight").as_tensor().dtype() == kBFloat16);
-  CHECK_FALSE(ck.contains("HalfPrecision"));  // no plugin state (Lightning saves none either)
-  CHECK_FALSE(ck.contains("MixedPrecision"));
-
-  // Resuming: a fresh module converted at configure_model, then the bf16 weights and the
-  // optimizer state restored; one more epoch runs.
-  Regressor resumed;
-  L::Trainer again({.max_epochs = 31, .precision = "bf16-true", .logger = false,
-                    .enable_checkpointing = false, .enable_progress_bar = false});
-  again.fit(resumed, data::DataLoader(ds, {.batch_size = 16}), {}, {.ckpt_path = path});
-  CHECK(again.current_epoch() == 31);
-  CHECK(again.global_step() == 31 * 4);
-  CHECK(resumed.layer->parameter("weight").dtype() == kBFloat16);
-  const std::vector<double> wr = weights_of(resumed);
-  for (size_t i = 0; i < truth.size(); ++i) CHECK(std::abs(wr[i] - truth[i]) < 5e-2);
+    again.fit(resumed, data::DataLoader(ds, {.batch_size = 16}), {}, {.ckpt_path = path});
+    CHECK(again.current_epoch() == 31);
+    CHECK(again.global_step() == 31 * 4);
+    CHECK(resumed.layer->parameter("weight").dtype() == dtype);
+    const std::vector<double> wr = weights_of(resumed);
+    for (size_t i = 0; i < truth.size(); ++i) CHECK(std::abs(wr[i] - truth[i]) < 5e-2);
+  }
 }
 
-TEST_CASE("bf16-true building blocks: conv, batch norm, pooling, linear, cross_entropy and Adam in bfloat16") {
-  // What "bf16-true" needs from the tensor layer beyond Linear: every op of a small CNN, its
-  // backward and the optimizer update on bfloat16 parameters.
-  manual_seed(5);
-  auto net = std::make_shared<nn::Sequential>(nn::Conv2d(1, 4, 3, {.padding = 1}), nn::BatchNorm2d(4), nn::ReLU(),
-                                              nn::MaxPool2d(2), nn::Flatten(), nn::Linear(4 * 4 * 4, 3));
-  net->to(kBFloat16);
-  const Tensor x = randn({12, 1, 8, 8}).to(kBFloat16);
-  const Tensor y = tensor<int64_t>({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2});
-  optim::Adam opt(net->parameters(), {.lr = 1e-2});
-  double first = 0, last = 0;
-  for (int step = 0; step < 30; ++step) {
-    opt.zero_grad();
-    const Tensor loss = F::cross_entropy((*net)(x), y);
-    REQUIRE(loss.dtype() == kBFloat16);
-    loss.backward();
-    opt.step();
-    (step == 0 ? first : last) = loss.to(kFloat32).item<float>();
+TEST_CASE("16-bit building blocks: conv, batch norm, pooling, linear, cross_entropy and Adam in bf16 and float16") {
+  // What "bf16-true" and "16-true" need from the tensor layer beyond Linear: every op of a small
+  // CNN, its backward and the optimizer update on 16-bit parameters.
+  for (const DType dtype : {kBFloat16, kFloat16}) {
+    CAPTURE(dtype);
+    manual_seed(5);
+    auto net = std::make_shared<nn::Sequential>(nn::Conv2d(1, 4, 3, {.padding = 1}), nn::BatchNorm2d(4), nn::ReLU(),
+                                                nn::MaxPool2d(2), nn::Flatten(), nn::Linear(4 * 4 * 4, 3));
+    net->to(dtype);
+    const Tensor x = randn({12, 1, 8, 8}).to(dtype);
+    const Tensor y = tensor<int64_t>({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2});
+    // Adam's default eps (1e-8) is 0 in float16 (smallest subnormal 6e-8), so a parameter whose
+    // gradient and second moment are 0 steps by 0 / 0 = NaN; PyTorch's Adam on float16
+    // parameters does the same. 1e-4 is representable.
+    optim::Adam opt(net->parameters(), {.lr = 1e-2, .eps = dtype == kFloat16 ? 1e-4 : 1e-8});
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; ++step) {
+      opt.zero_grad();
+      const Tensor loss = F::cross_entropy((*net)(x), y);
+      REQUIRE(loss.dtype() == dtype);
+      loss.backward();
+      opt.step();
+      (step == 0 ? first : last) = loss.to(kFloat32).item<float>();
+    }
+    for (const Tensor& p : net->parameters()) CHECK(p.dtype() == dtype);
+    for (const auto& [name, b] : net->named_buffers())
+      if (b.is_floating_point()) CHECK(b.dtype() == dtype);
+    // 12 samples, 3 classes: starts near ln 3 = 1.10 and memorises the batch.
+    CHECK(first > 0.8);
+    CHECK(last < 0.5 * first);
   }
-  for (const Tensor& p : net->parameters()) CHECK(p.dtype() == kBFloat16);
-  for (const auto& [name, b] : net->named_buffers())
-    if (b.is_floating_point()) CHECK(b.dtype() == kBFloat16);
-  // 12 samples, 3 classes: starts near ln 3 = 1.10 and memorises the batch.
-  CHECK(first > 0.8);
-  CHECK(last < 0.5 * first);
 }

@@ -129,7 +129,7 @@ TEST_CASE("seed appendix: fit, test, best_model_path, save/load_from_checkpoint,
   LitClassifier model;
   BlobData dm;
   auto ckpt = std::make_shared<L::callbacks::ModelCheckpoint>(
-      L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .save_top_k = 1, .mode = "min"});
+      L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .mode = "min", .save_top_k = 1});
   auto early = std::make_shared<L::callbacks::EarlyStopping>(
       L::callbacks::EarlyStoppingOptions{.monitor = "val_loss", .patience = 3, .mode = "min"});
   auto mycb = std::make_shared<MyCb>();
@@ -226,7 +226,7 @@ TEST_CASE("seed appendix: fit, test, best_model_path, save/load_from_checkpoint,
   {
     LitClassifier resumed;
     auto ckpt2 = std::make_shared<L::callbacks::ModelCheckpoint>(
-        L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .save_top_k = 1, .mode = "min"});
+        L::callbacks::ModelCheckpointOptions{.monitor = "val_loss", .mode = "min", .save_top_k = 1});
     L::Trainer again({.callbacks = {ckpt2},
                       .max_epochs = epochs + 1,
                       .enable_progress_bar = false,

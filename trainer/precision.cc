@@ -91,22 +91,21 @@ std::string canonical_precision(const std::string& flag, std::string* warning) {
   FULGUR_FAIL("Trainer", "Precision '", flag, "' is invalid. Allowed precision values: (", allowed, ")");
 }
 
-std::unique_ptr<Precision> make_precision(const std::string& flag, Device device) {
+std::unique_ptr<Precision> make_precision(const std::string& flag, Device device, std::string* warning) {
   if (flag == "32-true") return std::make_unique<Precision>();
   if (flag == "64-true") return std::make_unique<TruePrecision>(DType::Float64);
-  if (device.is_cuda()) {
-    if (flag == "16-mixed") return std::make_unique<MixedPrecision>("16-mixed", device);
-    if (flag == "16-true") return std::make_unique<TruePrecision>(DType::Float16);
-  }
+  if (flag == "16-true") return std::make_unique<TruePrecision>(DType::Float16);
   if (flag == "bf16-true") return std::make_unique<TruePrecision>(DType::BFloat16);
+  if (flag == "16-mixed" && device.is_cuda()) return std::make_unique<MixedPrecision>("16-mixed", device);
+  if (flag == "16-mixed") {
+    // Lightning's _AcceleratorConnector does the same on CPU, where autocast has no float16.
+    if (warning != nullptr) {
+      *warning = "You passed `Trainer(accelerator='cpu', precision='16-mixed')` but AMP with fp16 is not supported "
+                 "on CPU. Using `precision='bf16-mixed'` instead.";
+    }
+    return std::make_unique<MixedPrecision>("bf16-mixed", device);
+  }
   if (flag == "bf16-mixed") return std::make_unique<MixedPrecision>("bf16-mixed", device);
-  // Lightning falls back to "bf16-mixed" with a warning for "16-mixed" on CPU; a run that asked
-  // for float16 with a GradScaler should not silently train in another dtype.
-  FULGUR_CHECK(flag != "16-mixed", "Trainer", "`precision='16-mixed'` is not supported on CPU: AMP with fp16 "
-               "needs the CUDA backend (and its GradScaler); hint: use precision=\"bf16-mixed\" for mixed precision "
-               "on CPU (Lightning itself falls back to it on CPU)");
-  FULGUR_CHECK(flag != "16-true", "Trainer", "`precision='16-true'` is not supported on CPU: float16 training "
-               "arrives with the CUDA backend; hint: use precision=\"bf16-true\" (bfloat16 weights) on CPU");
   FULGUR_FAIL("Trainer", "`precision='", flag, "'` needs NVIDIA Transformer Engine, which Fulgur does not have; hint: "
               "use \"bf16-mixed\"");
 }

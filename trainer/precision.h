@@ -9,14 +9,14 @@
 //   "bf16-true"   HalfPrecision        module and floating batch tensors in bfloat16
 //   "bf16-mixed"  MixedPrecision       the step hooks under AutocastGuard(device, bfloat16);
 //                                      parameters, gradients and optimizer state stay float32
-//   "16-mixed"    MixedPrecision       CUDA only: AutocastGuard(cuda, float16) and a GradScaler
+//   "16-mixed"    MixedPrecision       on CUDA: AutocastGuard(cuda, float16) and a GradScaler
 //                                      (optim/grad_scaler.h): the loss is scaled before backward,
 //                                      gradients unscaled before clipping, steps with inf/NaN
-//                                      gradients skipped; its state is saved in checkpoints
-//   "16-true"     HalfPrecision        CUDA only: module and floating batch tensors in float16
-// On CPU, "16-mixed" and "16-true" are refused at Trainer construction (no float16 training
-// there; Lightning itself falls back to bf16-mixed), and on CUDA every flag but the
-// transformer-engine ones is available.
+//                                      gradients skipped; its state is saved in checkpoints.
+//                                      On CPU it becomes "bf16-mixed" with Lightning's warning
+//                                      (CPU autocast has no float16)
+//   "16-true"     HalfPrecision        module and floating batch tensors in float16
+// Only the transformer-engine flags are refused.
 #pragma once
 
 #include <functional>
@@ -110,8 +110,10 @@ class MixedPrecision : public Precision {
 // "bf16-mixed"; `warning` gets Lightning's discouragement text for "16" and "bf16".
 std::string canonical_precision(const std::string& flag, std::string* warning = nullptr);
 
-// The plugin for a canonical flag on `device`: on CPU "16-mixed" and "16-true", anywhere the
-// transformer-engine flags, are refused with a fulgur::Error that says why.
-std::unique_ptr<Precision> make_precision(const std::string& canonical_flag, Device device = kCPU);
+// The plugin for a canonical flag on `device`. As in Lightning, "16-mixed" off CUDA becomes
+// "bf16-mixed" (CPU autocast has no float16) and `warning` gets Lightning's text saying so; the
+// transformer-engine flags are refused with a fulgur::Error.
+std::unique_ptr<Precision> make_precision(const std::string& canonical_flag, Device device = kCPU,
+                                          std::string* warning = nullptr);
 
 }  // namespace fulgur::lightning

@@ -92,7 +92,9 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     std::string warning;
     const std::string flag = canonical_precision(o.precision, &warning);
     if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
-    precision_plugin_ = make_precision(flag, strategy_->root_device());
+    warning.clear();
+    precision_plugin_ = make_precision(flag, strategy_->root_device(), &warning);
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
     strategy_->set_precision_plugin(precision_plugin_.get());
   }
   FULGUR_CHECK(o.accumulate_grad_batches >= 1, "Trainer", "`Trainer(accumulate_grad_batches=",
@@ -397,6 +399,14 @@ void Trainer::configure_optimizers() {
     std::fprintf(stderr, "warning: `LightningModule.configure_optimizers` returned `None`, this fit will run with no "
                          "optimizer\n");
   }
+  // Lightning's __verify_manual_optimization_support: the loop clips and accumulates only in
+  // automatic optimization, so asking for either in manual optimization is an error.
+  const std::optional<double> clip = options_.gradient_clip_val;
+  FULGUR_CHECK(model_->automatic_optimization() || !clip || *clip <= 0, "Trainer.fit",
+               "Automatic gradient clipping is not supported for manual optimization. Remove "
+               "`Trainer(gradient_clip_val=", clip ? float_repr(*clip) : "None",
+               ")` or switch to automatic optimization; hint: call `clip_gradients(optimizer, ...)` in "
+               "`training_step` before `opt.step()`");
   FULGUR_CHECK(model_->automatic_optimization() || accumulate_grad_batches_ == 1, "Trainer.fit",
                "Automatic gradient accumulation is not supported for manual optimization. Remove "
                "`Trainer(accumulate_grad_batches=", accumulate_grad_batches_,

@@ -87,10 +87,13 @@ struct TrainerOptions {
   // GPU or the emulated CUDA device.
   std::string accelerator = "auto";  // "auto", "cpu", "gpu"/"cuda"
   StrategyOption strategy = "auto";  // "auto", "single_device" or a Strategy object
-  // Lightning's forms as a string: "auto", "1", "-1", "0,1", "[0, 1]" (several: "ddp", to come).
+  // Lightning's forms as a string: "auto", "1", "-1", "0,1", "[0, 1]" (several: strategy "ddp"
+  // in a process per device, started by mpirun/srun; docs/DISTRIBUTED.md).
   std::string devices = "auto";
   int64_t num_nodes = 1;
-  std::string precision = "32-true";  // or "64-true"
+  // "32-true", "64-true", "bf16-mixed", "bf16-true", "16-mixed", "16-true" and Lightning's
+  // aliases (trainer/precision.h).
+  std::string precision = "32-true";
   LoggerOption logger = true;
   std::optional<int64_t> min_epochs = std::nullopt;
   int64_t max_steps = -1;

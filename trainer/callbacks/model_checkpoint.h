@@ -38,7 +38,7 @@ class SaveLast {
   int mode_ = 0;
 };
 
-// Lightning's ModelCheckpoint arguments, names, order and defaults.
+// Lightning's ModelCheckpoint arguments, names and defaults, in Lightning's order except `mode`.
 struct ModelCheckpointOptions {
   // nullopt: resolved at setup (Lightning's __resolve_ckpt_dir): save_dir/name/version/
   // checkpoints of the first logger, else default_root_dir/checkpoints.
@@ -47,11 +47,13 @@ struct ModelCheckpointOptions {
   std::optional<std::string> filename = std::nullopt;
   // nullopt: no metric; save_top_k 1 keeps the latest checkpoint only.
   std::optional<std::string> monitor = std::nullopt;
+  // "min" or "max". Declared right after monitor (Lightning has it after save_weights_only)
+  // so that the cheatsheet's `{.monitor = "val_loss", .mode = "min", .save_top_k = 1}` compiles.
+  std::string mode = "min";
   bool verbose = false;
   SaveLast save_last = false;
   int64_t save_top_k = 1;  // -1: keep all, 0: none
   bool save_weights_only = false;
-  std::string mode = "min";  // "min" or "max"
   bool auto_insert_metric_name = true;  // "{epoch}" -> "epoch=3"
   std::optional<int64_t> every_n_train_steps = std::nullopt;
   std::optional<std::chrono::microseconds> train_time_interval = std::nullopt;
