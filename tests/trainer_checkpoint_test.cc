@@ -1,6 +1,7 @@
 // Trainer checkpoints: Lightning's keys, readable back through fulgur::load; resuming with
 // fit(..., {.ckpt_path}) at an epoch end and mid-epoch gives the parameters and optimizer state
-// of the uninterrupted run, bit for bit; L::load_from_checkpoint with overrides.
+// of the uninterrupted run, bit for bit; L::load_from_checkpoint with overrides, map_location
+// and strict.
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -38,6 +39,13 @@ class Model : public L::LightningModule {
   }
   void on_save_checkpoint(Value& ck) override { ck.set("model_extra", 42); }
   std::shared_ptr<nn::Sequential> net;
+};
+
+// Model plus a head the checkpoints of Model do not have (for strict=false).
+class ModelWithHead : public Model {
+ public:
+  explicit ModelWithHead(L::HParams hp = {}) : Model(std::move(hp)) { head = register_module("head", nn::Linear(1, 1)); }
+  std::shared_ptr<nn::Linear> head;
 };
 
 // Saves a checkpoint when global_step reaches `at` (in on_train_batch_end: mid-epoch).
@@ -116,6 +124,18 @@ TEST_CASE("checkpoint: Lightning's keys, hooks and values") {
   CHECK(loaded->hparam<double>("lr") == 1e-4);
   CHECK(loaded->hparam<int>("hidden") == 4);
   CHECK(flat_params(*loaded) == flat_params(model));
+
+  // Lightning's map_location and strict.
+  auto on_cpu = L::load_from_checkpoint<Model>(path, {}, {.map_location = kCPU});
+  CHECK(on_cpu->net->parameters()[0].device() == kCPU);
+  CHECK(flat_params(*on_cpu) == flat_params(model));
+  CHECK_THROWS_WITH_AS(L::load_from_checkpoint<ModelWithHead>(path), doctest::Contains("head.weight"), Error);
+  auto partial = L::load_from_checkpoint<ModelWithHead>(path, {}, {.strict = false});
+  std::vector<float> body;
+  for (const Tensor& p : partial->net->parameters()) {
+    for (float v : p.to_vector<float>()) body.push_back(v);
+  }
+  CHECK(body == flat_params(model));  // the saved layers loaded; the head keeps its initial values
   std::filesystem::remove(path);
   std::filesystem::remove(weights);
 }

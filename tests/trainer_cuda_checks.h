@@ -150,6 +150,13 @@ inline void check_checkpoint_and_resume() {
     CHECK(t.device() == kCPU);
     CHECK_MESSAGE((t.to(kFloat64) - gpu2.state.at(name).to(kFloat64)).abs().max().item<double>() == 0.0, name);
   }
+  // map_location puts them on the device.
+  auto on_device = L::load_from_checkpoint<ThirdsNet>("gpu_epoch2.ckpt", {}, {.map_location = Device::cuda(0)});
+  for (const auto& [name, t] : on_device->state_dict()) {
+    CHECK(t.device() == Device::cuda(0));
+    CHECK_MESSAGE((t.to(kCPU).to(kFloat64) - gpu2.state.at(name).to(kFloat64)).abs().max().item<double>() == 0.0,
+                  name);
+  }
   // Resuming to epoch 3 on cuda continues as resuming on the CPU does, from either device's
   // checkpoint (the CPU one's Adam state moves to the device with the parameters).
   (void)fit("cpu", 2, "", "cpu_epoch2.ckpt");

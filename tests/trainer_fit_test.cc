@@ -599,6 +599,26 @@ TEST_CASE("fast_dev_run: N batches of every loop, one epoch, no sanity check") {
   CHECK(trainer1.global_step() == 1);
 }
 
+TEST_CASE("fast_dev_run: logging and checkpointing are suppressed (nothing is written)") {
+  auto ds = regression_data(16);
+  const std::filesystem::path root = std::filesystem::current_path() / "fast_dev_run_root";
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  Regressor model;
+  // The default logger (TensorBoard) and the default ModelCheckpoint would both write under root.
+  L::Trainer smoke({.fast_dev_run = true, .enable_progress_bar = false, .default_root_dir = root.string()});
+  CHECK(smoke.loggers().empty());
+  smoke.fit(model, data::DataLoader(ds, {.batch_size = 4}), data::DataLoader(ds, {.batch_size = 4}));
+  CHECK(smoke.global_step() == 1);
+  CHECK(std::filesystem::is_empty(root));
+  // The same Trainer without fast_dev_run writes both.
+  Regressor again;
+  L::Trainer full({.max_epochs = 1, .enable_progress_bar = false, .default_root_dir = root.string()});
+  CHECK(full.loggers().size() == 1);
+  full.fit(again, data::DataLoader(ds, {.batch_size = 4}), data::DataLoader(ds, {.batch_size = 4}));
+  CHECK(std::filesystem::exists(root / "lightning_logs" / "version_0"));
+}
+
 TEST_CASE("precision=\"64-true\": module and floating inputs in float64") {
   struct Checks : Regressor {
     L::StepOutput training_step(const L::Batch& batch, int64_t i) override {

@@ -84,6 +84,11 @@ std::vector<float> params_of(L::LightningModule& m) {
 }  // namespace
 
 TEST_CASE("connector: (\"auto\", \"auto\", \"auto\") is CPUAccelerator + SingleDeviceStrategy(cpu), devices [0]") {
+  // With a GPU, "auto" takes it (tests/gpu/trainer_gpu_test.cc checks that side).
+  if (cuda::is_available()) {
+    MESSAGE("SKIPPED: a CUDA device is present, so accelerator=\"auto\" is not the CPU here");
+    return;
+  }
   L::AcceleratorConnector c("auto", "auto", "auto", 1);
   CHECK(c.accelerator->name() == "cpu");
   CHECK(dynamic_cast<L::CPUAccelerator*>(c.accelerator.get()) != nullptr);

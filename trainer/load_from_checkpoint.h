@@ -1,12 +1,15 @@
-// L::load_from_checkpoint<Model>(path, overrides): Lightning's Model.load_from_checkpoint.
-// Rebuilds the module from the checkpoint's "hyper_parameters" (save_hyperparameters()),
-// with `overrides` replacing saved values, then loads "state_dict" (strict) and calls
-// on_load_checkpoint. Model must be constructible from an L::HParams.
+// L::load_from_checkpoint<Model>(path, overrides, options): Lightning's
+// Model.load_from_checkpoint. Rebuilds the module from the checkpoint's "hyper_parameters"
+// (save_hyperparameters()), with `overrides` replacing saved values, calls on_load_checkpoint,
+// loads "state_dict" and moves the module to `map_location`. Model must be constructible from
+// an L::HParams.
 //
 //   auto model = L::load_from_checkpoint<LitClassifier>("best.ckpt", {{"lr", 1e-4}});
+//   auto on_gpu = L::load_from_checkpoint<LitClassifier>("best.ckpt", {}, {.map_location = Device::cuda(0)});
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "fulgur/kernels/error.h"
@@ -16,9 +19,20 @@
 
 namespace fulgur::lightning {
 
+// Lightning's load_from_checkpoint keyword arguments (hparams_file aside).
+struct LoadFromCheckpointOptions {
+  // The device of the module's tensors. nullopt: the CPU, where every checkpoint tensor loads
+  // (torch.load(map_location="cpu")); Lightning would restore the device the tensors were
+  // saved from. Lightning's dict and callable forms are not offered.
+  std::optional<Device> map_location = std::nullopt;
+  // false: keys the module lacks or does not fill are skipped (Lightning's strict=False).
+  bool strict = true;
+};
+
 template <typename Model>
   requires std::derived_from<Model, LightningModule> && std::constructible_from<Model, HParams>
-std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HParams& overrides = {}) {
+std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HParams& overrides = {},
+                                            const LoadFromCheckpointOptions& options = {}) {
   const Value checkpoint = fulgur::load(path);
   FULGUR_CHECK(checkpoint.is_dict() && checkpoint.contains("state_dict"), "load_from_checkpoint", path,
                " is not a Lightning checkpoint (no \"state_dict\")");
@@ -30,7 +44,8 @@ std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HPara
   for (const Value::Item& item : checkpoint.at("state_dict").items()) {
     sd.insert(item.first.as_string(), item.second.as_tensor());
   }
-  model->load_state_dict(sd);
+  model->load_state_dict(sd, options.strict);
+  if (options.map_location) model->to(*options.map_location);
   return model;
 }
 

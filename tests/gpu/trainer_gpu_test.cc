@@ -32,6 +32,14 @@ TEST_CASE("gpu: accelerator=\"gpu\" trains the same LightningModule on cuda:0 as
   check_fit_matches_cpu();
 }
 
+TEST_CASE("gpu: accelerator=\"auto\" takes the GPU (Lightning's choice when one is present)") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  lightning::Trainer trainer({.accelerator = "auto", .devices = "auto", .enable_progress_bar = false});
+  CHECK(trainer.strategy().root_device() == Device::cuda(0));
+  CHECK(trainer.accelerator().name() == "cuda");
+}
+
 TEST_CASE("gpu: a checkpoint written on cuda loads on the CPU; resuming on cuda continues as on the CPU") {
   FULGUR_SKIP_WITHOUT_GPU();
   require_real_gpu();
