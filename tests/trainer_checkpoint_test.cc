@@ -140,6 +140,38 @@ TEST_CASE("checkpoint: Lightning's keys, hooks and values") {
   std::filesystem::remove(weights);
 }
 
+TEST_CASE("checkpoint: without save_hyperparameters() there are no hyper_parameters to rebuild from") {
+  // Model with its HParams given to the base class but never saved (Lightning: the
+  // constructor's arguments are recorded only by save_hyperparameters()).
+  class Unsaved : public L::LightningModule {
+   public:
+    explicit Unsaved(L::HParams hp = {}) : L::LightningModule(hp.with_defaults({{"hidden", 2}})) {
+      net = register_module("net", nn::Linear(3, hparam<int>("hidden")));
+    }
+    Tensor forward(const Tensor& x) override { return (*net)(x); }
+    L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+      auto [x, y] = batch.unpack<2>();
+      return F::mse_loss(forward(x).sum(1, true), y);
+    }
+    L::OptimizerConfig configure_optimizers() override { return optim::SGD(parameters(), {.lr = 0.01}); }
+    std::shared_ptr<nn::Linear> net;
+  };
+  Unsaved model({{"hidden", 5}});
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path("unsaved.ckpt");
+  trainer.save_checkpoint(path);
+  const Value ck = fulgur::load(path);
+  CHECK_FALSE(ck.contains("hyper_parameters"));
+  CHECK_FALSE(ck.contains("hparams_name"));
+  // So load_from_checkpoint builds with the defaults (hidden 2) and the weights (hidden 5) do
+  // not fit, as in Lightning; passing the value again rebuilds it.
+  CHECK_THROWS_AS(L::load_from_checkpoint<Unsaved>(path), Error);
+  auto loaded = L::load_from_checkpoint<Unsaved>(path, {{"hidden", 5}});
+  CHECK(loaded->net->parameter("weight").to_vector<float>() == model.net->parameter("weight").to_vector<float>());
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("checkpoint: resume at an epoch end and mid-epoch equals the uninterrupted run bit for bit") {
   auto ds = dataset();
   for (const bool shuffle : {false, true}) {

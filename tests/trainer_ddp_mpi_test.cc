@@ -414,6 +414,32 @@ TEST_CASE("ddp: hooks run in the same order on every rank, as in one process") {
   CHECK(all[0] == all[1]);
 }
 
+TEST_CASE("ddp: prepare_data runs once per node (local rank 0), setup on every rank") {
+  // mpirun starts every rank on this machine: one node, local ranks 0..world-1.
+  struct Data : L::LightningDataModule {
+    void prepare_data() override { ++prepared; }
+    void setup(const std::string&) override { ++set_up; }
+    L::Loaders train_dataloader() override { return data::DataLoader(regression_data(16), {.batch_size = 4}); }
+    int prepared = 0, set_up = 0;
+  };
+  struct Model : Mlp {
+    void prepare_data() override { ++prepared; }
+    int prepared = 0;
+  };
+  Data dm;
+  Model model;
+  L::Trainer trainer(ddp({.max_epochs = 1}));
+  trainer.fit(model, dm);
+  const auto all = gather(trainer, std::to_string(dm.prepared) + std::to_string(model.prepared) +
+                                       std::to_string(dm.set_up));
+  REQUIRE(all.size() == static_cast<size_t>(trainer.world_size()));
+  CHECK(trainer.world_size() >= 2);
+  for (size_t r = 0; r < all.size(); ++r) {
+    CAPTURE(r);
+    CHECK(all[r] == (r == 0 ? "111" : "001"));
+  }
+}
+
 TEST_CASE("ddp: resuming the job from last.ckpt continues exactly (shuffled data, momentum)") {
   unsetenv("PL_GLOBAL_SEED");
   auto ds = regression_data(32);

@@ -504,13 +504,46 @@ TEST_CASE("several validation loaders: dataloader_idx, suffixed keys, per-loader
   CHECK(results[1].at("shared") == results[0].at("shared"));
 }
 
+TEST_CASE("manual optimization with one optimizer: the cheatsheet's opt = self.optimizers(); opt.step()") {
+  struct OneOptimizer : Regressor {
+    OneOptimizer() { automatic_optimization(false); }
+    L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+      auto [x, y] = batch.unpack<2>();
+      auto opt = optimizers();
+      opt.zero_grad();
+      Tensor loss = F::mse_loss(forward(x), y);
+      manual_backward(loss);
+      opt.step();
+      CHECK(&opt.optimizer() == trainer().optimizers()[0].get());
+      return loss;
+    }
+  };
+  // The same steps as automatic optimization: the same parameters, bit for bit.
+  auto ds = regression_data(32);
+  manual_seed(4);
+  OneOptimizer manual;
+  manual_seed(4);
+  Regressor automatic;
+  for (L::LightningModule* m : std::initializer_list<L::LightningModule*>{&manual, &automatic}) {
+    L::Trainer trainer({.max_epochs = 3, .limit_val_batches = 0, .enable_progress_bar = false});
+    trainer.fit(*m, data::DataLoader(ds, {.batch_size = 8}));
+    CHECK(trainer.global_step() == 3 * 4);
+  }
+  CHECK(manual.layer->parameter("weight").to_vector<float>() ==
+        automatic.layer->parameter("weight").to_vector<float>());
+  CHECK(manual.layer->parameter("bias").to_vector<float>() == automatic.layer->parameter("bias").to_vector<float>());
+}
+
 TEST_CASE("manual optimization: two optimizers stepped by hand, global_step counts their steps") {
   struct Manual : Regressor {
     Manual() { automatic_optimization(false); }
     L::StepOutput training_step(const L::Batch& batch, int64_t) override {
       auto [x, y] = batch.unpack<2>();
-      std::vector<L::LightningOptimizer> opts = optimizers();
+      L::LightningOptimizers opts = optimizers();
       REQUIRE(opts.size() == 2);
+      CHECK_THROWS_WITH_AS(opts.step(), doctest::Contains("`optimizers().step()` needs exactly one optimizer, but "
+                                                          "configure_optimizers returned 2"),
+                           Error);
       toggle_optimizer(opts[0].optimizer());  // only the weight's optimizer keeps grads
       CHECK(layer->parameter("weight").requires_grad());
       CHECK_FALSE(layer->parameter("bias").requires_grad());

@@ -70,8 +70,15 @@ void LightningModule::optimizer_step(int64_t, int64_t, optim::Optimizer& optimiz
 int64_t LightningModule::current_epoch() const { return trainer_ ? trainer_->current_epoch() : 0; }
 int64_t LightningModule::global_step() const { return trainer_ ? trainer_->global_step() : 0; }
 
-std::vector<LightningOptimizer> LightningModule::optimizers() {
-  std::vector<LightningOptimizer> out;
+LightningOptimizer& LightningOptimizers::only(const char* method) {
+  FULGUR_CHECK(size() == 1, "LightningModule.optimizers", "`optimizers().", method, "()` needs exactly one "
+               "optimizer, but configure_optimizers returned ", size(), "; hint: pick one, `optimizers()[i].", method,
+               "()`");
+  return front();
+}
+
+LightningOptimizers LightningModule::optimizers() {
+  LightningOptimizers out;
   for (const auto& o : trainer().optimizers()) out.emplace_back(*this, *o);
   return out;
 }

@@ -49,6 +49,21 @@ class LightningOptimizer {
   optim::Optimizer* opt_;
 };
 
+// What optimizers() returns: every optimizer configure_optimizers gave, in order. Lightning's
+// self.optimizers() returns the optimizer itself when there is only one (`opt =
+// self.optimizers(); opt.step()`), so the list forwards step(), zero_grad() and optimizer() to
+// its only element; with several it refuses them and must be indexed.
+class LightningOptimizers : public std::vector<LightningOptimizer> {
+ public:
+  using std::vector<LightningOptimizer>::vector;
+  void step(const std::function<Tensor()>& closure = nullptr) { only("step").step(closure); }
+  void zero_grad(bool set_to_none = true) { only("zero_grad").zero_grad(set_to_none); }
+  optim::Optimizer& optimizer() { return only("optimizer").optimizer(); }
+
+ private:
+  LightningOptimizer& only(const char* method);
+};
+
 namespace detail {
 // Thrown by the default step and dataloader hooks, so the Trainer can tell "not overridden"
 // apart (C++ cannot ask); a fulgur::Error, so one that escapes still reads well.
@@ -189,8 +204,9 @@ class LightningModule : public nn::Module {
   // ---- manual optimization -----------------------------------------------------------------
   void automatic_optimization(bool on) { automatic_optimization_ = on; }
   bool automatic_optimization() const { return automatic_optimization_; }
-  // The optimizers configure_optimizers returned (inside a Trainer run).
-  std::vector<LightningOptimizer> optimizers();
+  // The optimizers configure_optimizers returned (inside a Trainer run); with one, the list
+  // itself steps it (`auto opt = optimizers(); opt.step();`).
+  LightningOptimizers optimizers();
   LightningOptimizer optimizer(size_t i = 0);
   std::vector<Scheduler> lr_schedulers();
   // Only `optimizer`'s parameters keep requires_grad (the others are switched off, their
