@@ -1,7 +1,7 @@
-// The seed's "same loop in raw PyTorch", in C++: you own the loop, the device moves, zero_grad,
-// backward and step (on cuda:0 when there is a GPU, else the CPU). A 784-128-10 MLP trained on Fashion-MNIST (Debian's dataset-fashion-mnist, or
-// ./data/FashionMNIST/raw) for 2 epochs with Adam, then test accuracy (about 0.85, as
-// PyTorch reaches with the same setup).
+// The seed's "same loop in raw PyTorch", in C++: you own the loop, the device moves,
+// zero_grad, backward and step (on cuda:0 when there is a GPU, else the CPU). A 784-128-10 MLP
+// trained on Fashion-MNIST (Debian's dataset-fashion-mnist, or ./data/FashionMNIST/raw) for 2
+// epochs with Adam, then test accuracy (about 0.85, as PyTorch reaches with the same setup).
 //
 //   ./bazelw run //examples:raw_loop                  # 2 epochs
 //   ./bazelw run //examples:raw_loop -- --epochs=1 --min_accuracy=0.8

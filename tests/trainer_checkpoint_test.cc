@@ -44,7 +44,9 @@ class Model : public L::LightningModule {
 // Model plus a head the checkpoints of Model do not have (for strict=false).
 class ModelWithHead : public Model {
  public:
-  explicit ModelWithHead(L::HParams hp = {}) : Model(std::move(hp)) { head = register_module("head", nn::Linear(1, 1)); }
+  explicit ModelWithHead(L::HParams hp = {}) : Model(std::move(hp)) {
+    head = register_module("head", nn::Linear(1, 1));
+  }
   std::shared_ptr<nn::Linear> head;
 };
 
@@ -130,7 +132,11 @@ TEST_CASE("checkpoint: Lightning's keys, hooks and values") {
   CHECK(on_cpu->net->parameters()[0].device() == kCPU);
   CHECK(flat_params(*on_cpu) == flat_params(model));
   CHECK_THROWS_WITH_AS(L::load_from_checkpoint<ModelWithHead>(path), doctest::Contains("head.weight"), Error);
+  manual_seed(11);
+  const std::vector<float> fresh_head = ModelWithHead().head->parameter("weight").to_vector<float>();
+  manual_seed(11);
   auto partial = L::load_from_checkpoint<ModelWithHead>(path, {}, {.strict = false});
+  CHECK(partial->head->parameter("weight").to_vector<float>() == fresh_head);
   std::vector<float> body;
   for (const Tensor& p : partial->net->parameters()) {
     for (float v : p.to_vector<float>()) body.push_back(v);

@@ -515,6 +515,7 @@ TEST_CASE("manual optimization with one optimizer: the cheatsheet's opt = self.o
       manual_backward(loss);
       opt.step();
       CHECK(&opt.optimizer() == trainer().optimizers()[0].get());
+      CHECK(opt->param_groups().size() == 1);
       return loss;
     }
   };
@@ -583,9 +584,8 @@ TEST_CASE("manual optimization: two optimizers stepped by hand, global_step coun
                        Error);
   L::Trainer zero_clip({.max_epochs = 1, .limit_val_batches = 0, .enable_progress_bar = false,
                         .gradient_clip_val = 0.0});
-  const int64_t before = zero_clip.global_step();
   zero_clip.fit(model, data::DataLoader(ds, {.batch_size = 8}));
-  CHECK(zero_clip.global_step() == before + 4 * 2);
+  CHECK(zero_clip.global_step() == 4 * 2);  // one epoch of 4 batches, two optimizer steps each
 }
 
 TEST_CASE("api.md's Trainer line compiles and is valid on this machine") {

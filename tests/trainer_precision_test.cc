@@ -127,14 +127,14 @@ TEST_CASE("precision plugins: classes, conversions, and float16 on CPU as Lightn
   CHECK(fallback->precision() == "bf16-mixed");
   CHECK(warning == "You passed `Trainer(accelerator='cpu', precision='16-mixed')` but AMP with fp16 is not supported "
                    "on CPU. Using `precision='bf16-mixed'` instead.");
-  CHECK(L::Trainer({.precision = "16-mixed"}).precision() == "bf16-mixed");
-  CHECK(L::Trainer({.precision = "16"}).precision() == "bf16-mixed");
+  CHECK(L::Trainer({.accelerator = "cpu", .precision = "16-mixed"}).precision() == "bf16-mixed");
+  CHECK(L::Trainer({.accelerator = "cpu", .precision = "16"}).precision() == "bf16-mixed");
   warning.clear();
   const auto float16 = L::make_precision("16-true", kCPU, &warning);
   CHECK(float16->class_name() == "HalfPrecision");
   CHECK(float16->precision() == "16-true");
   CHECK(warning.empty());
-  CHECK(L::Trainer({.precision = "16-true"}).precision() == "16-true");
+  CHECK(L::Trainer({.accelerator = "cpu", .precision = "16-true"}).precision() == "16-true");
   CHECK(contains(error_message([] { L::Trainer t({.precision = "transformer-engine"}); }), "Transformer Engine"));
   // Aliases are canonicalised: trainer.precision is what Lightning reports.
   CHECK(L::Trainer({.precision = "bf16"}).precision() == "bf16-mixed");

@@ -242,8 +242,8 @@ std::vector<TrainerOptionSpec> make_specs() {
       option<Int>("num_nodes", &O::num_nodes, "Number of nodes for distributed training."),
       option<StrOrInt>("precision", &O::precision,
                        "Double precision (64, '64' or '64-true'), full precision (32, '32' or '32-true'), "
-                       "bfloat16 mixed precision ('bf16', 'bf16-mixed') or bfloat16 weights ('bf16-true'); "
-                       "'16-mixed'/'16-true' need CUDA."),
+                       "bfloat16 mixed precision ('bf16', 'bf16-mixed'), bfloat16 weights ('bf16-true'), float16 "
+                       "mixed precision (16, '16', '16-mixed'; on CPU bf16-mixed) or float16 weights ('16-true')."),
       option<LoggerFlag>("logger", &O::logger,
                          "Logger (or iterable collection of loggers) for experiment tracking: true uses the default "
                          "logger, false disables logging."),

@@ -51,14 +51,15 @@ class LightningOptimizer {
 
 // What optimizers() returns: every optimizer configure_optimizers gave, in order. Lightning's
 // self.optimizers() returns the optimizer itself when there is only one (`opt =
-// self.optimizers(); opt.step()`), so the list forwards step(), zero_grad() and optimizer() to
-// its only element; with several it refuses them and must be indexed.
+// self.optimizers(); opt.step()`), so the list forwards step(), zero_grad(), optimizer() and
+// -> to its only element; with several it refuses them and must be indexed.
 class LightningOptimizers : public std::vector<LightningOptimizer> {
  public:
   using std::vector<LightningOptimizer>::vector;
   void step(const std::function<Tensor()>& closure = nullptr) { only("step").step(closure); }
   void zero_grad(bool set_to_none = true) { only("zero_grad").zero_grad(set_to_none); }
   optim::Optimizer& optimizer() { return only("optimizer").optimizer(); }
+  optim::Optimizer* operator->() { return &only("operator->").optimizer(); }
 
  private:
   LightningOptimizer& only(const char* method);

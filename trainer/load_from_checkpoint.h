@@ -8,9 +8,11 @@
 //   auto on_gpu = L::load_from_checkpoint<LitClassifier>("best.ckpt", {}, {.map_location = Device::cuda(0)});
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/checkpoint.h"
@@ -44,7 +46,16 @@ std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HPara
   for (const Value::Item& item : checkpoint.at("state_dict").items()) {
     sd.insert(item.first.as_string(), item.second.as_tensor());
   }
-  model->load_state_dict(sd, options.strict);
+  const nn::IncompatibleKeys keys = model->load_state_dict(sd, options.strict);
+  // Lightning's strict=False warnings (core/saving.py).
+  for (const char* kind : {"missing", "unexpected"}) {
+    const std::vector<std::string>& names = kind[0] == 'm' ? keys.missing_keys : keys.unexpected_keys;
+    if (names.empty()) continue;
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "'" : ", '") + n + "'";
+    std::fprintf(stderr, "Found keys that are %s the model state dict but %s the checkpoint: [%s]\n",
+                 kind[0] == 'm' ? "in" : "not in", kind[0] == 'm' ? "not in" : "in", list.c_str());
+  }
   if (options.map_location) model->to(*options.map_location);
   return model;
 }
