@@ -48,7 +48,7 @@ std::string save_to_string(const Value& value) {
   return out;
 }
 
-Value load_from(const std::shared_ptr<const ByteSource>& source) {
+Value load_from(const std::shared_ptr<const ByteSource>& source, const MapLocation& map_location) {
   const std::string& name = source->name();
   // torch.save before 1.6 wrote a bare pickle stream (it starts with PROTO 2).
   if (source->size() >= 2) {
@@ -101,7 +101,10 @@ Value load_from(const std::shared_ptr<const ByteSource>& source) {
     auto storage = std::make_shared<StorageImpl>(static_cast<size_t>(nbytes), kCPU);
     zip.read_into(*e, storage->data(), nbytes);
     read_entries.insert(e->name);
-    return storage;
+    const Device device = map_location ? map_location(r.location) : kCPU;
+    if (device.is_cpu()) return storage;
+    // Moved whole, so that tensors sharing this storage still share it on the device.
+    return make_view(storage, {r.numel}, {1}, 0, r.dtype).to(device).storage();
   };
   const std::vector<uint8_t> pickle = zip.read(*pkl);
   read_entries.insert(pkl->name);
@@ -124,6 +127,8 @@ void save(const Value& value, const std::string& path) {
   file.commit();
 }
 
-Value load(const std::string& path) { return serialize::load_from(serialize::open_file(path, "load")); }
+Value load(const std::string& path, const MapLocation& map_location) {
+  return serialize::load_from(serialize::open_file(path, "load"), map_location);
+}
 
 }  // namespace fulgur

@@ -38,7 +38,7 @@ namespace fulgur::serialize {
 struct StorageRequest {
   std::string key;
   DType dtype;
-  std::string location;  // "cpu", "cuda:0", ... (informational: everything loads to the CPU)
+  std::string location;  // "cpu", "cuda:0", ... (what load()'s MapLocation is asked about)
   int64_t numel;
 };
 

@@ -135,6 +135,29 @@ inline void check_round_trip() {
   }
 }
 
+// fulgur::save of device tensors records "cuda:0" as their location; load with a MapLocation
+// puts them back on the device, views of one storage still sharing it.
+inline void check_save_load_on_device() {
+  const Tensor base = arange(0, 12, 1, {.dtype = kFloat32}).to(kDev);
+  const Value saved = Value::dict({{"whole", base}, {"tail", base.slice(0, 4, 12).view({2, 4})}});
+  const std::string file = serialize::save_to_string(saved);
+  const auto bytes = serialize::memory_source("device.pt", std::vector<uint8_t>(file.begin(), file.end()));
+  std::vector<std::string> locations;
+  const Value loaded = serialize::load_from(bytes, [&](const std::string& location) {
+    locations.push_back(location);
+    return kDev;
+  });
+  CHECK(locations == std::vector<std::string>{"cuda:0"});  // one storage, asked about once
+  const Tensor whole = loaded.at("whole").as_tensor(), tail = loaded.at("tail").as_tensor();
+  CHECK(whole.device() == kDev);
+  CHECK(tail.device() == kDev);
+  CHECK(whole.storage() == tail.storage());
+  CHECK(whole.to(kCPU).to_vector<float>() == base.to(kCPU).to_vector<float>());
+  CHECK(tail.to(kCPU).to_vector<float>() == std::vector<float>{4, 5, 6, 7, 8, 9, 10, 11});
+  // Without a MapLocation everything is on the CPU.
+  CHECK(serialize::load_from(bytes).at("whole").as_tensor().device() == kCPU);
+}
+
 // Conversions between every dtype pair, from transposed and strided views and into a
 // transposed destination; float sources include NaN, inf and out-of-range values (to integer
 // types: the CPU's rules).

@@ -49,6 +49,11 @@ TEST_CASE("to(cuda) round trips every dtype and special value") {
   check_round_trip();
 }
 
+TEST_CASE("save and load of device tensors: location cuda:0, back on the device with a MapLocation") {
+  use_emulated_device();
+  check_save_load_on_device();
+}
+
 TEST_CASE("copy between every dtype pair, any strides, on cuda") {
   use_emulated_device();
   std::mt19937 rng(1);

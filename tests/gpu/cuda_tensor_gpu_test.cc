@@ -48,6 +48,12 @@ TEST_CASE("gpu: to(cuda) round trips every dtype and special value") {
   check_round_trip();
 }
 
+TEST_CASE("gpu: save and load of device tensors: location cuda:0, back on the device with a MapLocation") {
+  FULGUR_SKIP_WITHOUT_GPU();
+  require_real_gpu();
+  check_save_load_on_device();
+}
+
 TEST_CASE("gpu: copy between every dtype pair, any strides") {
   FULGUR_SKIP_WITHOUT_GPU();
   require_real_gpu();
