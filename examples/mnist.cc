@@ -118,7 +118,9 @@ int main(int argc, char** argv) {
     reloaded->to_onnx(onnx_path, sample);
     const Tensor from_onnx = onnx::InferenceSession(onnx_path).run({sample}).at(0);
     NoGradGuard no_grad;
-    const double max_diff = (from_onnx - reloaded->forward(sample)).abs().max().item<double>();
+    // The reloaded module is where its checkpoint was saved from (a GPU run reloads on the GPU).
+    const Tensor direct = reloaded->forward(sample.to(reloaded->device())).to(kCPU);
+    const double max_diff = (from_onnx - direct).abs().max().item<double>();
     std::printf("exported %s (max |onnx - module| = %.2g)\n", onnx_path.c_str(), max_diff);
 
     if (accuracy < min_accuracy || max_diff > 1e-4) {

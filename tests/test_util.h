@@ -6,7 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -284,6 +287,32 @@ inline std::string error_message(const std::function<void()>& fn) {
     return e.what();
   }
   return "";
+}
+
+// What fn writes to the process's stderr (file descriptor 2: printf and std::cerr alike).
+inline std::string captured_stderr(const std::function<void()>& fn) {
+  std::fflush(stderr);
+  std::FILE* sink = std::tmpfile();
+  REQUIRE(sink != nullptr);
+  const int saved = ::dup(2);
+  ::dup2(::fileno(sink), 2);
+  try {
+    fn();
+  } catch (...) {
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::fclose(sink);
+    throw;
+  }
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string text;
+  std::rewind(sink);
+  for (int c = std::fgetc(sink); c != EOF; c = std::fgetc(sink)) text += static_cast<char>(c);
+  std::fclose(sink);
+  return text;
 }
 
 // dtype, sizes and strides, for INFO lines.

@@ -1,12 +1,15 @@
 // Trainer checkpoints: Lightning's keys, readable back through fulgur::load; resuming with
 // fit(..., {.ckpt_path}) at an epoch end and mid-epoch gives the parameters and optimizer state
 // of the uninterrupted run, bit for bit; L::load_from_checkpoint with overrides, map_location
-// and strict.
+// and strict, configure_model, and the device tensors were saved from.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "fulgur/serialize/zip_reader.h"
+#include "fulgur/serialize/zip_writer.h"
 #include "tests/test_util.h"
 
 using namespace fulgur;
@@ -135,7 +138,12 @@ TEST_CASE("checkpoint: Lightning's keys, hooks and values") {
   manual_seed(11);
   const std::vector<float> fresh_head = ModelWithHead().head->parameter("weight").to_vector<float>();
   manual_seed(11);
-  auto partial = L::load_from_checkpoint<ModelWithHead>(path, {}, {.strict = false});
+  std::shared_ptr<ModelWithHead> partial;
+  const std::string warnings = fulgur::testing::captured_stderr(
+      [&] { partial = L::load_from_checkpoint<ModelWithHead>(path, {}, {.strict = false}); });
+  // Lightning's warning, the keys as a Python list.
+  CHECK(warnings == "warning: Found keys that are in the model state dict but not in the checkpoint: "
+                    "['head.weight', 'head.bias']\n");
   CHECK(partial->head->parameter("weight").to_vector<float>() == fresh_head);
   std::vector<float> body;
   for (const Tensor& p : partial->net->parameters()) {
@@ -175,6 +183,107 @@ TEST_CASE("checkpoint: without save_hyperparameters() there are no hyper_paramet
   CHECK_THROWS_AS(L::load_from_checkpoint<Unsaved>(path), Error);
   auto loaded = L::load_from_checkpoint<Unsaved>(path, {{"hidden", 5}});
   CHECK(loaded->net->parameter("weight").to_vector<float>() == model.net->parameter("weight").to_vector<float>());
+  std::filesystem::remove(path);
+}
+
+namespace {
+
+// The checkpoint at `path` rewritten as if its tensors had been saved from cuda:0: each
+// storage's location 'cpu' in data.pkl (a BINUNICODE string) becomes 'cuda:0'.
+std::string as_saved_from_cuda(const std::string& path) {
+  const serialize::ZipReader zip(path);
+  const std::string cpu = std::string("X\x03\0\0\0", 5) + "cpu";
+  const std::string cuda = std::string("X\x06\0\0\0", 5) + "cuda:0";
+  std::string out;
+  serialize::ZipWriter writer([&](const void* d, size_t n) { out.append(static_cast<const char*>(d), n); });
+  int relocated = 0;
+  for (const serialize::ZipEntry& e : zip.entries()) {
+    const std::vector<uint8_t> bytes = zip.read(e);
+    std::string data(bytes.begin(), bytes.end());
+    if (e.name.ends_with("data.pkl")) {
+      for (size_t at = data.find(cpu); at != std::string::npos; at = data.find(cpu, at + cuda.size())) {
+        data.replace(at, cpu.size(), cuda);
+        ++relocated;
+      }
+    }
+    writer.add(e.name, data);
+  }
+  writer.finish();
+  REQUIRE(relocated > 0);
+  const std::string relocated_path = path + ".cuda";
+  std::ofstream(relocated_path, std::ios::binary) << out;
+  return relocated_path;
+}
+
+}  // namespace
+
+TEST_CASE("load_from_checkpoint: tensors go back to the device they were saved from where it exists") {
+  Model model;
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path("device.ckpt");
+  trainer.save_checkpoint(path);
+  const std::string from_gpu = as_saved_from_cuda(path);
+  // torch.load asks map_location about each storage's saved location.
+  std::vector<std::string> locations;
+  (void)fulgur::load(from_gpu, [&](const std::string& location) {
+    locations.push_back(location);
+    return kCPU;
+  });
+  REQUIRE_FALSE(locations.empty());
+  for (const std::string& l : locations) CHECK(l == "cuda:0");
+  // Lightning's default: back on cuda:0 where the CUDA accelerator has it, else on the CPU
+  // (this machine without a GPU), with the same values.
+  const Device here = L::CUDAAccelerator().is_available() ? Device::cuda(0) : kCPU;
+  auto loaded = L::load_from_checkpoint<Model>(from_gpu);
+  for (const Tensor& p : loaded->parameters()) CHECK(p.device() == here);
+  CHECK(flat_params(*loaded) == flat_params(model));
+  // A checkpoint saved from the CPU stays there.
+  for (const Tensor& p : L::load_from_checkpoint<Model>(path)->parameters()) CHECK(p.device() == kCPU);
+  std::filesystem::remove(path);
+  std::filesystem::remove(from_gpu);
+}
+
+TEST_CASE("load_from_checkpoint: configure_model runs before on_load_checkpoint, as in Lightning") {
+  // Layers built in configure_model (idempotent: the Trainer calls it again).
+  class Deferred : public L::LightningModule {
+   public:
+    explicit Deferred(L::HParams hp = {}) : L::LightningModule(std::move(hp)) { save_hyperparameters(); }
+    void configure_model() override {
+      calls.push_back("configure_model");
+      if (!net) net = register_module("net", nn::Linear(3, 1));
+    }
+    void on_load_checkpoint(const Value&) override { calls.push_back("on_load_checkpoint"); }
+    Tensor forward(const Tensor& x) override { return (*net)(x); }
+    L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+      auto [x, y] = batch.unpack<2>();
+      return F::mse_loss(forward(x), y);
+    }
+    L::OptimizerConfig configure_optimizers() override { return optim::SGD(parameters(), {.lr = 0.05}); }
+    std::shared_ptr<nn::Linear> net;
+    std::vector<std::string> calls;
+  };
+  Deferred model;
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path("deferred.ckpt");
+  trainer.save_checkpoint(path);
+  auto loaded = L::load_from_checkpoint<Deferred>(path);
+  CHECK(loaded->calls == std::vector<std::string>{"configure_model", "on_load_checkpoint"});
+  CHECK(flat_params(*loaded) == flat_params(model));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("load_from_checkpoint: an empty state_dict gives the module as constructed (strict=false)") {
+  const std::string path = temp_path("empty_state.ckpt");
+  fulgur::save(Value::dict({{"state_dict", Value::dict()}, {"hyper_parameters", Value::dict({{"hidden", 3}})}}), path);
+  CHECK_THROWS_WITH_AS(L::load_from_checkpoint<Model>(path), doctest::Contains("Missing key(s)"), Error);
+  manual_seed(5);
+  const std::vector<float> fresh = flat_params(*std::make_shared<Model>(L::HParams{{"hidden", 3}}));
+  manual_seed(5);
+  auto loaded = L::load_from_checkpoint<Model>(path, {}, {.strict = false});
+  CHECK(loaded->hparam<int>("hidden") == 3);
+  CHECK(flat_params(*loaded) == fresh);
   std::filesystem::remove(path);
 }
 

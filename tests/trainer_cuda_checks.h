@@ -18,6 +18,7 @@
 
 #include "fulgur/nn/functional/conv.h"
 #include "fulgur/nn/functional/pooling.h"
+#include "fulgur/nn/onnx/session.h"
 #include "fulgur/tests/test_util.h"
 
 namespace fulgur::trainer_cuda_checks {
@@ -141,21 +142,34 @@ inline void check_fit_matches_cpu() {
   CHECK(gpu.metrics.at("train_acc_epoch") > 0.6);
 }
 
-// a checkpoint written on cuda loads on the CPU; resuming on cuda continues as on the CPU
+// a checkpoint written on cuda loads back on cuda or, with map_location, on the CPU; resuming
+// on cuda continues as on the CPU
 inline void check_checkpoint_and_resume() {
   const Run gpu2 = fit("gpu", 2, "", "gpu_epoch2.ckpt");
-  // The checkpoint's tensors load into a CPU model: the device run's weights.
+  // Lightning's default: the tensors go back to the device they were saved from.
   auto loaded = L::load_from_checkpoint<ThirdsNet>("gpu_epoch2.ckpt");
   for (const auto& [name, t] : loaded->state_dict()) {
-    CHECK(t.device() == kCPU);
-    CHECK_MESSAGE((t.to(kFloat64) - gpu2.state.at(name).to(kFloat64)).abs().max().item<double>() == 0.0, name);
-  }
-  // map_location puts them on the device.
-  auto on_device = L::load_from_checkpoint<ThirdsNet>("gpu_epoch2.ckpt", {}, {.map_location = Device::cuda(0)});
-  for (const auto& [name, t] : on_device->state_dict()) {
     CHECK(t.device() == Device::cuda(0));
     CHECK_MESSAGE((t.to(kCPU).to(kFloat64) - gpu2.state.at(name).to(kFloat64)).abs().max().item<double>() == 0.0,
                   name);
+  }
+  CHECK(loaded->device() == Device::cuda(0));  // Lightning's self.device follows the tensors
+  // to_onnx takes a CPU sample for the module on the device (Lightning moves it there).
+  loaded->eval();
+  const Tensor sample = randn({2, 1, 8, 8});
+  loaded->to_onnx("thirds.onnx", sample);
+  const Tensor from_onnx = onnx::InferenceSession("thirds.onnx").run({sample}).at(0);
+  {
+    NoGradGuard no_grad;
+    const Tensor direct = loaded->forward(sample.to(Device::cuda(0))).to(kCPU);
+    CHECK((from_onnx - direct).abs().max().item<double>() < 1e-4);
+  }
+  // map_location="cpu" puts them in a CPU model: the device run's weights.
+  auto on_cpu = L::load_from_checkpoint<ThirdsNet>("gpu_epoch2.ckpt", {}, {.map_location = kCPU});
+  CHECK(on_cpu->device() == kCPU);
+  for (const auto& [name, t] : on_cpu->state_dict()) {
+    CHECK(t.device() == kCPU);
+    CHECK_MESSAGE((t.to(kFloat64) - gpu2.state.at(name).to(kFloat64)).abs().max().item<double>() == 0.0, name);
   }
   // Resuming to epoch 3 on cuda continues as resuming on the CPU does, from either device's
   // checkpoint (the CPU one's Adam state moves to the device with the parameters).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -437,6 +438,47 @@ TEST_CASE("ddp: prepare_data runs once per node (local rank 0), setup on every r
   for (size_t r = 0; r < all.size(); ++r) {
     CAPTURE(r);
     CHECK(all[r] == (r == 0 ? "111" : "001"));
+  }
+}
+
+TEST_CASE("ddp: Lightning's rank_zero warnings print on global rank 0 only") {
+  L::TrainerOptions options = ddp();
+  options.precision = "bf16";  // an alias: Lightning's rank_zero_warn about it
+  std::unique_ptr<L::Trainer> trainer;
+  const std::string err =
+      fulgur::testing::captured_stderr([&] { trainer = std::make_unique<L::Trainer>(std::move(options)); });
+  const bool warned = err.find("`precision=bf16` is supported for historical reasons") != std::string::npos;
+  const auto all = gather(*trainer, warned ? "warned" : "silent");
+  REQUIRE(all.size() == static_cast<size_t>(trainer->world_size()));
+  CHECK(trainer->world_size() >= 2);
+  for (size_t r = 0; r < all.size(); ++r) {
+    CAPTURE(r);
+    CHECK(all[r] == (r == 0 ? "warned" : "silent"));
+  }
+}
+
+TEST_CASE("ddp: EarlyStopping's verbose lines carry the rank; log_rank_zero_only leaves them to rank 0") {
+  struct Logged : Mlp {
+    L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+      auto [x, y] = batch.unpack<2>();
+      Tensor loss = F::mse_loss(forward(x), y);
+      log("train_loss", loss, {.on_epoch = true});
+      return loss;
+    }
+  };
+  for (const bool rank_zero_only : {false, true}) {
+    CAPTURE(rank_zero_only);
+    auto early = std::make_shared<L::callbacks::EarlyStopping>(L::callbacks::EarlyStoppingOptions{
+        .monitor = "train_loss", .verbose = true, .stopping_threshold = 1e9, .check_on_train_epoch_end = true,
+        .log_rank_zero_only = rank_zero_only});
+    Logged model;
+    L::Trainer trainer(ddp({.callbacks = {early}, .max_epochs = 3}));
+    const std::string err = fulgur::testing::captured_stderr(
+        [&] { trainer.fit(model, data::DataLoader(regression_data(16), {.batch_size = 4})); });
+    CHECK(trainer.current_epoch() == 1);  // stopped after the first epoch
+    const std::string line = "[rank: " + std::to_string(trainer.global_rank()) + "] Stopping threshold reached";
+    const bool printed = err.find(line) != std::string::npos;
+    CHECK(printed == (!rank_zero_only || trainer.is_global_zero()));
   }
 }
 

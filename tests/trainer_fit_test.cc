@@ -538,6 +538,8 @@ TEST_CASE("manual optimization with one optimizer: the cheatsheet's opt = self.o
 TEST_CASE("manual optimization: two optimizers stepped by hand, global_step counts their steps") {
   struct Manual : Regressor {
     Manual() { automatic_optimization(false); }
+    void setup(const std::string&) override { ++setups; }
+    int setups = 0;
     L::StepOutput training_step(const L::Batch& batch, int64_t) override {
       auto [x, y] = batch.unpack<2>();
       L::LightningOptimizers opts = optimizers();
@@ -572,6 +574,8 @@ TEST_CASE("manual optimization: two optimizers stepped by hand, global_step coun
   trainer.fit(model, data::DataLoader(ds, {.batch_size = 8}));
   CHECK(trainer.global_step() == 30 * 4 * 2);
   CHECK(model.layer->parameter("bias").item<double>() == doctest::Approx(0.3).epsilon(1e-2));
+  REQUIRE(model.setups == 1);
+  // The refusals come before the setup hooks, as Lightning's _verify_loop_configurations.
   L::Trainer accumulating({.max_epochs = 1, .accumulate_grad_batches = 2});
   CHECK_THROWS_WITH_AS(accumulating.fit(model, data::DataLoader(ds, {.batch_size = 8})),
                        doctest::Contains("Automatic gradient accumulation is not supported for manual optimization"),
@@ -582,6 +586,7 @@ TEST_CASE("manual optimization: two optimizers stepped by hand, global_step coun
                        doctest::Contains("Automatic gradient clipping is not supported for manual optimization. "
                                          "Remove `Trainer(gradient_clip_val=1.0)` or switch to automatic optimization"),
                        Error);
+  CHECK(model.setups == 1);
   L::Trainer zero_clip({.max_epochs = 1, .limit_val_batches = 0, .enable_progress_bar = false,
                         .gradient_clip_val = 0.0});
   zero_clip.fit(model, data::DataLoader(ds, {.batch_size = 8}));

@@ -6,6 +6,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 #include "fulgur/trainer/version.h"
 
@@ -97,9 +98,9 @@ std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& 
   if (ckpt_path == "best") {
     const auto all = checkpoint_callbacks();
     if (all.size() > 1) {
-      std::fprintf(stderr, "warning: `.%s(ckpt_path=\"best\")` is called with Trainer configured with multiple "
-                           "`ModelCheckpoint` callbacks. It will use the best checkpoint path from first checkpoint "
-                           "callback.\n", fn.c_str());
+      rank_zero_printf("warning: `.%s(ckpt_path=\"best\")` is called with Trainer configured with multiple "
+                       "`ModelCheckpoint` callbacks. It will use the best checkpoint path from first checkpoint "
+                       "callback.\n", fn.c_str());
     }
     FULGUR_CHECK(!all.empty(), ("Trainer." + fn).c_str(), "`.", fn,
                  "(ckpt_path=\"best\")` is set but `ModelCheckpoint` is not configured.");
@@ -128,9 +129,9 @@ std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& 
     }
     if (newest.empty()) {
       // Not an error, so that "last" can be set before the first fit.
-      std::fprintf(stderr, "warning: .%s(ckpt_path=\"last\") is set, but there is no last checkpoint available. No "
-                           "checkpoint will be loaded. HINT: Set `ModelCheckpoint(..., save_last=True)`.\n",
-                   fn.c_str());
+      rank_zero_printf("warning: .%s(ckpt_path=\"last\") is set, but there is no last checkpoint available. No "
+                       "checkpoint will be loaded. HINT: Set `ModelCheckpoint(..., save_last=True)`.\n",
+                       fn.c_str());
     }
     return newest;
   }
@@ -159,7 +160,7 @@ void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks
     if (const Value* dm = ck.find(datamodule_->name())) datamodule_->load_state_dict(*dm);
   }
   if (!with_callbacks) {
-    std::fprintf(stderr, "Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());
+    rank_zero_printf("Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());
     return;
   }
   callbacks_do([&](Callback& c) { c.on_load_checkpoint(*this, *model_, ck); });

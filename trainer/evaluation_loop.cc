@@ -6,6 +6,7 @@
 
 #include "fulgur/autograd/autograd.h"
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning {
@@ -75,8 +76,8 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
                      "_step()` method defined to run `Trainer.", test ? "test" : "validate",
                      "`; hint: override it in ", m.name());
         // fit with val loaders but no validation_step: Lightning skips the val loop.
-        std::fprintf(stderr, "warning: You passed in a `val_dataloader` but have no `validation_step`. Skipping "
-                             "val loop.\n");
+        rank_zero_printf("warning: You passed in a `val_dataloader` but have no `validation_step`. Skipping "
+                         "val loop.\n");
         has_validation_step_ = false;
         results_ = previous_results;
         state_.stage = previous_stage;

@@ -9,6 +9,7 @@
 #include "fulgur/data/combined_loader.h"
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning {
@@ -17,6 +18,7 @@ void Trainer::start_fit(const std::string& ckpt_path) {
   // Lightning resolves "best"/"last" before attaching the module's callbacks.
   ckpt_path_ = select_ckpt_path("fit", ckpt_path);
   setup_callbacks();
+  verify_manual_optimization_support();
   call_setup("fit");
   const Value checkpoint = resume_start();
   if (!ckpt_path_.empty()) restore_modules_and_callbacks(checkpoint);
@@ -24,7 +26,7 @@ void Trainer::start_fit(const std::string& ckpt_path) {
   configure_optimizers();
   if (!ckpt_path_.empty()) {
     restore_training_state(checkpoint);
-    std::fprintf(stderr, "Restored all states from the checkpoint at %s\n", ckpt_path_.c_str());
+    rank_zero_printf("Restored all states from the checkpoint at %s\n", ckpt_path_.c_str());
   }
   set_fx("on_fit_start");
   callbacks_do([&](Callback& c) { c.on_fit_start(*this, *model_); });
@@ -51,8 +53,8 @@ Loaders Trainer::overfit_loaders(Loaders loaders, const char* prefix) const {
   bool shuffled = false;
   for (const auto& l : loaders.all()) shuffled = shuffled || (l->options().shuffle && l->dataset() != nullptr);
   if (!shuffled) return loaders;
-  std::fprintf(stderr, "You requested to overfit but enabled %s dataloader shuffling. We are turning off the %s "
-                       "dataloader shuffling for you.\n", prefix, prefix);
+  rank_zero_printf("You requested to overfit but enabled %s dataloader shuffling. We are turning off the %s "
+                   "dataloader shuffling for you.\n", prefix, prefix);
   std::vector<std::shared_ptr<data::DataLoader>> out;
   for (const auto& l : loaders.all()) {
     if (!l->options().shuffle || l->dataset() == nullptr) {
@@ -150,7 +152,7 @@ void Trainer::run_train_loop() {
   };
   setup_train_data();
   if (num_training_batches_ == 0) {
-    std::fprintf(stderr, "`Trainer.fit` stopped: No training batches.\n");
+    rank_zero_printf("`Trainer.fit` stopped: No training batches.\n");
   }
   state_.stage = "train";
   results_ = train_results_.get();
@@ -393,8 +395,8 @@ void Trainer::update_lr_schedulers(const std::string& interval, bool plateau, in
         FULGUR_CHECK(!config.strict, "lr_scheduler_step", "ReduceLROnPlateau conditioned on metric ", config.monitor,
                      " which is not available. Available metrics are: [", keys,
                      "]. Condition can be set using `monitor` key in lr scheduler dict");
-        std::fprintf(stderr, "warning: ReduceLROnPlateau conditioned on metric %s which is not available but strict "
-                             "is set to `False`. Skipping learning rate update.\n", config.monitor.c_str());
+        rank_zero_printf("warning: ReduceLROnPlateau conditioned on metric %s which is not available but strict "
+                         "is set to `False`. Skipping learning rate update.\n", config.monitor.c_str());
         continue;
       }
       monitor_value = it->second;

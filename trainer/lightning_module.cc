@@ -7,6 +7,7 @@
 #include "fulgur/nn/clip_grad.h"
 #include "fulgur/nn/onnx/export.h"
 #include "fulgur/trainer/callback.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning {
@@ -39,10 +40,10 @@ Batch LightningModule::transfer_batch_to_device(Batch batch, Device device, int6
 
 void LightningModule::log(const std::string& name, const LogValue& value, const LogOptions& options) {
   if (trainer_ == nullptr) {
-    std::fprintf(stderr,
-                 "warning: You are trying to `self.log()` but the `self.trainer` reference is not registered on "
-                 "the model yet (log(\"%s\") ignored)\n",
-                 name.c_str());
+    rank_zero_printf(
+        "warning: You are trying to `self.log()` but the `self.trainer` reference is not registered on "
+        "the model yet (log(\"%s\") ignored)\n",
+        name.c_str());
     return;
   }
   trainer_->module_log(name, value, options);
@@ -59,7 +60,13 @@ Trainer& LightningModule::trainer() const {
   return *trainer_;
 }
 
-Device LightningModule::device() const { return trainer_ ? trainer_->root_device() : kCPU; }
+// Lightning's self.device follows the module's .to(): where its tensors are. A module without
+// any takes the run's root device (the strategy moves it there), or the CPU outside a run.
+Device LightningModule::device() const {
+  for (const Tensor& p : parameters()) return p.device();
+  for (const Tensor& b : buffers()) return b.device();
+  return trainer_ ? trainer_->root_device() : kCPU;
+}
 
 void LightningModule::optimizer_step(int64_t, int64_t, optim::Optimizer& optimizer,
                                      const std::function<Tensor()>& closure) {
@@ -155,7 +162,8 @@ void LightningModule::clip_gradients(optim::Optimizer& optimizer, std::optional<
 
 void LightningModule::to_onnx(const std::string& path, const Tensor& sample_input,
                               const onnx::ExportOptions& options) {
-  onnx::export_model(*this, path, sample_input, options);
+  // Lightning moves the sample to the module's device first (its batch transfer handler).
+  onnx::export_model(*this, path, sample_input.to(device()), options);
 }
 
 void LightningModule::freeze() {

@@ -242,7 +242,8 @@ class LightningModule : public nn::Module {
   bool has_trainer() const { return trainer_ != nullptr; }
   int64_t current_epoch() const;
   int64_t global_step() const;
-  // The Trainer strategy's root_device during a run, the CPU otherwise.
+  // Where the module's tensors are (Lightning's self.device): its first parameter's or buffer's
+  // device; without any, the Trainer strategy's root_device during a run, the CPU otherwise.
   Device device() const;
 
  private:

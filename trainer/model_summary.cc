@@ -11,6 +11,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/trainer/lightning_module.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning {
@@ -56,10 +57,10 @@ double bits_of(const std::string& precision) {
                                                   {"16-true", 16}, {"bf16-true", 16}, {"32-true", 32}, {"64-true", 64}};
   const auto it = bits.find(precision);
   if (it != bits.end()) return it->second;
-  std::fprintf(stderr,
-               "warning: Precision %s is not supported by the model summary.  Estimated model size in MB will not be "
-               "accurate. Using 32 bits instead.\n",
-               precision.c_str());
+  rank_zero_printf(
+      "warning: Precision %s is not supported by the model summary.  Estimated model size in MB will not be "
+      "accurate. Using 32 bits instead.\n",
+      precision.c_str());
   return 32;
 }
 

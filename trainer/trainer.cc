@@ -13,6 +13,7 @@
 #include "fulgur/tensor/algorithm_flags.h"
 #include "fulgur/trainer/callbacks/model_summary.h"
 #include "fulgur/trainer/callbacks/progress_bar.h"
+#include "fulgur/trainer/rank_zero.h"
 
 namespace fulgur::lightning {
 
@@ -43,8 +44,8 @@ void set_algorithm_flags(bool deterministic, std::optional<bool> benchmark) {
     if (!benchmark) {
       benchmark = false;
     } else if (*benchmark) {
-      std::fprintf(stderr, "You passed `deterministic=True` and `benchmark=True`. Fulgur still picks only "
-                           "deterministic cuDNN algorithms, timing those.\n");
+      rank_zero_printf("You passed `deterministic=True` and `benchmark=True`. Fulgur still picks only "
+                       "deterministic cuDNN algorithms, timing those.\n");
     }
     use_deterministic_algorithms(true);
   }
@@ -67,8 +68,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     options_.max_epochs = 1;
     options_.val_check_interval = 1.0;
     options_.check_val_every_n_epoch = 1;
-    std::fprintf(stderr, "Running in `fast_dev_run` mode: will run the requested loop using %lld batch(es). Logging "
-                         "and checkpointing is suppressed.\n", static_cast<long long>(n));
+    rank_zero_printf("Running in `fast_dev_run` mode: will run the requested loop using %lld batch(es). Logging "
+                     "and checkpointing is suppressed.\n", static_cast<long long>(n));
   }
   check_limit(options_.overfit_batches, "overfit_batches");
   const BatchLimit& overfit = options_.overfit_batches;
@@ -91,10 +92,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     // Lightning's precision flag: aliases canonicalised (with its warning), then the plugin.
     std::string warning;
     const std::string flag = canonical_precision(o.precision, &warning);
-    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+    if (!warning.empty()) rank_zero_printf("%s\n", warning.c_str());
     warning.clear();
     precision_plugin_ = make_precision(flag, strategy_->root_device(), &warning);
-    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+    if (!warning.empty()) rank_zero_printf("%s\n", warning.c_str());
     strategy_->set_precision_plugin(precision_plugin_.get());
   }
   FULGUR_CHECK(o.accumulate_grad_batches >= 1, "Trainer", "`Trainer(accumulate_grad_batches=",
@@ -152,7 +153,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     bool has_timer = false;
     for (const auto& c : o.callbacks) has_timer = has_timer || dynamic_cast<const callbacks::Timer*>(c.get());
     if (has_timer) {
-      std::fprintf(stderr, "Ignoring `Trainer(max_time=...)`, callbacks list already contains a Timer.\n");
+      rank_zero_printf("Ignoring `Trainer(max_time=...)`, callbacks list already contains a Timer.\n");
     } else {
       options_.callbacks.push_back(
           std::make_shared<callbacks::Timer>(callbacks::TimerOptions{.duration = o.max_time, .interval = "step"}));
@@ -270,7 +271,7 @@ void Trainer::fail_run(const std::exception& e) {
   // "failed", the Trainer's own teardown (no teardown hooks), stage reset, the error rethrown.
   const std::string fx = current_fx_;
   const bool keyboard_interrupt = dynamic_cast<const KeyboardInterrupt*>(&e) != nullptr;
-  if (keyboard_interrupt) std::fprintf(stderr, "\nDetected KeyboardInterrupt, attempting graceful shutdown ...\n");
+  if (keyboard_interrupt) rank_zero_printf("\nDetected KeyboardInterrupt, attempting graceful shutdown ...\n");
   state_.status = "interrupted";
   // An error inside these is dropped: the original error is the one to report.
   for (const auto& c : callbacks_) {
@@ -389,18 +390,10 @@ void Trainer::call_teardown(const std::string& stage) {
   set_fx("");
 }
 
-void Trainer::configure_optimizers() {
-  set_fx("configure_optimizers");
-  OptimizerConfig config = model_->configure_optimizers();
-  config.validate();
-  optimizers_ = config.optimizers();
-  schedulers_ = config.lr_schedulers();
-  if (optimizers_.empty()) {
-    std::fprintf(stderr, "warning: `LightningModule.configure_optimizers` returned `None`, this fit will run with no "
-                         "optimizer\n");
-  }
-  // Lightning's __verify_manual_optimization_support: the loop clips and accumulates only in
-  // automatic optimization, so asking for either in manual optimization is an error.
+// Lightning's __verify_manual_optimization_support (in _verify_loop_configurations, before the
+// setup hooks): the loop clips and accumulates only in automatic optimization, so asking for
+// either in manual optimization is an error.
+void Trainer::verify_manual_optimization_support() const {
   const std::optional<double> clip = options_.gradient_clip_val;
   FULGUR_CHECK(model_->automatic_optimization() || !clip || *clip <= 0, "Trainer.fit",
                "Automatic gradient clipping is not supported for manual optimization. Remove "
@@ -411,6 +404,18 @@ void Trainer::configure_optimizers() {
                "Automatic gradient accumulation is not supported for manual optimization. Remove "
                "`Trainer(accumulate_grad_batches=", accumulate_grad_batches_,
                ")` or switch to automatic optimization");
+}
+
+void Trainer::configure_optimizers() {
+  set_fx("configure_optimizers");
+  OptimizerConfig config = model_->configure_optimizers();
+  config.validate();
+  optimizers_ = config.optimizers();
+  schedulers_ = config.lr_schedulers();
+  if (optimizers_.empty()) {
+    rank_zero_printf("warning: `LightningModule.configure_optimizers` returned `None`, this fit will run with no "
+                     "optimizer\n");
+  }
   FULGUR_CHECK(!model_->automatic_optimization() || optimizers_.size() <= 1, "configure_optimizers",
                "Training with multiple optimizers is only supported with manual optimization. Remove the extra "
                "optimizers or call `automatic_optimization(false)` and step them in `training_step`");

@@ -311,6 +311,7 @@ class Trainer {
   void call_setup(const std::string& stage);
   void call_teardown(const std::string& stage);
   void call_configure_model();
+  void verify_manual_optimization_support() const;
   void configure_optimizers();
   Loaders request_loaders(const std::string& which, bool required);
   Batch transfer(const Value& raw, int64_t dataloader_idx);

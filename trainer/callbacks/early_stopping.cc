@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning::callbacks {
@@ -119,7 +120,7 @@ bool EarlyStopping::validate_condition_metric(const Trainer& trainer) {
                " (hint: log it with self.log(\"", options_.monitor, "\", ...), or set .strict = false)");
   // Lightning warns only when verbose (rank_zero_warn shows a message once).
   if (options_.verbose && !warned_missing_) {
-    std::fprintf(stderr, "warning: %s\n", message.c_str());
+    rank_zero_printf("warning: %s\n", message.c_str());
     warned_missing_ = true;
   }
   return false;
@@ -137,7 +138,17 @@ void EarlyStopping::run_early_stopping_check(Trainer& trainer) {
     stopped_epoch_ = trainer.current_epoch();
     stopping_reason_message_ = reason;
   }
-  if (!reason.empty() && options_.verbose) std::fprintf(stderr, "%s\n", reason.c_str());
+  if (!reason.empty() && options_.verbose) log_info(trainer, reason);
+}
+
+// Lightning's EarlyStopping._log_info: with several processes each rank prints, prefixed with
+// its rank, unless log_rank_zero_only leaves it to rank 0.
+void EarlyStopping::log_info(const Trainer& trainer, const std::string& message) const {
+  if (trainer.world_size() <= 1) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+  } else if (!options_.log_rank_zero_only || trainer.is_global_zero()) {
+    std::fprintf(stderr, "[rank: %lld] %s\n", static_cast<long long>(trainer.global_rank()), message.c_str());
+  }
 }
 
 std::pair<bool, std::string> EarlyStopping::evaluate_stopping_criteria(double current) {

@@ -32,7 +32,7 @@ struct EarlyStoppingOptions {
   // nullopt: decided at setup as Lightning does (val_check_interval == 1.0 and
   // check_val_every_n_epoch == 1 -> at train epoch end, else at validation end).
   std::optional<bool> check_on_train_epoch_end = std::nullopt;
-  bool log_rank_zero_only = false;  // accepted; one process
+  bool log_rank_zero_only = false;  // verbose lines from rank 0 only (else every rank, prefixed)
 };
 
 // Lightning's EarlyStoppingReason.
@@ -77,6 +77,7 @@ class EarlyStopping : public Callback {
  private:
   bool should_skip_check(const Trainer& trainer) const;
   void run_early_stopping_check(Trainer& trainer);
+  void log_info(const Trainer& trainer, const std::string& message) const;
   bool validate_condition_metric(const Trainer& trainer);
   // Lightning's _evaluate_stopping_criteria: (should_stop, reason message or "").
   std::pair<bool, std::string> evaluate_stopping_criteria(double current);

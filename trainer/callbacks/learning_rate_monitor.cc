@@ -5,6 +5,7 @@
 #include <set>
 
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning::callbacks {
@@ -106,8 +107,8 @@ void LearningRateMonitor::on_train_start(Trainer& trainer, LightningModule&) {
                          [&](const auto& o) { return lacks(*o, key); });
     };
     if (any_lacks("momentum") && any_lacks("betas")) {
-      std::fprintf(stderr, "warning: You have set log_momentum=True, but some optimizers do not have momentum. This "
-                           "will log a value 0 for the momentum.\n");
+      rank_zero_printf("warning: You have set log_momentum=True, but some optimizers do not have momentum. This "
+                       "will log a value 0 for the momentum.\n");
     }
   }
   const Names names = find_names(trainer);

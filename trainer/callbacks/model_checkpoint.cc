@@ -13,6 +13,7 @@
 #include "fulgur/serialize/atomic_file.h"
 #include "fulgur/serialize/yaml.h"
 #include "fulgur/trainer/callbacks/python_format.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning::callbacks {
@@ -179,12 +180,12 @@ void ModelCheckpoint::load_state_dict(const Value& state) {
     }
     if (const Value* v = state.find("last_model_path")) last_model_path_ = v->as_string();
   } else {
-    std::fprintf(stderr,
-                 "warning: The dirpath has changed from %s to %s, therefore `best_model_score`, "
-                 "`kth_best_model_path`, `kth_value`, `last_model_path` and `best_k_models` won't be reloaded. Only "
-                 "`best_model_path` will be reloaded.\n",
-                 dir_from_ckpt ? py_repr(*dir_from_ckpt).c_str() : "None",
-                 dirpath_ ? py_repr(*dirpath_).c_str() : "None");
+    rank_zero_printf(
+        "warning: The dirpath has changed from %s to %s, therefore `best_model_score`, "
+        "`kth_best_model_path`, `kth_value`, `last_model_path` and `best_k_models` won't be reloaded. Only "
+        "`best_model_path` will be reloaded.\n",
+        dir_from_ckpt ? py_repr(*dir_from_ckpt).c_str() : "None",
+        dirpath_ ? py_repr(*dirpath_).c_str() : "None");
   }
   best_model_path_ = state.at("best_model_path").as_string();
 }
@@ -390,7 +391,7 @@ void ModelCheckpoint::save_topk_checkpoint(Trainer& trainer, const Candidates& m
                           "]. HINT: Did you call `log(" + py_repr(*options_.monitor) +
                           ", value)` in the `LightningModule`?";
     FULGUR_CHECK(!val_loop_ran_, "ModelCheckpoint", m);
-    if (!warned_missing_) std::fprintf(stderr, "warning: %s\n", m.c_str());
+    if (!warned_missing_) rank_zero_printf("warning: %s\n", m.c_str());
     warned_missing_ = true;
   }
   save_monitor_checkpoint(trainer, metrics);
@@ -420,9 +421,10 @@ void ModelCheckpoint::save_monitor_checkpoint(Trainer& trainer, const Candidates
   if (trainer.strategy().reduce_boolean_decision(check_monitor_top_k(current), false) && current) {
     update_best_and_save(*current, trainer, metrics);
   } else if (options_.verbose) {
-    std::fprintf(stderr, "Epoch %lld, global step %lld: %s was not in top %lld\n",
-                 static_cast<long long>(metrics.at("epoch").value), static_cast<long long>(metrics.at("step").value),
-                 py_repr(*options_.monitor).c_str(), static_cast<long long>(options_.save_top_k));
+    rank_zero_printf("Epoch %lld, global step %lld: %s was not in top %lld\n",
+                     static_cast<long long>(metrics.at("epoch").value),
+                     static_cast<long long>(metrics.at("step").value),
+                     py_repr(*options_.monitor).c_str(), static_cast<long long>(options_.save_top_k));
   }
 }
 
@@ -476,9 +478,10 @@ void ModelCheckpoint::update_best_and_save(double current, Trainer& trainer, con
   if (options_.verbose) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%0.5f (best %0.5f)", current, *best_model_score_);
-    std::fprintf(stderr, "Epoch %lld, global step %lld: %s reached %s, saving model to %s as top %lld\n",
-                 static_cast<long long>(metrics.at("epoch").value), static_cast<long long>(metrics.at("step").value),
-                 py_repr(*options_.monitor).c_str(), buf, py_repr(filepath).c_str(), static_cast<long long>(k));
+    rank_zero_printf("Epoch %lld, global step %lld: %s reached %s, saving model to %s as top %lld\n",
+                     static_cast<long long>(metrics.at("epoch").value),
+                     static_cast<long long>(metrics.at("step").value),
+                     py_repr(*options_.monitor).c_str(), buf, py_repr(filepath).c_str(), static_cast<long long>(k));
   }
   save_checkpoint(trainer, filepath);
   if (!del_filepath.empty() && should_remove_checkpoint(trainer, del_filepath, filepath) &&

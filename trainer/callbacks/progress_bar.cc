@@ -15,6 +15,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/trainer/logger.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning::callbacks {
@@ -99,11 +100,11 @@ ProgressBarMetrics ProgressBar::get_metrics(Trainer& trainer, LightningModule&) 
       continue;
     }
     if (!warned_duplicates_) {
-      std::fprintf(stderr,
-                   "warning: The progress bar already tracks a metric with the name(s) '%s' and `self.log('%s', ..., "
-                   "prog_bar=True)` will overwrite this value.  If this is undesired, change the name or override "
-                   "`get_metrics()` in the progress bar callback.\n",
-                   key.c_str(), key.c_str());
+      rank_zero_printf(
+          "warning: The progress bar already tracks a metric with the name(s) '%s' and `self.log('%s', ..., "
+          "prog_bar=True)` will overwrite this value.  If this is undesired, change the name or override "
+          "`get_metrics()` in the progress bar callback.\n",
+          key.c_str(), key.c_str());
       warned_duplicates_ = true;
     }
     it->second = value;  // {**standard, **pbar}: the logged value wins, in the first place

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "fulgur/kernels/error.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 
 namespace fulgur::lightning::callbacks {
@@ -132,8 +133,8 @@ void Timer::check_time_remaining(Trainer& trainer) {
   const bool should_stop = time_elapsed() >= *duration_;
   trainer.should_stop(trainer.should_stop() || should_stop);
   if (should_stop && options_.verbose) {
-    std::fprintf(stderr, "Time limit reached. Elapsed time is %s. Signaling Trainer to stop.\n",
-                 timedelta_str(static_cast<int64_t>(time_elapsed())).c_str());
+    rank_zero_printf("Time limit reached. Elapsed time is %s. Signaling Trainer to stop.\n",
+                     timedelta_str(static_cast<int64_t>(time_elapsed())).c_str());
   }
 }
 

@@ -14,6 +14,7 @@
 #include "fulgur/serialize/atomic_file.h"
 #include "fulgur/trainer/loggers/logger_params.h"
 #include "fulgur/trainer/loggers/version_dirs.h"
+#include "fulgur/trainer/rank_zero.h"
 
 namespace fulgur::lightning::loggers {
 
@@ -89,10 +90,10 @@ void CSVLogger::ensure_experiment() {
   const std::string dir = *log_dir();
   std::error_code ec;
   if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec)) {
-    std::fprintf(stderr,
-                 "warning: Experiment logs directory %s exists and is not empty. Previous log files in this directory "
-                 "will be deleted when the new ones are saved!\n",
-                 dir.c_str());
+    rank_zero_printf(
+        "warning: Experiment logs directory %s exists and is not empty. Previous log files in this directory "
+        "will be deleted when the new ones are saved!\n",
+        dir.c_str());
     fs::remove(metrics_path(), ec);
   }
   fs::create_directories(dir, ec);

@@ -13,6 +13,7 @@
 #include "fulgur/trainer/loggers/tensorboard_events.h"
 #include "fulgur/trainer/loggers/tfrecord_writer.h"
 #include "fulgur/trainer/loggers/version_dirs.h"
+#include "fulgur/trainer/rank_zero.h"
 
 namespace fulgur::lightning {
 
@@ -48,8 +49,8 @@ std::string event_file_name() {
 TensorBoardLogger::TensorBoardLogger(TensorBoardLoggerOptions options) : options_(std::move(options)) {
   detail::check_version(options_.version, "TensorBoardLogger");
   if (options_.log_graph) {
-    std::fprintf(stderr, "warning: TensorBoardLogger(log_graph=True) is not supported yet (no traced GraphDef); the "
-                         "graph is not logged\n");
+    rank_zero_printf("warning: TensorBoardLogger(log_graph=True) is not supported yet (no traced GraphDef); the "
+                     "graph is not logged\n");
   }
 }
 
