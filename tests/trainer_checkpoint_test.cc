@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,7 @@ struct SaveAt : L::Callback {
   int64_t loaded = -1;
 };
 
-std::vector<float> flat_params(L::LightningModule& m) {
+std::vector<float> flat_params(nn::Module& m) {
   std::vector<float> out;
   for (const Tensor& p : m.parameters()) {
     for (float v : p.to_vector<float>()) out.push_back(v);
@@ -284,6 +285,104 @@ TEST_CASE("load_from_checkpoint: an empty state_dict gives the module as constru
   auto loaded = L::load_from_checkpoint<Model>(path, {}, {.strict = false});
   CHECK(loaded->hparam<int>("hidden") == 3);
   CHECK(flat_params(*loaded) == fresh);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("load_from_checkpoint: map_location as a Device, a dict of locations, or a function") {
+  Model model;
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path("map_location.ckpt");
+  trainer.save_checkpoint(path);
+  const std::string from_gpu = as_saved_from_cuda(path);
+  const auto on_cpu = [&](const L::LoadFromCheckpointOptions& options) {
+    auto loaded = L::load_from_checkpoint<Model>(from_gpu, {}, options);
+    for (const Tensor& p : loaded->parameters()) CHECK(p.device() == kCPU);
+    CHECK(flat_params(*loaded) == flat_params(model));
+  };
+  on_cpu({.map_location = kCPU});
+  on_cpu({.map_location = std::map<std::string, std::string>{{"cuda:0", "cpu"}}});
+  std::vector<std::string> asked;
+  on_cpu({.map_location = [&](const std::string& location) {
+            asked.push_back(location);
+            return kCPU;
+          }});
+  CHECK_FALSE(asked.empty());
+  for (const std::string& l : asked) CHECK(l == "cuda:0");
+  // A dict value that is not a device is an error naming it.
+  CHECK_THROWS_WITH_AS(L::load_from_checkpoint<Model>(from_gpu, {}, {.map_location = std::map<std::string, std::string>{
+                                                                         {"cuda:0", "tpu"}}}),
+                       doctest::Contains("tpu"), Error);
+  std::filesystem::remove(path);
+  std::filesystem::remove(from_gpu);
+}
+
+TEST_CASE("load_from_checkpoint: hparams_file (.yaml, .csv) replaces the saved hyper_parameters") {
+  Model model({{"lr", 0.05}, {"hidden", 4}});
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path("hparams_file.ckpt");
+  trainer.save_checkpoint(path);
+  const std::string yaml = temp_path("hparams.yaml");
+  std::ofstream(yaml) << "lr: 0.2\nhidden: 4\nnote: from yaml\n";
+  auto from_yaml = L::load_from_checkpoint<Model>(path, {}, {.hparams_file = yaml});
+  CHECK(from_yaml->hparam<double>("lr") == 0.2);
+  CHECK(from_yaml->hparam<std::string>("note") == "from yaml");
+  CHECK(flat_params(*from_yaml) == flat_params(model));
+  // Lightning's tags.csv: a header, then key,value rows typed by saving.convert; overrides win.
+  const std::string csv = temp_path("tags.csv");
+  std::ofstream(csv) << "key,value\r\nlr,0.3\r\nhidden,4\r\nflag,TRUE\r\nname,\"a,\"\"b\"\"\"\r\nsteps,1_000\r\n";
+  auto from_csv = L::load_from_checkpoint<Model>(path, {{"lr", 0.4}}, {.hparams_file = csv});
+  const Value hp = from_csv->hparams().to_value();
+  CHECK(hp.at("lr").as_double() == 0.4);
+  CHECK(hp.at("hidden").is_int());
+  CHECK(hp.at("hidden").as_int() == 4);
+  CHECK(hp.at("flag").as_bool() == true);
+  CHECK(hp.at("name").as_string() == "a,\"b\"");
+  CHECK(hp.at("steps").as_int() == 1000);
+  // A missing file: Lightning's warning, and no saved hyper_parameters (the module's defaults).
+  const std::string missing = temp_path("absent.yaml");
+  std::shared_ptr<Model> from_missing;
+  const std::string warning = fulgur::testing::captured_stderr(
+      [&] { from_missing = L::load_from_checkpoint<Model>(path, {}, {.hparams_file = missing}); });
+  CHECK(warning == "warning: Missing Tags: " + missing + ".\n");
+  CHECK(from_missing->hparam<double>("lr") == 0.05);
+  CHECK_THROWS_WITH_AS(L::load_from_checkpoint<Model>(path, {}, {.hparams_file = temp_path("hparams.json")}),
+                       doctest::Contains(".csv, .yml or .yaml is required for `hparams_file`"), Error);
+  for (const std::string& f : {path, yaml, csv}) std::filesystem::remove(f);
+}
+
+TEST_CASE("strict_loading: the module decides how the Trainer and load_from_checkpoint load it") {
+  // A module that saves and loads only part of itself (here: the checkpoints lack its head).
+  class LooseHead : public ModelWithHead {
+   public:
+    explicit LooseHead(L::HParams hp = {}) : ModelWithHead(std::move(hp)) { strict_loading(false); }
+  };
+  Model model;
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path("strict_loading.ckpt");
+  trainer.save_checkpoint(path);
+  CHECK(ModelWithHead().strict_loading());
+  // load_from_checkpoint takes the module's strict_loading when strict is not given, and
+  // refuses a strict= that contradicts it, with Lightning's message.
+  auto loose = L::load_from_checkpoint<LooseHead>(path);
+  CHECK(flat_params(*loose->net) == flat_params(model));
+  (void)L::load_from_checkpoint<LooseHead>(path, {}, {.strict = false});
+  CHECK_THROWS_WITH_AS(L::load_from_checkpoint<LooseHead>(path, {}, {.strict = true}),
+                       doctest::Contains("You set `.load_from_checkpoint(..., strict=True)` which is in conflict with "
+                                         "`LooseHead.strict_loading=False. Please set the same value for both of them."),
+                       Error);
+  // The Trainer's ckpt_path restore too: the strict module refuses the checkpoint, the loose one
+  // takes the layers it has.
+  L::Trainer predictor({.enable_progress_bar = false, .enable_model_summary = false});
+  ModelWithHead strict_module;
+  CHECK_THROWS_WITH_AS(predictor.predict(strict_module, data::DataLoader(dataset(), {.batch_size = 4}),
+                                         {.ckpt_path = path}),
+                       doctest::Contains("head.weight"), Error);
+  LooseHead loose_module;
+  (void)predictor.predict(loose_module, data::DataLoader(dataset(), {.batch_size = 4}), {.ckpt_path = path});
+  CHECK(flat_params(*loose_module.net) == flat_params(model));
   std::filesystem::remove(path);
 }
 

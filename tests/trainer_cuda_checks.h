@@ -174,6 +174,10 @@ inline void check_checkpoint_and_resume() {
   // Resuming to epoch 3 on cuda continues as resuming on the CPU does, from either device's
   // checkpoint (the CPU one's Adam state moves to the device with the parameters).
   (void)fit("cpu", 2, "", "cpu_epoch2.ckpt");
+  // A dict map_location sends the CPU checkpoint's tensors to the device, the module after them.
+  auto moved = L::load_from_checkpoint<ThirdsNet>(
+      "cpu_epoch2.ckpt", {}, {.map_location = std::map<std::string, std::string>{{"cpu", "cuda:0"}}});
+  for (const Tensor& p : moved->parameters()) CHECK(p.device() == Device::cuda(0));
   const Run cpu_resumed = fit("cpu", 3, "cpu_epoch2.ckpt");
   REQUIRE(cpu_resumed.losses.size() == 6);  // the third epoch only
   expect_same_run(cpu_resumed, fit("gpu", 3, "gpu_epoch2.ckpt"), 2e-4);

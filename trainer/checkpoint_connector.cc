@@ -155,7 +155,7 @@ void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks
   nn::StateDict sd;
   for (const Value::Item& item : ck.at("state_dict").items())
     sd.insert(item.first.as_string(), item.second.as_tensor());
-  model_->load_state_dict(sd);
+  model_->load_state_dict(sd, model_->strict_loading());
   if (datamodule_ != nullptr) {
     if (const Value* dm = ck.find(datamodule_->name())) datamodule_->load_state_dict(*dm);
   }

@@ -92,6 +92,13 @@ class LightningModule : public nn::Module {
   T hparam(const std::string& name) const {
     return hparams_.get<T>(name);
   }
+  // Lightning's strict_loading: whether the Trainer (ckpt_path) and load_from_checkpoint load
+  // this module's state_dict strictly. false skips missing and unexpected keys (a module that
+  // saves only part of itself, such as its trainable layers). Default true.
+  void strict_loading(bool strict) { strict_loading_ = strict; }
+  bool strict_loading() const { return strict_loading_.value_or(true); }
+  // Whether strict_loading was set (load_from_checkpoint refuses a strict= against it).
+  bool strict_loading_set() const { return strict_loading_.has_value(); }
 
   // ---- steps -----------------------------------------------------------------------------
   using nn::Module::forward;
@@ -254,6 +261,7 @@ class LightningModule : public nn::Module {
   HParams hparams_;
   bool hparams_saved_ = false;
   bool automatic_optimization_ = true;
+  std::optional<bool> strict_loading_;
   Trainer* trainer_ = nullptr;
   std::vector<std::pair<Tensor, bool>> toggled_;  // parameters and their requires_grad before toggling
 };

@@ -1,11 +1,25 @@
 #include "fulgur/trainer/load_from_checkpoint.h"
 
+#include <cxxabi.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <typeinfo>
+#include <vector>
+
 #include "fulgur/kernels/error.h"
+#include "fulgur/serialize/yaml.h"
 #include "fulgur/trainer/accelerator.h"
 #include "fulgur/trainer/rank_zero.h"
 
-namespace fulgur::lightning::detail {
+namespace fulgur::lightning {
 namespace {
+
+constexpr const char* kOp = "load_from_checkpoint";
 
 // Lightning's _default_map_location: a "cuda:N" tensor goes back to cuda:N when the CUDA
 // accelerator is available and has that device, and to the CPU otherwise (the checkpoint of a
@@ -23,21 +37,170 @@ Device saved_device_if_present(const std::string& location) {
   return saved.index < cuda.auto_device_count() ? saved : kCPU;
 }
 
+std::string python_bool(bool b) { return b ? "True" : "False"; }
+
+// The class's unqualified name, as Python's cls.__name__.
+std::string class_name(const LightningModule& module) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(typeid(module).name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled != nullptr ? demangled : typeid(module).name();
+  std::free(demangled);
+  const size_t colon = name.rfind("::");
+  return colon == std::string::npos ? name : name.substr(colon + 2);
+}
+
+// Lightning's saving.convert: "true"/"false" in any case, then what Python's int() and float()
+// accept, else the text itself.
+Value convert_csv_value(const std::string& text) {
+  std::string lower;
+  for (unsigned char c : text) lower += static_cast<char>(std::tolower(c));
+  if (lower == "true") return true;
+  if (lower == "false") return false;
+  // int() and float() ignore surrounding whitespace and allow one '_' between digits.
+  size_t begin = 0, end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  std::string number;
+  for (size_t i = begin; i < end; ++i) {
+    const bool digits_around = i > begin && i + 1 < end && std::isdigit(static_cast<unsigned char>(text[i - 1])) &&
+                               std::isdigit(static_cast<unsigned char>(text[i + 1]));
+    if (text[i] == '_' && digits_around) continue;
+    number += text[i];
+  }
+  if (number.empty() || number.find_first_of("xX") != std::string::npos) return text;  // strtod reads hex
+  const char* s = number.c_str();
+  char* stop = nullptr;
+  errno = 0;
+  const long long as_int = std::strtoll(s, &stop, 10);
+  if (*stop == '\0' && errno == 0) return static_cast<int64_t>(as_int);
+  errno = 0;
+  const double as_double = std::strtod(s, &stop);
+  if (*stop == '\0') return as_double;
+  return text;
+}
+
+// Python's csv.reader (default dialect): ',' separates, '"' quotes, "" inside quotes is a
+// quote, quoted fields may span lines; "\n" or "\r\n" ends a row.
+std::vector<std::vector<std::string>> read_csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, row_started = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"') {
+      quoted = row_started = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+      row_started = true;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      if (row_started || !field.empty()) row.push_back(std::move(field));
+      rows.push_back(std::move(row));
+      row.clear();
+      field.clear();
+      row_started = false;
+    } else {
+      field += c;
+      row_started = true;
+    }
+  }
+  if (row_started || !field.empty()) {
+    row.push_back(std::move(field));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// Lightning's load_hparams_from_tags_csv: the rows after the header, key -> convert(value).
+Value hparams_from_tags_csv(const std::string& text, const std::string& file) {
+  const std::vector<std::vector<std::string>> rows = read_csv_rows(text);
+  Value hparams = Value::dict();
+  for (size_t r = 1; r < rows.size(); ++r) {
+    FULGUR_CHECK(rows[r].size() >= 2, kOp, "hparams_file '", file, "': row ", r + 1, " has ", rows[r].size(),
+                 " field(s); hint: each row after the header is key,value");
+    hparams.set(rows[r][0], convert_csv_value(rows[r][1]));
+  }
+  return hparams;
+}
+
+// Lightning's hparams_file: its dict replaces the checkpoint's hyper_parameters; a missing file
+// gives an empty dict, with Lightning's warning.
+Value hparams_from_file(const std::string& file) {
+  const size_t dot = file.rfind('.');
+  std::string extension = dot == std::string::npos ? "" : file.substr(dot + 1);
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  FULGUR_CHECK(extension == "csv" || extension == "yml" || extension == "yaml", kOp,
+               ".csv, .yml or .yaml is required for `hparams_file` (got '", file, "')");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    rank_zero_printf("warning: Missing Tags: %s.\n", file.c_str());
+    return Value::dict();
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  FULGUR_CHECK(in.good() || in.eof(), kOp, "hparams_file '", file, "' could not be read");
+  if (extension == "csv") return hparams_from_tags_csv(text.str(), file);
+  Value hparams = parse_yaml(text.str(), file);
+  if (hparams.is_none()) return Value::dict();  // an empty file
+  FULGUR_CHECK(hparams.is_dict(), kOp, "hparams_file '", file, "' holds ", hparams.repr().substr(0, 80),
+               ", not a mapping of hyperparameters");
+  return hparams;
+}
+
 }  // namespace
 
-MapLocation checkpoint_map_location(const std::optional<Device>& map_location) {
-  if (!map_location) return saved_device_if_present;
-  return [device = *map_location](const std::string&) { return device; };
+MapLocation CheckpointMapLocation::resolve() const {
+  if (const auto* device = std::get_if<Device>(&how_)) {
+    return [device = *device](const std::string&) { return device; };
+  }
+  if (const auto* remap = std::get_if<std::map<std::string, std::string>>(&how_)) {
+    return [remap = *remap](const std::string& location) {
+      const auto it = remap.find(location);
+      return it == remap.end() ? saved_device_if_present(location) : Device::parse(it->second);
+    };
+  }
+  if (const auto* fn = std::get_if<MapLocation>(&how_)) return *fn;
+  return saved_device_if_present;
+}
+
+namespace detail {
+
+Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options) {
+  Value checkpoint = fulgur::load(path, options.map_location.resolve());
+  FULGUR_CHECK(checkpoint.is_dict() && checkpoint.contains("state_dict"), kOp, path,
+               " is not a Lightning checkpoint (no \"state_dict\")");
+  if (!options.hparams_file.empty()) checkpoint.set("hyper_parameters", hparams_from_file(options.hparams_file));
+  return checkpoint;
 }
 
 nn::StateDict checkpoint_state_dict(const Value& checkpoint, const std::string& path) {
-  FULGUR_CHECK(checkpoint.is_dict() && checkpoint.contains("state_dict"), "load_from_checkpoint", path,
-               " is not a Lightning checkpoint (no \"state_dict\")");
   nn::StateDict state_dict;
   for (const Value::Item& item : checkpoint.at("state_dict").items()) {
     state_dict.insert(item.first.as_string(), item.second.as_tensor());
   }
   return state_dict;
+}
+
+bool resolve_strict(const LightningModule& module, const std::optional<bool>& strict) {
+  FULGUR_CHECK(!strict || !module.strict_loading_set() || *strict == module.strict_loading(), kOp,
+               "You set `.load_from_checkpoint(..., strict=", python_bool(*strict), ")` which is in conflict with `",
+               class_name(module), ".strict_loading=", python_bool(module.strict_loading()),
+               ". Please set the same value for both of them.");
+  return strict.value_or(module.strict_loading());
 }
 
 void warn_incompatible_keys(const nn::IncompatibleKeys& keys) {
@@ -58,4 +221,5 @@ std::optional<Device> loaded_module_device(const nn::StateDict& state_dict, cons
   return std::nullopt;
 }
 
-}  // namespace fulgur::lightning::detail
+}  // namespace detail
+}  // namespace fulgur::lightning
