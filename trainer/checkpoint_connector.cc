@@ -69,6 +69,11 @@ Value Trainer::dump_checkpoint(bool weights_only) {
     ck.set("hparams_name", "kwargs");
     ck.set("hyper_parameters", model_->hparams().to_value());
   }
+  // Lightning dumps a datamodule's hparams when it has any.
+  if (datamodule_ != nullptr && datamodule_->hyperparameters_saved() && !datamodule_->hparams().empty()) {
+    ck.set("datamodule_hparams_name", "kwargs");
+    ck.set("datamodule_hyper_parameters", datamodule_->hparams().to_value());
+  }
   if (datamodule_ != nullptr) ck.set(datamodule_->name(), datamodule_->state_dict());
   const std::string fx = current_fx_;
   set_fx("on_save_checkpoint");

@@ -14,7 +14,8 @@
 // datamodule's class name (Lightning's key).
 //
 // Like a LightningModule, a datamodule may take its arguments as L::HParams (Lightning's
-// self.hparams on a datamodule), which is how L::LightningCLI learns and sets them:
+// self.hparams on a datamodule), which is how L::LightningCLI learns and sets them; with
+// save_hyperparameters() they go into checkpoints and to the loggers too:
 //
 //   explicit MNISTData(L::HParams hp = {})
 //       : L::LightningDataModule(hp.with_defaults({{"data_dir", "data"}, {"batch_size", 64}})) {}
@@ -44,6 +45,11 @@ class LightningDataModule {
   T hparam(const std::string& name) const {
     return hparams_.get<T>(name);
   }
+  // Marks hparams() to go into every checkpoint ("datamodule_hyper_parameters") and to the
+  // loggers (merged with the module's), so that L::load_from_checkpoint<DataModule> can
+  // rebuild it, as Lightning's LightningDataModule.save_hyperparameters().
+  void save_hyperparameters() { hparams_saved_ = true; }
+  bool hyperparameters_saved() const { return hparams_saved_; }
 
   // Download or write to disk; called once per node, before setup. Do not set state here
   // (other processes will not see it), as in Lightning.
@@ -69,6 +75,7 @@ class LightningDataModule {
 
  private:
   HParams hparams_;
+  bool hparams_saved_ = false;
 };
 
 }  // namespace fulgur::lightning

@@ -179,11 +179,11 @@ MapLocation CheckpointMapLocation::resolve() const {
 
 namespace detail {
 
-Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options) {
+Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options, const char* hparams_key) {
   Value checkpoint = fulgur::load(path, options.map_location.resolve());
   FULGUR_CHECK(checkpoint.is_dict() && checkpoint.contains("state_dict"), kOp, path,
                " is not a Lightning checkpoint (no \"state_dict\")");
-  if (!options.hparams_file.empty()) checkpoint.set("hyper_parameters", hparams_from_file(options.hparams_file));
+  if (!options.hparams_file.empty()) checkpoint.set(hparams_key, hparams_from_file(options.hparams_file));
   return checkpoint;
 }
 

@@ -7,6 +7,11 @@
 //
 //   auto model = L::load_from_checkpoint<LitClassifier>("best.ckpt", {{"lr", 1e-4}});
 //   auto on_cpu = L::load_from_checkpoint<LitClassifier>("best.ckpt", {}, {.map_location = kCPU});
+//
+// A LightningDataModule loads the same way (Lightning's DataModule.load_from_checkpoint): rebuilt
+// from "datamodule_hyper_parameters", then its state from the entry under its name().
+//
+//   auto data = L::load_from_checkpoint<MNISTData>("best.ckpt", {{"batch_size", 256}});
 #pragma once
 
 #include <concepts>
@@ -17,6 +22,7 @@
 #include <variant>
 
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/trainer/datamodule.h"
 #include "fulgur/trainer/hparams.h"
 #include "fulgur/trainer/lightning_module.h"
 
@@ -57,8 +63,9 @@ struct LoadFromCheckpointOptions {
 };
 
 namespace detail {
-// The checkpoint at `path`, its hyper_parameters replaced by `hparams_file` when given.
-Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options);
+// The checkpoint at `path`, its `hparams_key` ("hyper_parameters" or
+// "datamodule_hyper_parameters") replaced by options.hparams_file when given.
+Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options, const char* hparams_key);
 // The checkpoint's "state_dict" (throws when it has none: not a Lightning checkpoint).
 nn::StateDict checkpoint_state_dict(const Value& checkpoint, const std::string& path);
 // options.strict, checked against the module's strict_loading as Lightning does.
@@ -74,7 +81,7 @@ template <typename Model>
   requires std::derived_from<Model, LightningModule> && std::constructible_from<Model, HParams>
 std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HParams& overrides = {},
                                             const LoadFromCheckpointOptions& options = {}) {
-  const Value checkpoint = detail::read_checkpoint(path, options);
+  const Value checkpoint = detail::read_checkpoint(path, options, "hyper_parameters");
   const nn::StateDict state_dict = detail::checkpoint_state_dict(checkpoint, path);
   HParams hp;
   if (const Value* saved = checkpoint.find("hyper_parameters")) hp = HParams::from_value(*saved);
@@ -86,6 +93,18 @@ std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HPara
   if (!strict) detail::warn_incompatible_keys(keys);
   if (const std::optional<Device> device = detail::loaded_module_device(state_dict, path)) model->to(*device);
   return model;
+}
+
+template <typename DataModule>
+  requires std::derived_from<DataModule, LightningDataModule> && std::constructible_from<DataModule, HParams>
+std::shared_ptr<DataModule> load_from_checkpoint(const std::string& path, const HParams& overrides = {},
+                                                 const LoadFromCheckpointOptions& options = {}) {
+  const Value checkpoint = detail::read_checkpoint(path, options, "datamodule_hyper_parameters");
+  HParams hp;
+  if (const Value* saved = checkpoint.find("datamodule_hyper_parameters")) hp = HParams::from_value(*saved);
+  auto datamodule = std::make_shared<DataModule>(hp.merged(overrides));
+  if (const Value* state = checkpoint.find(datamodule->name())) datamodule->load_state_dict(*state);
+  return datamodule;
 }
 
 }  // namespace fulgur::lightning

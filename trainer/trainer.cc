@@ -528,7 +528,22 @@ void Trainer::send_to_loggers(const std::map<std::string, double>& metrics) {
 void Trainer::log_hyperparams() {
   // Lightning's loggers are rank_zero_only: the other ranks log nothing.
   if (loggers_.empty() || !is_global_zero()) return;
-  const Value params = model_->hyperparameters_saved() ? model_->hparams().to_value() : Value::dict();
+  Value params = model_->hyperparameters_saved() ? model_->hparams().to_value() : Value::dict();
+  if (datamodule_ != nullptr && datamodule_->hyperparameters_saved()) {
+    // Lightning's _log_hyperparams: the module's and the datamodule's, merged; a key in both
+    // with different values (or types: 1 and 1.0) is an error.
+    std::string inconsistent;
+    for (const Value::Item& item : datamodule_->hparams().to_value().items()) {
+      const Value* mine = params.find(item.first);
+      if (mine != nullptr && (mine->kind() != item.second.kind() || !(*mine == item.second))) {
+        inconsistent += (inconsistent.empty() ? "" : ", ") + item.first.repr();
+      }
+      params.set(item.first, item.second);
+    }
+    FULGUR_CHECK(inconsistent.empty(), "Trainer", "Error while merging hparams: the keys [", inconsistent,
+                 "] are present in both the LightningModule's and LightningDataModule's hparams but have different "
+                 "values.");
+  }
   for (const auto& logger : loggers_) {
     logger->log_hyperparams(params);
     logger->save();
