@@ -77,6 +77,7 @@
 #include "fulgur/optim/sgd.h"
 #include "fulgur/serialize/byte_source.h"
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/serialize/python_literal.h"
 #include "fulgur/serialize/yaml.h"
 #include "fulgur/serialize/safetensors.h"
 #include "fulgur/serialize/zip_reader.h"

@@ -295,7 +295,8 @@ inline std::string captured_stderr(const std::function<void()>& fn) {
   std::FILE* sink = std::tmpfile();
   REQUIRE(sink != nullptr);
   const int saved = ::dup(2);
-  ::dup2(::fileno(sink), 2);
+  REQUIRE(saved >= 0);
+  REQUIRE(::dup2(::fileno(sink), 2) == 2);
   try {
     fn();
   } catch (...) {

@@ -282,7 +282,10 @@ TEST_CASE("load_from_checkpoint: an empty state_dict gives the module as constru
   manual_seed(5);
   const std::vector<float> fresh = flat_params(*std::make_shared<Model>(L::HParams{{"hidden", 3}}));
   manual_seed(5);
-  auto loaded = L::load_from_checkpoint<Model>(path, {}, {.strict = false});
+  std::shared_ptr<Model> loaded;
+  const std::string warnings = fulgur::testing::captured_stderr(
+      [&] { loaded = L::load_from_checkpoint<Model>(path, {}, {.strict = false}); });
+  CHECK(fulgur::testing::contains(warnings, "warning: The state dict in '" + path + "' contains no parameters.\n"));
   CHECK(loaded->hparam<int>("hidden") == 3);
   CHECK(flat_params(*loaded) == fresh);
   std::filesystem::remove(path);
@@ -329,17 +332,23 @@ TEST_CASE("load_from_checkpoint: hparams_file (.yaml, .csv) replaces the saved h
   CHECK(from_yaml->hparam<double>("lr") == 0.2);
   CHECK(from_yaml->hparam<std::string>("note") == "from yaml");
   CHECK(flat_params(*from_yaml) == flat_params(model));
-  // Lightning's tags.csv: a header, then key,value rows typed by saving.convert; overrides win.
+  // Lightning's tags.csv: a header, then key,value rows whose values go through
+  // ast.literal_eval (saving.convert), the text itself where that fails; overrides win.
   const std::string csv = temp_path("tags.csv");
-  std::ofstream(csv) << "key,value\r\nlr,0.3\r\nhidden,4\r\nflag,TRUE\r\nname,\"a,\"\"b\"\"\"\r\nsteps,1_000\r\n";
+  std::ofstream(csv) << "key,value\r\nlr,0.3\r\nhidden,4\r\nflag,True\r\nloud,TRUE\r\nname,\"a,\"\"b\"\"\"\r\n"
+                        "layers,\"[64, 32]\"\r\nsteps,1_000\r\nnothing,None\r\nact,relu\r\n";
   auto from_csv = L::load_from_checkpoint<Model>(path, {{"lr", 0.4}}, {.hparams_file = csv});
   const Value hp = from_csv->hparams().to_value();
   CHECK(hp.at("lr").as_double() == 0.4);
   CHECK(hp.at("hidden").is_int());
   CHECK(hp.at("hidden").as_int() == 4);
   CHECK(hp.at("flag").as_bool() == true);
+  CHECK(hp.at("loud").as_string() == "TRUE");  // not a Python literal
   CHECK(hp.at("name").as_string() == "a,\"b\"");
+  CHECK(hp.at("layers") == Value::list({64, 32}));
   CHECK(hp.at("steps").as_int() == 1000);
+  CHECK(hp.at("nothing").is_none());
+  CHECK(hp.at("act").as_string() == "relu");
   // A missing file: Lightning's warning, and no saved hyper_parameters (the module's defaults).
   const std::string missing = temp_path("absent.yaml");
   std::shared_ptr<Model> from_missing;

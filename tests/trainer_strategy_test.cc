@@ -228,7 +228,7 @@ TEST_CASE("Trainer(strategy=<Strategy object>): the fit's transfers, backwards a
   CHECK(rec->steps == 3 * 4);
   CHECK(t.global_step() == 12);
   CHECK(rec->transfers == 3 * 4 + 3 * 2);  // train batches, then 2 val batches per epoch
-  CHECK(model.device_in_step == kCPU);      // LightningModule::device() is the strategy's root device
+  CHECK(model.device_in_step == kCPU);      // LightningModule::device(): where the strategy put the module
   // Accumulation: backward every batch, a step every second one.
   auto rec2 = std::make_shared<RecordingStrategy>();
   Regressor model2;

@@ -146,7 +146,7 @@ std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& 
 Value Trainer::resume_start() {
   if (ckpt_path_.empty()) return Value();
   // rank_zero_info in Lightning: once per run, not once per rank.
-  if (is_global_zero()) std::fprintf(stderr, "Restoring states from the checkpoint path at %s\n", ckpt_path_.c_str());
+  rank_zero_printf("Restoring states from the checkpoint path at %s\n", ckpt_path_.c_str());
   return fulgur::load(ckpt_path_);
 }
 

@@ -13,6 +13,7 @@
 #include "fulgur/serialize/checkpoint.h"
 #include "fulgur/serialize/yaml.h"
 #include "fulgur/trainer/cli_trainer_options.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/seed.h"
 
 namespace fulgur::lightning {
@@ -533,7 +534,7 @@ void LightningCLIBase::set_seed() {
     if (const std::optional<int64_t> env = global_seed(kOp)) {
       value = *env;
     } else {
-      std::cerr << "No seed found, seed set to 0\n";
+      rank_zero_printf("warning: No seed found, seed set to 0\n");  // Lightning's rank_zero_warn
     }
   } else {
     value = seed.as_int();

@@ -162,8 +162,11 @@ void LightningModule::clip_gradients(optim::Optimizer& optimizer, std::optional<
 
 void LightningModule::to_onnx(const std::string& path, const Tensor& sample_input,
                               const onnx::ExportOptions& options) {
-  // Lightning moves the sample to the module's device first (its batch transfer handler).
-  onnx::export_model(*this, path, sample_input.to(device()), options);
+  // Lightning passes the sample through the batch transfer hooks first, to the module's device.
+  Batch sample = on_before_batch_transfer(Batch(Value(sample_input)), 0);
+  sample = transfer_batch_to_device(std::move(sample), device(), 0);
+  sample = on_after_batch_transfer(std::move(sample), 0);
+  onnx::export_model(*this, path, sample.value().as_tensor(), options);
 }
 
 void LightningModule::freeze() {

@@ -3,7 +3,6 @@
 #include <cxxabi.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "fulgur/kernels/error.h"
+#include "fulgur/serialize/python_literal.h"
 #include "fulgur/serialize/yaml.h"
 #include "fulgur/trainer/accelerator.h"
 #include "fulgur/trainer/rank_zero.h"
@@ -22,61 +22,41 @@ namespace {
 constexpr const char* kOp = "load_from_checkpoint";
 
 // Lightning's _default_map_location: a "cuda:N" tensor goes back to cuda:N when the CUDA
-// accelerator is available and has that device, and to the CPU otherwise (the checkpoint of a
-// GPU run loads on a machine without one).
-Device saved_device_if_present(const std::string& location) {
-  if (location.rfind("cuda", 0) != 0) return kCPU;
+// accelerator is available, and to the CPU otherwise (the checkpoint of a GPU run loads on a
+// machine without one). Where cuda:N itself is missing torch raises; we take the CPU too.
+MapLocation saved_device_if_present() {
   const CUDAAccelerator cuda;
-  if (!cuda.is_available()) return kCPU;
-  Device saved;
-  try {
-    saved = Device::parse(location);
-  } catch (const Error&) {
-    return kCPU;  // a location another writer spelled differently: the CPU, as for "mps"
-  }
-  return saved.index < cuda.auto_device_count() ? saved : kCPU;
+  const int64_t cuda_devices = cuda.is_available() ? cuda.auto_device_count() : 0;
+  return [cuda_devices](const std::string& location) {
+    if (location.rfind("cuda", 0) != 0 || cuda_devices == 0) return kCPU;
+    try {
+      const Device saved = Device::parse(location);
+      return saved.index < cuda_devices ? saved : kCPU;
+    } catch (const Error&) {
+      return kCPU;  // a location another writer spelled differently: the CPU, as for "mps"
+    }
+  };
 }
 
 std::string python_bool(bool b) { return b ? "True" : "False"; }
 
-// The class's unqualified name, as Python's cls.__name__.
+// The class's unqualified name, as Python's cls.__name__ (ns::Wrap<ns::M> -> Wrap<ns::M>).
 std::string class_name(const LightningModule& module) {
   int status = 0;
   char* demangled = abi::__cxa_demangle(typeid(module).name(), nullptr, nullptr, &status);
   std::string name = status == 0 && demangled != nullptr ? demangled : typeid(module).name();
   std::free(demangled);
-  const size_t colon = name.rfind("::");
+  const size_t colon = name.rfind("::", name.find('<'));
   return colon == std::string::npos ? name : name.substr(colon + 2);
 }
 
-// Lightning's saving.convert: "true"/"false" in any case, then what Python's int() and float()
-// accept, else the text itself.
+// Lightning's saving.convert: ast.literal_eval of the text, or the text itself.
 Value convert_csv_value(const std::string& text) {
-  std::string lower;
-  for (unsigned char c : text) lower += static_cast<char>(std::tolower(c));
-  if (lower == "true") return true;
-  if (lower == "false") return false;
-  // int() and float() ignore surrounding whitespace and allow one '_' between digits.
-  size_t begin = 0, end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  std::string number;
-  for (size_t i = begin; i < end; ++i) {
-    const bool digits_around = i > begin && i + 1 < end && std::isdigit(static_cast<unsigned char>(text[i - 1])) &&
-                               std::isdigit(static_cast<unsigned char>(text[i + 1]));
-    if (text[i] == '_' && digits_around) continue;
-    number += text[i];
+  try {
+    return parse_python_literal(text);
+  } catch (const Error&) {
+    return text;
   }
-  if (number.empty() || number.find_first_of("xX") != std::string::npos) return text;  // strtod reads hex
-  const char* s = number.c_str();
-  char* stop = nullptr;
-  errno = 0;
-  const long long as_int = std::strtoll(s, &stop, 10);
-  if (*stop == '\0' && errno == 0) return static_cast<int64_t>(as_int);
-  errno = 0;
-  const double as_double = std::strtod(s, &stop);
-  if (*stop == '\0') return as_double;
-  return text;
 }
 
 // Python's csv.reader (default dialect): ',' separates, '"' quotes, "" inside quotes is a
@@ -168,13 +148,13 @@ MapLocation CheckpointMapLocation::resolve() const {
     return [device = *device](const std::string&) { return device; };
   }
   if (const auto* remap = std::get_if<std::map<std::string, std::string>>(&how_)) {
-    return [remap = *remap](const std::string& location) {
+    return [remap = *remap, fallback = saved_device_if_present()](const std::string& location) {
       const auto it = remap.find(location);
-      return it == remap.end() ? saved_device_if_present(location) : Device::parse(it->second);
+      return it == remap.end() ? fallback(location) : Device::parse(it->second);
     };
   }
-  if (const auto* fn = std::get_if<MapLocation>(&how_)) return *fn;
-  return saved_device_if_present;
+  const auto* fn = std::get_if<MapLocation>(&how_);
+  return fn != nullptr && *fn ? *fn : saved_device_if_present();  // an empty function: the default
 }
 
 namespace detail {
@@ -187,7 +167,7 @@ Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& 
   return checkpoint;
 }
 
-nn::StateDict checkpoint_state_dict(const Value& checkpoint, const std::string& path) {
+nn::StateDict checkpoint_state_dict(const Value& checkpoint) {
   nn::StateDict state_dict;
   for (const Value::Item& item : checkpoint.at("state_dict").items()) {
     state_dict.insert(item.first.as_string(), item.second.as_tensor());
@@ -214,9 +194,7 @@ void warn_incompatible_keys(const nn::IncompatibleKeys& keys) {
 }
 
 std::optional<Device> loaded_module_device(const nn::StateDict& state_dict, const std::string& path) {
-  for (const auto& entry : state_dict) {
-    if (entry.second.defined()) return entry.second.device();
-  }
+  if (!state_dict.empty()) return state_dict.begin()->second.device();
   rank_zero_printf("warning: The state dict in %s contains no parameters.\n", Value(path).repr().c_str());
   return std::nullopt;
 }

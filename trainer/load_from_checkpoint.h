@@ -31,6 +31,7 @@ namespace fulgur::lightning {
 // torch.load's map_location in the forms Lightning passes on:
 //   {}                                  Lightning's default: each tensor back on the GPU it was
 //                                       saved from where that GPU exists here, else the CPU
+//                                       (torch raises for a missing cuda:N; we take the CPU)
 //   kCPU, Device::cuda(0)               every tensor there
 //   std::map<std::string, std::string>  saved location -> location ({{"cuda:1", "cuda:0"}});
 //                                       other locations as by default
@@ -66,8 +67,8 @@ namespace detail {
 // The checkpoint at `path`, its `hparams_key` ("hyper_parameters" or
 // "datamodule_hyper_parameters") replaced by options.hparams_file when given.
 Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options, const char* hparams_key);
-// The checkpoint's "state_dict" (throws when it has none: not a Lightning checkpoint).
-nn::StateDict checkpoint_state_dict(const Value& checkpoint, const std::string& path);
+// The checkpoint's "state_dict" (read_checkpoint made sure there is one).
+nn::StateDict checkpoint_state_dict(const Value& checkpoint);
 // options.strict, checked against the module's strict_loading as Lightning does.
 bool resolve_strict(const LightningModule& module, const std::optional<bool>& strict);
 // Lightning's strict=False warnings, on rank 0.
@@ -82,7 +83,7 @@ template <typename Model>
 std::shared_ptr<Model> load_from_checkpoint(const std::string& path, const HParams& overrides = {},
                                             const LoadFromCheckpointOptions& options = {}) {
   const Value checkpoint = detail::read_checkpoint(path, options, "hyper_parameters");
-  const nn::StateDict state_dict = detail::checkpoint_state_dict(checkpoint, path);
+  const nn::StateDict state_dict = detail::checkpoint_state_dict(checkpoint);
   HParams hp;
   if (const Value* saved = checkpoint.find("hyper_parameters")) hp = HParams::from_value(*saved);
   auto model = std::make_shared<Model>(hp.merged(overrides));

@@ -180,7 +180,9 @@ void ModelCheckpoint::load_state_dict(const Value& state) {
     }
     if (const Value* v = state.find("last_model_path")) last_model_path_ = v->as_string();
   } else {
-    rank_zero_printf(
+    // warnings.warn in Lightning, not rank_zero_warn: every rank prints it.
+    std::fprintf(
+        stderr,
         "warning: The dirpath has changed from %s to %s, therefore `best_model_score`, "
         "`kth_best_model_path`, `kth_value`, `last_model_path` and `best_k_models` won't be reloaded. Only "
         "`best_model_path` will be reloaded.\n",
@@ -212,7 +214,7 @@ void ModelCheckpoint::setup(Trainer& trainer, LightningModule&, const std::strin
   // rank_zero_warn in Lightning: once per run, not once per rank.
   if (stage == "fit" && trainer.is_global_zero() && options_.save_top_k != 0 && fs::is_directory(*dirpath_, ec) &&
       !fs::is_empty(*dirpath_, ec)) {
-    std::fprintf(stderr, "warning: Checkpoint directory %s exists and is not empty.\n", dirpath_->c_str());
+    rank_zero_printf("warning: Checkpoint directory %s exists and is not empty.\n", dirpath_->c_str());
   }
 }
 

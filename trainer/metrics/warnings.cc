@@ -1,6 +1,7 @@
 #include "fulgur/trainer/metrics/warnings.h"
 
-#include <iostream>
+#include "fulgur/trainer/rank_zero.h"
+
 #include <mutex>
 #include <set>
 #include <utility>
@@ -19,10 +20,11 @@ WarningHandler& handler() {
 }
 
 // Python shows a given warning once per call site; the message stands in for the site.
+// torchmetrics warns through rank_zero_warn: global rank 0 prints.
 void default_handler(const std::string& message) {
   static std::set<std::string> seen;
   if (!seen.insert(message).second) return;
-  std::cerr << "UserWarning: " << message << std::endl;
+  lightning::rank_zero_printf("UserWarning: %s\n", message.c_str());
 }
 
 }  // namespace
