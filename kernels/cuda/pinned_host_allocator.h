@@ -54,7 +54,7 @@ class PinnedHostAllocator final : public Allocator {
   void reclaim_finished();  // pending blocks whose uses completed become free; mutex held
   void release_free();      // frees every cached block; mutex held
 
-  const bool page_locked_;
+  [[maybe_unused]] const bool page_locked_;  // read by the CUDA build only
   mutable std::mutex mutex_;
   std::map<const void*, Block> blocks_;     // every block, by base address
   std::multimap<size_t, void*> free_;       // cached blocks ready for reuse, by size

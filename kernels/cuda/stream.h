@@ -33,7 +33,7 @@ class DeviceGuard {
 
  private:
   int previous_;
-  int device_;
+  [[maybe_unused]] int device_;  // read by the CUDA build's destructor only
 };
 
 class Stream {
