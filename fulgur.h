@@ -128,6 +128,7 @@
 #include "fulgur/trainer/model_summary.h"
 #include "fulgur/trainer/optimizer_config.h"
 #include "fulgur/trainer/precision.h"
+#include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/seed.h"
 #include "fulgur/trainer/strategy.h"
 #include "fulgur/trainer/trainer.h"

@@ -25,10 +25,20 @@ class LiteralParser {
   explicit LiteralParser(const std::string& text) : s_(text) {}
 
   Value parse() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
-    Value v = value(0);
-    skip_space();
-    if (pos_ != s_.size()) fail("unexpected text after the literal");
+    // literal_eval strips leading spaces and tabs; blank lines may follow, an indented line not.
+    while (peek() == ' ' || peek() == '\t') ++pos_;
+    while (peek() == '\n' || peek() == '\r') {
+      skip_newline();
+      const size_t line = pos_;
+      while (peek() == ' ' || peek() == '\t' || peek() == '\f') ++pos_;
+      if (peek() != '\n' && peek() != '\r' && pos_ != line && !at_end()) fail("an unexpected indent");
+    }
+    Value v = value();
+    // Trailing whitespace and blank lines only.
+    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\f' || peek() == '\n' || peek() == '\r')) {
+      ++pos_;
+    }
+    if (!at_end()) fail("unexpected text after the literal");
     return v;
   }
 
@@ -39,21 +49,25 @@ class LiteralParser {
   }
   bool at_end() const { return pos_ >= s_.size(); }
   char peek(size_t ahead = 0) const { return pos_ + ahead < s_.size() ? s_[pos_ + ahead] : '\0'; }
+  void skip_newline() {
+    if (peek() == '\r' && peek(1) == '\n') ++pos_;
+    ++pos_;
+  }
+  // Python's whitespace between tokens: line breaks only inside brackets (implicit line
+  // joining); no backslash continuations.
   void skip_space() {
-    while (!at_end() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r' ||
-                         s_[pos_] == '\f' || s_[pos_] == '\v')) {
+    while (peek() == ' ' || peek() == '\t' || peek() == '\f' || (brackets_ > 0 && (peek() == '\n' || peek() == '\r'))) {
       ++pos_;
     }
   }
 
-  Value value(int depth) {
-    if (depth > kMaxDepth) fail("nested too deeply");
+  Value value() {
     skip_space();
     const char c = peek();
     if (c == '\'' || c == '"') return string();
-    if (c == '[') return sequence(depth, ']', false);
-    if (c == '(') return sequence(depth, ')', true);
-    if (c == '{') return dict(depth);
+    if (c == '[') return sequence(']', false);
+    if (c == '(') return sequence(')', true);
+    if (c == '{') return dict();
     if (c == '+' || c == '-' || c == '.' || is_digit(c, 10)) return number();
     return name();
   }
@@ -135,25 +149,40 @@ class LiteralParser {
   void hex_escape(int count, std::string& out) {
     uint32_t code = 0;
     for (int i = 0; i < count; ++i) {
-      if (!is_digit(peek(), 16)) fail("a truncated \\x or \\u escape");
+      if (!is_digit(peek(), 16)) fail("a truncated \\x, \\u or \\U escape");
       code = code * 16 + static_cast<uint32_t>(std::strtoul(std::string(1, s_[pos_++]).c_str(), nullptr, 16));
     }
+    // Value's strings are UTF-8, which has no lone surrogates (Python's str can hold them).
     if (code >= 0xD800 && code <= 0xDFFF) fail("a surrogate escape");
+    if (code > 0x10FFFF) fail("an escape past U+10FFFF");
     append_utf8(code, out);
   }
 
-  // UTF-8 of a code point below 0x10000 (Python's str holds code points; Value holds UTF-8).
+  // UTF-8 of a code point (Python's str holds code points; Value holds UTF-8).
   static void append_utf8(uint32_t code, std::string& out) {
     if (code < 0x80) {
       out += static_cast<char>(code);
     } else if (code < 0x800) {
       out += static_cast<char>(0xC0 | (code >> 6));
       out += static_cast<char>(0x80 | (code & 0x3F));
-    } else {
+    } else if (code < 0x10000) {
       out += static_cast<char>(0xE0 | (code >> 12));
       out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
       out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (code >> 18));
+      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
     }
+  }
+
+  // Raw surrogate code points (ED A0..BF xx): Python refuses them in source text.
+  static bool has_surrogate(const std::string& s) {
+    for (size_t i = 0; i + 1 < s.size(); ++i) {
+      if (static_cast<unsigned char>(s[i]) == 0xED && (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0) return true;
+    }
+    return false;
   }
 
   Value string() {
@@ -161,7 +190,8 @@ class LiteralParser {
     if (peek() == quote && peek(1) == quote) fail("triple-quoted strings are not read");
     std::string out;
     while (true) {
-      if (at_end() || peek() == '\n') fail("an unterminated string");
+      if (at_end() || peek() == '\n' || peek() == '\r') fail("an unterminated string");
+      if (peek() == '\0') fail("a NUL byte in a string");
       const char c = s_[pos_++];
       if (c == quote) break;
       if (c != '\\') {
@@ -183,6 +213,12 @@ class LiteralParser {
         case 'v': out += '\v'; break;
         case 'x': hex_escape(2, out); break;
         case 'u': hex_escape(4, out); break;
+        case 'U': hex_escape(8, out); break;
+        case 'N': fail("\\N{name} escapes are not read");
+        case '\n': break;  // a backslash-newline continues the string
+        case '\r':
+          if (peek() == '\n') ++pos_;
+          break;
         default:
           if (is_digit(e, 8)) {  // \o, \oo, \ooo
             uint32_t code = static_cast<uint32_t>(e - '0');
@@ -194,20 +230,26 @@ class LiteralParser {
           }
       }
     }
-    if (!serialize::is_valid_utf8(out)) fail("a string that is not UTF-8");
+    if (!serialize::is_valid_utf8(out) || has_surrogate(out)) fail("a string that is not UTF-8");
     skip_space();
     if (peek() == '\'' || peek() == '"') fail("implicitly concatenated strings are not read");
     return out;
   }
 
-  Value sequence(int depth, char close, bool tuple) {
+  // Entering brackets: line breaks become whitespace; the depth is bounded.
+  void open_bracket() {
+    if (++brackets_ > kMaxDepth) fail("nested too deeply");
     ++pos_;
+  }
+
+  Value sequence(char close, bool tuple) {
+    open_bracket();
     std::vector<Value> items;
     bool trailing_comma = false;
     while (true) {
       skip_space();
       if (peek() == close) break;
-      items.push_back(value(depth + 1));
+      items.push_back(value());
       skip_space();
       trailing_comma = false;
       if (peek() == ',') {
@@ -218,25 +260,26 @@ class LiteralParser {
       if (peek() != close) fail(std::string("expected ',' or '") + close + "'");
     }
     ++pos_;
+    --brackets_;
     // (x) is x itself; (x,) and () are tuples.
     if (tuple && items.size() == 1 && !trailing_comma) return std::move(items[0]);
     return tuple ? Value::tuple(std::move(items)) : Value::list(std::move(items));
   }
 
-  Value dict(int depth) {
-    ++pos_;
+  Value dict() {
+    open_bracket();
     std::vector<Value::Item> items;
     while (true) {
       skip_space();
       if (peek() == '}') break;
-      const Value key = value(depth + 1);
+      const Value key = value();
       skip_space();
       if (peek() != ':') fail(items.empty() ? "sets are not read" : "expected ':'");
       ++pos_;
       if (key.is_string()) {
-        items.emplace_back(key.as_string(), value(depth + 1));
+        items.emplace_back(key.as_string(), value());
       } else if (key.is_int()) {
-        items.emplace_back(key.as_int(), value(depth + 1));
+        items.emplace_back(key.as_int(), value());
       } else {
         fail("a dict key that is not a str or an int");
       }
@@ -248,11 +291,13 @@ class LiteralParser {
       if (peek() != '}') fail("expected ',' or '}'");
     }
     ++pos_;
+    --brackets_;
     return Value::dict(std::move(items));
   }
 
   const std::string& s_;
   size_t pos_ = 0;
+  int brackets_ = 0;  // open [ ( { around the current position
 };
 
 }  // namespace

@@ -8,13 +8,17 @@
 // Accepted, as Python writes them: None/True/False; ints (decimal without leading zeros, 0x,
 // 0o, 0b, '_' between digits; one unary + or -) that fit int64; floats (1.5, .5, 5., 1e-3, with
 // '_'); '...' or "..." strings (escapes \\ \' \" \a \b \f \n \r \t \v, octal \ooo, \xHH,
-// \uHHHH; other backslashes stay); lists, tuples and dicts (str or int keys) of these, nested up to 100 deep. Leading
-// spaces and tabs are skipped, trailing whitespace allowed, as literal_eval does.
+// \uHHHH, \UHHHHHHHH, backslash-newline; other backslashes stay); lists, tuples and dicts (str or
+// int keys) of these, nested up to 100 deep. Whitespace as Python's tokenizer: spaces, tabs and
+// form feeds between tokens, line breaks only inside brackets; leading spaces and tabs and
+// surrounding blank lines are allowed, as literal_eval allows them.
 //
 // Everything else throws fulgur::Error: what literal_eval refuses (names such as inf or nan,
-// calls, operators, leading-zero ints like 010), and what Value cannot hold or we do not read
-// (sets, bytes, complex numbers, prefixed or implicitly concatenated strings, ints past int64).
-// Value::repr() prints what this parses back to the same text.
+// calls, operators, leading-zero ints like 010, an indented line), and what Value cannot hold
+// or we do not read (sets, bytes, complex numbers, prefixed, triple-quoted or implicitly
+// concatenated strings, \N{name} escapes, lone surrogates, ints past int64, backslash line
+// continuations outside strings). Value::repr() of a result prints text that parses back to
+// it, unless it holds an inf or a nan (Python's repr of those is not a literal either).
 #pragma once
 
 #include <string>

@@ -125,12 +125,19 @@ TEST_CASE("LightningDataModule.save_hyperparameters: checkpoint keys, merged log
   // The loggers get both, merged.
   std::ifstream yaml_file(*csv->log_dir() + "/hparams.yaml");
   const std::string yaml((std::istreambuf_iterator<char>(yaml_file)), std::istreambuf_iterator<char>());
-  CHECK(parse_yaml(yaml) == Value::dict().set("lr", 0.1).set("batch_size", 8).set("n", 16));
+  const Value logged = parse_yaml(yaml);
+  CHECK(logged == Value::dict().set("lr", 0.1).set("batch_size", 8).set("n", 16));
   // DataModule.load_from_checkpoint: its arguments (overrides win) and its state.
   auto loaded = L::load_from_checkpoint<Sized>(path, {{"n", 32}});
   CHECK(loaded->hparam<int>("batch_size") == 8);
   CHECK(loaded->hparam<int>("n") == 32);
   CHECK(loaded->teardowns == 1);
+  // hparams_file replaces the saved datamodule_hyper_parameters.
+  const std::string yaml_path = dir + "/dm_hparams.yaml";
+  std::ofstream(yaml_path) << "batch_size: 2\n";
+  auto from_file = L::load_from_checkpoint<Sized>(path, {}, {.hparams_file = yaml_path});
+  CHECK(from_file->hparam<int>("batch_size") == 2);
+  CHECK(from_file->hparam<int>("n") == 16);  // the constructor's default: the file has no n
   // A datamodule with arguments it never saves writes no keys, and the loggers get the module's.
   struct Unsaved : L::LightningDataModule {
     Unsaved() : L::LightningDataModule(L::HParams{{"n", 16}}) {}

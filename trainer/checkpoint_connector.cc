@@ -65,16 +65,20 @@ Value Trainer::dump_checkpoint(bool weights_only) {
     if (!(precision_state.is_dict() && precision_state.items().empty()))
       ck.set(precision_plugin_->class_name(), std::move(precision_state));
   }
-  if (model_->hyperparameters_saved()) {
+  // Lightning dumps hyperparameters only when there are some (`if obj and obj.hparams`).
+  if (model_->hyperparameters_saved() && !model_->hparams().empty()) {
     ck.set("hparams_name", "kwargs");
     ck.set("hyper_parameters", model_->hparams().to_value());
   }
-  // Lightning dumps a datamodule's hparams when it has any.
   if (datamodule_ != nullptr && datamodule_->hyperparameters_saved() && !datamodule_->hparams().empty()) {
     ck.set("datamodule_hparams_name", "kwargs");
     ck.set("datamodule_hyper_parameters", datamodule_->hparams().to_value());
   }
-  if (datamodule_ != nullptr) ck.set(datamodule_->name(), datamodule_->state_dict());
+  if (datamodule_ != nullptr) {
+    // Its state under its name, when it has any (Lightning's `if datamodule_state_dict`).
+    Value state = datamodule_->state_dict();
+    if (!(state.is_dict() && state.items().empty())) ck.set(datamodule_->name(), std::move(state));
+  }
   const std::string fx = current_fx_;
   set_fx("on_save_checkpoint");
   callbacks_do([&](Callback& c) { c.on_save_checkpoint(*this, *model_, ck); });

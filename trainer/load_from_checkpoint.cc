@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <typeinfo>
 #include <vector>
@@ -25,13 +27,17 @@ constexpr const char* kOp = "load_from_checkpoint";
 // accelerator is available, and to the CPU otherwise (the checkpoint of a GPU run loads on a
 // machine without one). Where cuda:N itself is missing torch raises; we take the CPU too.
 MapLocation saved_device_if_present() {
-  const CUDAAccelerator cuda;
-  const int64_t cuda_devices = cuda.is_available() ? cuda.auto_device_count() : 0;
+  // The accelerator is asked once, at the first cuda location (CPU checkpoints never ask).
+  auto cuda_devices = std::make_shared<std::optional<int64_t>>();
   return [cuda_devices](const std::string& location) {
-    if (location.rfind("cuda", 0) != 0 || cuda_devices == 0) return kCPU;
+    if (location.rfind("cuda", 0) != 0) return kCPU;
+    if (!cuda_devices->has_value()) {
+      const CUDAAccelerator cuda;
+      *cuda_devices = cuda.is_available() ? cuda.auto_device_count() : 0;
+    }
     try {
       const Device saved = Device::parse(location);
-      return saved.index < cuda_devices ? saved : kCPU;
+      return saved.index < **cuda_devices ? saved : kCPU;
     } catch (const Error&) {
       return kCPU;  // a location another writer spelled differently: the CPU, as for "mps"
     }
@@ -59,13 +65,15 @@ Value convert_csv_value(const std::string& text) {
   }
 }
 
-// Python's csv.reader (default dialect): ',' separates, '"' quotes, "" inside quotes is a
-// quote, quoted fields may span lines; "\n" or "\r\n" ends a row.
+// Python's csv.reader (default dialect): ',' separates, a '"' opening a field quotes it ("" inside
+// is a quote; what follows the closing quote up to the next ',' is kept as written; a '"' later
+// in an unquoted field is a plain character), quoted fields may span lines; "\n" or "\r\n" ends
+// a row.
 std::vector<std::vector<std::string>> read_csv_rows(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> row;
   std::string field;
-  bool quoted = false, row_started = false;
+  bool quoted = false, row_started = false, field_started = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
@@ -79,22 +87,23 @@ std::vector<std::vector<std::string>> read_csv_rows(const std::string& text) {
       }
       continue;
     }
-    if (c == '"') {
-      quoted = row_started = true;
+    if (c == '"' && !field_started) {
+      quoted = row_started = field_started = true;
     } else if (c == ',') {
       row.push_back(std::move(field));
       field.clear();
       row_started = true;
+      field_started = false;
     } else if (c == '\n' || c == '\r') {
       if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
       if (row_started || !field.empty()) row.push_back(std::move(field));
       rows.push_back(std::move(row));
       row.clear();
       field.clear();
-      row_started = false;
+      row_started = field_started = false;
     } else {
       field += c;
-      row_started = true;
+      row_started = field_started = true;
     }
   }
   if (row_started || !field.empty()) {
@@ -161,7 +170,9 @@ namespace detail {
 
 Value read_checkpoint(const std::string& path, const LoadFromCheckpointOptions& options, const char* hparams_key) {
   Value checkpoint = fulgur::load(path, options.map_location.resolve());
-  FULGUR_CHECK(checkpoint.is_dict() && checkpoint.contains("state_dict"), kOp, path,
+  FULGUR_CHECK(checkpoint.is_dict(), kOp, path, " is not a Lightning checkpoint (not a dict)");
+  // A module needs its weights; a datamodule only its hyperparameters and state, as in Lightning.
+  FULGUR_CHECK(std::string(hparams_key) != "hyper_parameters" || checkpoint.contains("state_dict"), kOp, path,
                " is not a Lightning checkpoint (no \"state_dict\")");
   if (!options.hparams_file.empty()) checkpoint.set(hparams_key, hparams_from_file(options.hparams_file));
   return checkpoint;

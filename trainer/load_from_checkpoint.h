@@ -9,7 +9,8 @@
 //   auto on_cpu = L::load_from_checkpoint<LitClassifier>("best.ckpt", {}, {.map_location = kCPU});
 //
 // A LightningDataModule loads the same way (Lightning's DataModule.load_from_checkpoint): rebuilt
-// from "datamodule_hyper_parameters", then its state from the entry under its name().
+// from "datamodule_hyper_parameters" (or hparams_file), then its state from the entry under its
+// name() when there is one; map_location and strict do not apply to it.
 //
 //   auto data = L::load_from_checkpoint<MNISTData>("best.ckpt", {{"batch_size", 256}});
 #pragma once

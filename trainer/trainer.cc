@@ -525,6 +525,22 @@ void Trainer::send_to_loggers(const std::map<std::string, double>& metrics) {
 
 // Lightning's _log_hyperparams: the module's saved hyperparameters (an empty dict when
 // save_hyperparameters() was not called), once per run before the loops.
+namespace {
+
+// Lightning's merge check: the same type and value; tensors are the same only as the same object
+// (Python's id), and a comparison that cannot decide (tensors inside lists) counts as different.
+bool same_hparam(const Value& a, const Value& b) {
+  if (a.kind() != b.kind()) return false;
+  if (a.is_tensor()) return a.as_tensor().is_same(b.as_tensor());
+  try {
+    return a == b;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
 void Trainer::log_hyperparams() {
   // Lightning's loggers are rank_zero_only: the other ranks log nothing.
   if (loggers_.empty() || !is_global_zero()) return;
@@ -535,7 +551,7 @@ void Trainer::log_hyperparams() {
     std::string inconsistent;
     for (const Value::Item& item : datamodule_->hparams().to_value().items()) {
       const Value* mine = params.find(item.first);
-      if (mine != nullptr && (mine->kind() != item.second.kind() || !(*mine == item.second))) {
+      if (mine != nullptr && !same_hparam(*mine, item.second)) {
         inconsistent += (inconsistent.empty() ? "" : ", ") + item.first.repr();
       }
       params.set(item.first, item.second);
