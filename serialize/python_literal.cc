@@ -150,39 +150,13 @@ class LiteralParser {
     uint32_t code = 0;
     for (int i = 0; i < count; ++i) {
       if (!is_digit(peek(), 16)) fail("a truncated \\x, \\u or \\U escape");
-      code = code * 16 + static_cast<uint32_t>(std::strtoul(std::string(1, s_[pos_++]).c_str(), nullptr, 16));
+      const char c = s_[pos_++];
+      code = code * 16 + static_cast<uint32_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     }
     // Value's strings are UTF-8, which has no lone surrogates (Python's str can hold them).
     if (code >= 0xD800 && code <= 0xDFFF) fail("a surrogate escape");
     if (code > 0x10FFFF) fail("an escape past U+10FFFF");
-    append_utf8(code, out);
-  }
-
-  // UTF-8 of a code point (Python's str holds code points; Value holds UTF-8).
-  static void append_utf8(uint32_t code, std::string& out) {
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xC0 | (code >> 6));
-      out += static_cast<char>(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-      out += static_cast<char>(0xE0 | (code >> 12));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (code & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (code >> 18));
-      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (code & 0x3F));
-    }
-  }
-
-  // Raw surrogate code points (ED A0..BF xx): Python refuses them in source text.
-  static bool has_surrogate(const std::string& s) {
-    for (size_t i = 0; i + 1 < s.size(); ++i) {
-      if (static_cast<unsigned char>(s[i]) == 0xED && (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0) return true;
-    }
-    return false;
+    serialize::append_utf8(code, out);
   }
 
   Value string() {
@@ -223,14 +197,15 @@ class LiteralParser {
           if (is_digit(e, 8)) {  // \o, \oo, \ooo
             uint32_t code = static_cast<uint32_t>(e - '0');
             for (int i = 0; i < 2 && is_digit(peek(), 8); ++i) code = code * 8 + static_cast<uint32_t>(s_[pos_++] - '0');
-            append_utf8(code, out);
+            serialize::append_utf8(code, out);
           } else {
             out += '\\';  // Python keeps unknown escapes
             out += e;
           }
       }
     }
-    if (!serialize::is_valid_utf8(out) || has_surrogate(out)) fail("a string that is not UTF-8");
+    // Raw surrogates are refused as Python refuses them in source text.
+    if (!serialize::is_valid_utf8(out, /*allow_surrogates=*/false)) fail("a string that is not UTF-8");
     skip_space();
     if (peek() == '\'' || peek() == '"') fail("implicitly concatenated strings are not read");
     return out;

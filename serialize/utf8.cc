@@ -7,7 +7,7 @@
 
 namespace fulgur::serialize {
 
-bool is_valid_utf8(std::string_view s) {
+bool is_valid_utf8(std::string_view s, bool allow_surrogates) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
@@ -38,9 +38,28 @@ bool is_valid_utf8(std::string_view s) {
     }
     static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < kMin[len] || cp > 0x10FFFF) return false;
+    if (!allow_surrogates && cp >= 0xD800 && cp <= 0xDFFF) return false;
     i += static_cast<size_t>(len);
   }
   return true;
+}
+
+void append_utf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
 }
 
 std::string printable_prefix(std::string_view s, size_t max_bytes) {

@@ -189,6 +189,15 @@ TEST_CASE("checkpoint: without save_hyperparameters() there are no hyper_paramet
 
 namespace {
 
+// `model` trained one epoch on dataset(), then saved as `name` in the temp dir; the file's path.
+std::string fit_and_save(L::LightningModule& model, const std::string& name) {
+  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
+  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
+  const std::string path = temp_path(name);
+  trainer.save_checkpoint(path);
+  return path;
+}
+
 // The checkpoint at `path` rewritten as if its tensors had been saved from cuda:0: each
 // storage's location 'cpu' in data.pkl (a BINUNICODE string) becomes 'cuda:0'.
 std::string as_saved_from_cuda(const std::string& path) {
@@ -220,10 +229,7 @@ std::string as_saved_from_cuda(const std::string& path) {
 
 TEST_CASE("load_from_checkpoint: tensors go back to the device they were saved from where it exists") {
   Model model;
-  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
-  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
-  const std::string path = temp_path("device.ckpt");
-  trainer.save_checkpoint(path);
+  const std::string path = fit_and_save(model, "device.ckpt");
   const std::string from_gpu = as_saved_from_cuda(path);
   // torch.load asks map_location about each storage's saved location.
   std::vector<std::string> locations;
@@ -265,10 +271,7 @@ TEST_CASE("load_from_checkpoint: configure_model runs before on_load_checkpoint,
     std::vector<std::string> calls;
   };
   Deferred model;
-  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
-  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
-  const std::string path = temp_path("deferred.ckpt");
-  trainer.save_checkpoint(path);
+  const std::string path = fit_and_save(model, "deferred.ckpt");
   auto loaded = L::load_from_checkpoint<Deferred>(path);
   CHECK(loaded->calls == std::vector<std::string>{"configure_model", "on_load_checkpoint"});
   CHECK(flat_params(*loaded) == flat_params(model));
@@ -295,10 +298,7 @@ TEST_CASE("load_from_checkpoint: an empty state_dict gives the module as constru
 
 TEST_CASE("load_from_checkpoint: map_location as a Device, a dict of locations, or a function") {
   Model model;
-  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
-  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
-  const std::string path = temp_path("map_location.ckpt");
-  trainer.save_checkpoint(path);
+  const std::string path = fit_and_save(model, "map_location.ckpt");
   const std::string from_gpu = as_saved_from_cuda(path);
   const auto on_cpu = [&](const L::LoadFromCheckpointOptions& options) {
     auto loaded = L::load_from_checkpoint<Model>(from_gpu, {}, options);
@@ -324,10 +324,7 @@ TEST_CASE("load_from_checkpoint: map_location as a Device, a dict of locations, 
 
 TEST_CASE("load_from_checkpoint: hparams_file (.yaml, .csv) replaces the saved hyper_parameters") {
   Model model({{"lr", 0.05}, {"hidden", 4}});
-  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
-  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
-  const std::string path = temp_path("hparams_file.ckpt");
-  trainer.save_checkpoint(path);
+  const std::string path = fit_and_save(model, "hparams_file.ckpt");
   const std::string yaml = temp_path("hparams.yaml");
   std::ofstream(yaml) << "lr: 0.2\nhidden: 4\nnote: from yaml\n";
   auto from_yaml = L::load_from_checkpoint<Model>(path, {}, {.hparams_file = yaml});
@@ -373,10 +370,7 @@ TEST_CASE("strict_loading: the module decides how the Trainer and load_from_chec
     explicit LooseHead(L::HParams hp = {}) : ModelWithHead(std::move(hp)) { strict_loading(false); }
   };
   Model model;
-  L::Trainer trainer({.max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false});
-  trainer.fit(model, data::DataLoader(dataset(), {.batch_size = 4}));
-  const std::string path = temp_path("strict_loading.ckpt");
-  trainer.save_checkpoint(path);
+  const std::string path = fit_and_save(model, "strict_loading.ckpt");
   CHECK(ModelWithHead().strict_loading());
   // load_from_checkpoint takes the module's strict_loading when strict is not given, and
   // refuses a strict= that contradicts it, with Lightning's message.

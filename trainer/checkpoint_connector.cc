@@ -6,6 +6,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/trainer/load_from_checkpoint.h"
 #include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
 #include "fulgur/trainer/version.h"
@@ -161,10 +162,7 @@ void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks
   // module and converting afterwards would round them (Lightning does that; a resume here is
   // exact).
   precision_plugin_->convert_module(*model_);
-  nn::StateDict sd;
-  for (const Value::Item& item : ck.at("state_dict").items())
-    sd.insert(item.first.as_string(), item.second.as_tensor());
-  model_->load_state_dict(sd, model_->strict_loading());
+  model_->load_state_dict(detail::checkpoint_state_dict(ck), model_->strict_loading());
   if (datamodule_ != nullptr) {
     if (const Value* dm = ck.find(datamodule_->name())) datamodule_->load_state_dict(*dm);
   }
