@@ -7,6 +7,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/atomic_file.h"
+#include "fulgur/serialize/json_writer.h"
 #include "fulgur/serialize/torch_storage_types.h"
 #include "fulgur/serialize/utf8.h"
 
@@ -205,24 +206,6 @@ class JsonParser {
   size_t i_ = 0;
 };
 
-void json_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 std::string shape_string(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
@@ -247,9 +230,9 @@ Layout layout(const NamedTensors& tensors, const SafetensorsMetadata& metadata) 
                    " is not valid UTF-8");
       FULGUR_CHECK(seen.insert(k).second, kSaveOp, "duplicate metadata key ", printable_prefix(k));
       if (i) json += ',';
-      json_string(json, k);
+      append_json_string(json, k);
       json += ':';
-      json_string(json, v);
+      append_json_string(json, v);
     }
     json += '}';
     first = false;
@@ -266,7 +249,7 @@ Layout layout(const NamedTensors& tensors, const SafetensorsMetadata& metadata) 
     const uint64_t nbytes = static_cast<uint64_t>(c.numel()) * c.element_size();
     if (!first) json += ',';
     first = false;
-    json_string(json, name);
+    append_json_string(json, name);
     json += ":{\"dtype\":\"";
     json += safetensors_dtype(c.dtype());
     json += "\",\"shape\":[";
