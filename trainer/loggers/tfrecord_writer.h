@@ -4,38 +4,34 @@
 //   payload | uint32 masked CRC32C of the payload
 // (tensorflow/core/lib/io/record_writer.cc; masks in crc32c.h).
 //
-// Records are buffered and reach the file on flush() (TensorBoard's writer does the same):
-// the file is only ever appended to with whole records, so a crash loses at most the
-// unflushed tail and never damages the records before it (a reader stops at a truncated
-// last record). close() flushes and fsyncs.
+// Records are buffered and reach the file on flush() (TensorBoard's writer does the same),
+// through an AppendOnlyFile: a crash loses at most the unflushed tail. close() flushes and
+// fsyncs.
 #pragma once
 
 #include <string>
 #include <string_view>
+
+#include "fulgur/trainer/loggers/append_only_file.h"
 
 namespace fulgur::lightning::loggers {
 
 class TFRecordWriter {
  public:
   // Creates `path` (its folder must exist); an existing file is an error, never overwritten.
-  explicit TFRecordWriter(std::string path);
-  ~TFRecordWriter();  // close(), errors swallowed
-  TFRecordWriter(const TFRecordWriter&) = delete;
-  TFRecordWriter& operator=(const TFRecordWriter&) = delete;
+  explicit TFRecordWriter(std::string path) : file_(std::move(path), "TFRecordWriter") {}
 
-  void write(std::string_view record) { pending_ += frame(record); }
-  void flush();
-  void close();
-  bool closed() const { return fd_ < 0; }
-  const std::string& path() const { return path_; }
+  void write(std::string_view record) { file_.append(frame(record)); }
+  void flush() { file_.flush(); }
+  void close() { file_.close(); }
+  bool closed() const { return file_.closed(); }
+  const std::string& path() const { return file_.path(); }
 
   // The framed bytes of one record.
   static std::string frame(std::string_view record);
 
  private:
-  std::string path_;
-  std::string pending_;
-  int fd_ = -1;
+  AppendOnlyFile file_;
 };
 
 }  // namespace fulgur::lightning::loggers
