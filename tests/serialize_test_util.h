@@ -1,6 +1,6 @@
 // Helpers shared by the serialize_* tests: deep comparison of Value trees (tensors compared
 // by dtype, sizes, strides, offset and element bytes read straight from memory), temporary
-// paths, and file reading.
+// paths (file reading is in test_util.h).
 #pragma once
 
 #include <cstdlib>
@@ -16,20 +16,6 @@ namespace fulgur::testing {
 inline std::string tmp_path(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return std::string(dir ? dir : "/tmp") + "/" + name;
-}
-
-inline std::string read_file_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE_MESSAGE(f.good(), "cannot open ", path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-inline void write_file_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(f.good());
 }
 
 // Element bytes of t in row-major order, read through sizes and strides.

@@ -73,4 +73,21 @@ inline std::optional<std::vector<std::string>> missing_python_modules(
   return missing;
 }
 
+// Why a Python oracle test cannot run here, as its SKIPPED line, or nullopt when `python` runs
+// and imports every module. `pip_packages` are what .ci/run installs into its venv for them.
+inline std::optional<std::string> python_oracle_skip_reason(
+    const std::string& oracle, const std::pair<std::string, std::string>& python_and_from,
+    const std::vector<std::pair<std::string, std::string>>& modules, const std::string& pip_packages) {
+  const auto& [python, from] = python_and_from;
+  const auto missing = missing_python_modules(python, modules);
+  if (missing && missing->empty()) return std::nullopt;
+  std::string why = "SKIPPED: " + oracle + ": " + python + " (" + from + ") ";
+  if (!missing) return why + "does not run (apt-get install python3, or --test_env=FULGUR_TEST_PYTHON=...)";
+  why += "lacks";
+  for (const std::string& m : *missing) why += " " + m;
+  return why + " (/usr/bin/python3 -m venv --system-site-packages ~/.cache/fulgur/pyenv && " +
+         "~/.cache/fulgur/pyenv/bin/pip install " + pip_packages +
+         ", as .ci/run does; or --test_env=FULGUR_TEST_PYTHON=<a python3 with them>)";
+}
+
 }  // namespace fulgur::testing

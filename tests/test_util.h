@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -333,6 +335,31 @@ inline bool chdir_to_test_tmpdir() {
   std::filesystem::create_directories(path);
   std::filesystem::current_path(path);
   return true;
+}
+
+// A fresh, empty folder `name` in the test's scratch folder (Bazel's TEST_TMPDIR, else the
+// system temp dir).
+inline std::string fresh_test_dir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::filesystem::path dir =
+      (root != nullptr ? std::filesystem::path(root) : std::filesystem::temp_directory_path()) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// A whole file's bytes (REQUIREs that it opens), and a file written with exactly `bytes`.
+inline std::string read_file_bytes(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  REQUIRE_MESSAGE(f.good(), "cannot open ", path.string());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+inline void write_file_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(f.good());
 }
 
 // The regression the trainer tests fit: y = x . [1, -2, 0.5] + 0.3 with x ~ randn (seed 0), no

@@ -32,6 +32,7 @@
 
 #include "subprocess_util.h"
 #include "fulgur/fulgur.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace fulgur;
@@ -43,19 +44,6 @@ namespace {
 
 
 
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  REQUIRE(f.good());
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // 4 training batches per epoch, 2 epochs; "a" = global batch index + 0.5 (exact in float32),
 // validation "v" = 0.25 then 0.75.
@@ -127,30 +115,16 @@ std::string replace_once(std::string s, const std::string& from, const std::stri
 
 TEST_CASE("loggers oracle: tensorboard and mlflow read back what TensorBoardLogger and MLFlowLogger wrote") {
   const auto [python, from] = find_python();
-  const auto missing = missing_python_modules(
-      python, {{"tensorboard", "tensorboard.backend.event_processing.event_accumulator"},
-               {"mlflow-skinny", "mlflow.tracking"}});
-  if (!missing || !missing->empty()) {
-    std::string why = "SKIPPED: loggers python oracle: ";
-    if (!missing) {
-      why += python + " (" + from + ") does not run (apt-get install python3, or --test_env=FULGUR_TEST_PYTHON=...)";
-    } else {
-      std::string names;
-      for (const std::string& m : *missing) names += " " + m;
-      why += python + " (" + from + ") lacks" + names +
-             " (/usr/bin/python3 -m venv --system-site-packages ~/.cache/fulgur/pyenv && ~/.cache/fulgur/pyenv/bin/pip "
-             "install tensorboard==2.18.0 mlflow-skinny==2.19.0 protobuf==5.29.6, as .ci/run does; or "
-             "--test_env=FULGUR_TEST_PYTHON=<a python3 with them>)";
-    }
-    std::cout << why << std::endl;
-    MESSAGE(why);
+  if (const auto skip = python_oracle_skip_reason(
+          "loggers python oracle", {python, from},
+          {{"tensorboard", "tensorboard.backend.event_processing.event_accumulator"}, {"mlflow-skinny", "mlflow.tracking"}},
+          "tensorboard==2.18.0 mlflow-skinny==2.19.0 protobuf==5.29.6")) {
+    std::cout << *skip << std::endl;
+    MESSAGE(*skip);
     return;
   }
 
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir = fs::path(tmp ? tmp : "/tmp") / "loggers_python_oracle";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_test_dir("loggers_python_oracle");
   const std::string uri = "file:" + (dir / "mlruns").string();
 
   auto tb = std::make_shared<L::loggers::TensorBoardLogger>(L::loggers::TensorBoardLoggerOptions{.save_dir = dir.string()});
@@ -174,7 +148,7 @@ TEST_CASE("loggers oracle: tensorboard and mlflow read back what TensorBoardLogg
   const std::string oracle = "tests/trainer_loggers_oracle.py";
   auto run_oracle = [&](const std::string& json, std::string& out) {
     const fs::path path = dir / ("expected_" + std::to_string(std::hash<std::string>{}(json)) + ".json");
-    write_file(path, json);
+    write_file_bytes(path, json);
     return run_command(shell_quoted(python) + " " + oracle + " " + shell_quoted(path.string()), out);
   };
 
@@ -210,14 +184,14 @@ TEST_CASE("loggers oracle: tensorboard and mlflow read back what TensorBoardLogg
     }
     std::sort(files.begin(), files.end());
     REQUIRE(files.size() == 2);
-    std::string bytes = read_file(files[0]);
+    std::string bytes = read_file_bytes(files[0]);
     uint64_t len0 = 0;
     for (int i = 7; i >= 0; --i) len0 = (len0 << 8) | static_cast<unsigned char>(bytes[i]);
     const size_t second = 16 + len0;
     uint64_t len1 = 0;
     for (int i = 7; i >= 0; --i) len1 = (len1 << 8) | static_cast<unsigned char>(bytes[second + i]);
     bytes[second + 12 + len1] = static_cast<char>(bytes[second + 12 + len1] ^ 0x01);
-    write_file(files[0], bytes);
+    write_file_bytes(files[0], bytes);
     std::string bad;
     CHECK(run_oracle(replace_once(expected, *tb->log_dir(), copy.string()), bad) == 1);
     MESSAGE(bad);

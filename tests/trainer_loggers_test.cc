@@ -28,22 +28,9 @@ using L::loggers::crc32c;
 
 namespace {
 
-// A fresh folder under Bazel's per-test directory.
-std::string temp_dir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const fs::path dir = fs::path(root != nullptr ? root : fs::temp_directory_path().string()) / ("loggers_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string temp_dir(const std::string& name) { return fulgur::testing::fresh_test_dir("loggers_" + name); }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read_file(const fs::path& path) { return fulgur::testing::read_file_bytes(path); }
 
 std::vector<std::string> split(const std::string& s, const std::string& sep) {
   std::vector<std::string> out;
