@@ -111,6 +111,7 @@
 #include "fulgur/trainer/loggers/csv_logger.h"
 #include "fulgur/trainer/loggers/mlflow_logger.h"
 #include "fulgur/trainer/loggers/tensorboard_logger.h"
+#include "fulgur/trainer/loggers/wandb_logger.h"
 #include "fulgur/trainer/log_options.h"
 #include "fulgur/trainer/metrics/aggregation/aggregation.h"
 #include "fulgur/trainer/metrics/classification/accuracy.h"

@@ -41,6 +41,10 @@ class Logger {
   // other than TensorBoard and CSV.
   virtual std::optional<std::string> log_dir() const { return save_dir(); }
 
+  // Lightning's `_ = logger.experiment` before the setup hooks (_call_setup_hook): a logger that
+  // makes its run lazily makes it now, so that version() is known to the callbacks' setup
+  // (ModelCheckpoint's folder). The file loggers decide their version at its first call instead.
+  virtual void create_experiment() {}
   virtual void log_metrics(const std::map<std::string, double>& metrics, std::optional<int64_t> step) = 0;
   // A dict Value (an HParams' to_value(), possibly nested).
   virtual void log_hyperparams(const Value& params) = 0;

@@ -366,6 +366,8 @@ void Trainer::setup_callbacks() {
 
 void Trainer::call_setup(const std::string& stage) {
   set_fx("setup");
+  // Lightning's _call_setup_hook: the loggers' lazy experiments are made before the hooks.
+  for (const auto& logger : loggers_) logger->create_experiment();
   if (datamodule_ != nullptr) datamodule_->setup(stage);
   callbacks_do([&](Callback& c) { c.setup(*this, *model_, stage); });
   model_->setup(stage);
