@@ -44,8 +44,6 @@ MapLocation saved_device_if_present() {
   };
 }
 
-std::string python_bool(bool b) { return b ? "True" : "False"; }
-
 // The class's unqualified name, as Python's cls.__name__ (ns::Wrap<ns::M> -> Wrap<ns::M>).
 std::string class_name(const LightningModule& module) {
   int status = 0;
@@ -188,8 +186,8 @@ nn::StateDict checkpoint_state_dict(const Value& checkpoint) {
 
 bool resolve_strict(const LightningModule& module, const std::optional<bool>& strict) {
   FULGUR_CHECK(!strict || !module.strict_loading_set() || *strict == module.strict_loading(), kOp,
-               "You set `.load_from_checkpoint(..., strict=", python_bool(*strict), ")` which is in conflict with `",
-               class_name(module), ".strict_loading=", python_bool(module.strict_loading()),
+               "You set `.load_from_checkpoint(..., strict=", Value(*strict).repr(), ")` which is in conflict with `",
+               class_name(module), ".strict_loading=", Value(module.strict_loading()).repr(),
                ". Please set the same value for both of them.");
   return strict.value_or(module.strict_loading());
 }
