@@ -244,6 +244,18 @@ TEST_CASE("wandb log framing: header, FULL chunks, a record cut across blocks, z
     return std::string{static_cast<char>(crc), static_cast<char>(crc >> 8), static_cast<char>(crc >> 16),
                        static_cast<char>(crc >> 24)};
   }()));
+  // Exactly a chunk header's room left: an empty FIRST chunk there, the data in the next block
+  // (LevelDB's and wandb's writers do the same); less than that: zeros, then a FULL chunk.
+  const std::string at_seven = WandbLogWriter::frame("abc", WandbLogWriter::kBlockSize - 7);
+  REQUIRE(at_seven.size() == 7 + 10);
+  CHECK(le(at_seven, 4, 2) == 0);
+  CHECK(at_seven[6] == 2);
+  CHECK(le(at_seven, 11, 2) == 3);
+  CHECK(at_seven[13] == 4);
+  CHECK(at_seven.substr(14) == "abc");
+  const std::string at_six = WandbLogWriter::frame("abc", WandbLogWriter::kBlockSize - 6);
+  CHECK(at_six.substr(0, 6) == std::string(6, '\0'));
+  CHECK(at_six[12] == 1);
   // A record that ends a block exactly leaves the next record at the next block's start.
   CHECK(WandbLogWriter::frame(std::string(WandbLogWriter::kBlockSize - 14, 'x'), 7).size() ==
         WandbLogWriter::kBlockSize - 7);
@@ -301,7 +313,7 @@ TEST_CASE("WandbLogger through Trainer.fit: the run folder, Lightning's names, t
   // logging call: (a definition at a key's first sight) a history row and its summary; exit.
   const std::vector<uint32_t> expected = {21, 17, 12, 12, 5,       // header, run, metric x2, config
                                           12, 12, 2, 3,            // "a", "epoch" defined; row 1
-                                          2, 3, 2, 3, 2, 3, 18};   // rows 2..4, exit
+                                          2, 3, 2, 3, 2, 3, 18, 20};  // rows 2..4, exit, final
   CHECK(types == expected);
   // Record numbers count from 1; every record names the run (_info.stream_id).
   for (size_t i = 0; i < f.records.size(); ++i) {
@@ -331,7 +343,7 @@ TEST_CASE("WandbLogger through Trainer.fit: the run folder, Lightning's names, t
     CHECK(row.count("_timestamp") == 1);
     CHECK(items(fields(f.records[at + 1]).bytes.at(3).at(0), 1) == row);  // the summary takes the row
   }
-  const Fields exit = fields(fields(f.records.back()).bytes.at(18).at(0));
+  const Fields exit = fields(fields(f.records[f.records.size() - 2]).bytes.at(18).at(0));
   CHECK(exit.varints.count(1) == 0);  // exit code 0
 }
 
@@ -395,8 +407,9 @@ TEST_CASE("WandbLogger: Lightning's options, errors and fallbacks") {
       file = wb.experiment().file();
     }
     const WandbFile f = read_wandb(read_file(file));
-    const Fields exit = fields(fields(f.records.back()).bytes.at(18).at(0));
+    const Fields exit = fields(fields(f.records[f.records.size() - 2]).bytes.at(18).at(0));
     CHECK(exit.varints.at(1) == 1);
+    CHECK(record_type(f.records.back()) == 20);  // the final record, after which wandb sync sends the exit
   }
 }
 
@@ -410,6 +423,9 @@ TEST_CASE("WandbRun: define_metric globs, step_sync, finish once, bad input") {
   run.log(Value::dict().set("train/loss", 1.0));   // not covered: no step added
   CHECK(run.summary().at("step") == Value(10));
   CHECK(run.step() == 3);
+  run.define_metric("acc?");
+  run.define_metric("val/*", "epoch");
+  run.log(Value::dict().set("val/acc", 0.5).set("acc?", 1).set("epoch", 1));
   CHECK_THROWS_WITH_AS(run.log(Value::dict().set("t", Value(full({2}, 1.0f)))), doctest::Contains("not JSON"),
                        Error);
   CHECK_THROWS_WITH_AS(run.log(Value::list({Value(1)})), doctest::Contains("must be a dict"), Error);
@@ -423,7 +439,7 @@ TEST_CASE("WandbRun: define_metric globs, step_sync, finish once, bad input") {
   const WandbFile f = read_wandb(read_file(run.file()));
   std::vector<uint32_t> types;
   for (const std::string& r : f.records) types.push_back(record_type(r));
-  CHECK(types == std::vector<uint32_t>{21, 17, 12, 12, 12, 2, 3, 2, 3, 2, 3, 18});
+  CHECK(types == std::vector<uint32_t>{21, 17, 12, 12, 12, 2, 3, 2, 3, 2, 3, 12, 12, 12, 2, 3, 18, 20});
   // "val/loss" defined from the glob at first sight: step metric "step", step_sync, overwrite.
   const Fields expanded = fields(fields(f.records[4]).bytes.at(12).at(0));
   CHECK(expanded.bytes.at(1).at(0) == "val/loss");
@@ -434,4 +450,54 @@ TEST_CASE("WandbRun: define_metric globs, step_sync, finish once, bad input") {
   const auto third = items(fields(f.records[9]).bytes.at(2).at(0), 1);
   CHECK(third.count("step") == 0);
   CHECK(third.at("train/loss") == "1.0");
+  // "acc?" is a name, not a glob (only a trailing "*" makes one); defining "val/*" again merges:
+  // its new step metric applies to keys first seen afterwards.
+  const Fields acc = fields(fields(f.records[11]).bytes.at(12).at(0));
+  CHECK(acc.bytes.at(1).at(0) == "acc?");
+  CHECK(acc.bytes.count(2) == 0);
+  const Fields merged = fields(fields(f.records[13]).bytes.at(12).at(0));
+  CHECK(merged.bytes.at(1).at(0) == "val/acc");
+  CHECK(merged.bytes.at(4).at(0) == "epoch");
+}
+
+TEST_CASE("WandbRun: text that is not UTF-8 and bad project names are refused before anything is written") {
+  const std::string root = temp_dir("utf8");
+  L::loggers::WandbRun run({.project = "p", .dir = root, .id = "utf8run"});
+  CHECK_THROWS_WITH_AS(run.log(Value::dict().set("bad\xff", 1.0)), doctest::Contains("not valid UTF-8"), Error);
+  CHECK_THROWS_WITH_AS(run.log(Value::dict().set("x", "\xc3")), doctest::Contains("not valid UTF-8"), Error);
+  CHECK_THROWS_WITH_AS(run.config_update(Value::dict().set("s", "\xed\xa0\x80")),  // a surrogate
+                       doctest::Contains("not valid UTF-8"), Error);
+  CHECK(run.step() == 0);
+  CHECK_THROWS_WITH_AS(L::loggers::WandbRun({.project = "p", .dir = root, .tags = {"\xff"}}),
+                       doctest::Contains("a tag is not valid UTF-8"), Error);
+  CHECK_THROWS_WITH_AS(L::loggers::WandbRun({.project = "a/b", .dir = root}),
+                       doctest::Contains("Invalid project name 'a/b': cannot contain characters"), Error);
+  CHECK_THROWS_WITH_AS(L::loggers::WandbRun({.project = std::string(129, 'p'), .dir = root}),
+                       doctest::Contains("exceeded 128 characters"), Error);
+  // A config JSON cannot hold is refused before the run's folder exists.
+  CHECK_THROWS_WITH_AS(
+      L::loggers::WandbRun({.project = "p", .dir = root + "/never", .config = Value::dict().set("t", full({2}, 1.0f))}),
+      doctest::Contains("not JSON serializable"), Error);
+  CHECK_FALSE(fs::exists(root + "/never"));
+  run.finish();
+  const WandbFile f = read_wandb(read_file(run.file()));
+  CHECK(f.records.size() == 4);  // header, run, exit, final: nothing of the refused calls
+}
+
+TEST_CASE("WandbLogger: the epoch stays an int under a prefix; a success after a failure exits with 0") {
+  const std::string root = temp_dir("prefix");
+  std::string file;
+  {
+    L::loggers::WandbLogger wb({.save_dir = root, .offline = true, .prefix = "train"});
+    wb.log_metrics({{"epoch", 2.0}, {"loss", 1.0}}, 5);
+    CHECK(wb.experiment().summary().at("train-epoch") == Value(2));
+    CHECK(wb.experiment().summary().at("train-loss") == Value(1.0));
+    CHECK(wb.experiment().summary().at("trainer/global_step") == Value(5));
+    wb.finalize("failed");
+    wb.finalize("success");
+    file = wb.experiment().file();
+  }
+  const WandbFile f = read_wandb(read_file(file));
+  const Fields exit = fields(fields(f.records[f.records.size() - 2]).bytes.at(18).at(0));
+  CHECK(exit.varints.count(1) == 0);
 }

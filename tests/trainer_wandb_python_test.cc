@@ -3,8 +3,9 @@
 // `wandb sync --view` command) and compares the run, config, metric definitions, every history
 // row, the summary and the exit record with what Lightning 2.x logs for this run (written here
 // by hand). A hyperparameter of 70,000 characters makes the config record span three blocks.
-// Then it shows the oracle failing when it should: on a wrong expected value, and on a run file
-// with one corrupted byte.
+// Then it shows the oracle failing when it should: on a wrong expected value, on a run file
+// without its final record (wandb sync would then skip the shutdown that uploads the config),
+// and on a run file with one corrupted byte.
 //
 // Which Python: as tests/trainer_loggers_python_test.cc (.ci/run installs wandb==0.18.7 into
 // ~/.cache/fulgur/pyenv); without wandb the test prints a SKIPPED line saying how to get it, and
@@ -22,6 +23,7 @@
 #include "subprocess_util.h"
 #include "fulgur/fulgur.h"
 #include "fulgur/serialize/json_writer.h"
+#include "fulgur/trainer/loggers/wandb_records.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -147,6 +149,21 @@ TEST_CASE("wandb oracle: wandb reads back the offline run WandbLogger wrote") {
     MESSAGE(bad);
     CHECK(bad.find("FAIL row 1") != std::string::npos);
     CHECK(bad.find("ORACLE FAILED") != std::string::npos);
+  }
+  SUBCASE("without the final record, wandb sync would not upload the hyperparameters") {
+    // The file cut before its last record (the final record is one FULL chunk at the end).
+    const fs::path copy = dir / "no_final";
+    fs::copy(run_dir, copy, fs::copy_options::recursive);
+    const fs::path file = copy / ("run-" + run_id + ".wandb");
+    const std::string bytes = read_file_bytes(file);
+    const size_t last_chunk = 7 + L::loggers::wandb::final_record(1, run_id).size();
+    write_file_bytes(file, bytes.substr(0, bytes.size() - last_chunk));
+    Value moved = expected;
+    moved.set("run_dir", copy.string());
+    std::string bad;
+    CHECK(run_oracle(moved, bad) == 1);
+    MESSAGE(bad);
+    CHECK(bad.find("FAIL sender: the last upsert_run's config") != std::string::npos);
   }
   SUBCASE("the oracle fails on a run file with one corrupted byte") {
     const fs::path copy = dir / "corrupted";

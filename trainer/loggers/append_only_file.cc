@@ -43,7 +43,14 @@ void AppendOnlyFile::flush() {
 
 void AppendOnlyFile::close() {
   if (fd_ < 0) return;
-  flush();
+  try {
+    flush();
+  } catch (...) {  // the descriptor is released either way; the write error is what the caller sees
+    ::close(fd_);
+    fd_ = -1;
+    pending_.clear();
+    throw;
+  }
   const int fd = fd_;
   fd_ = -1;
   const bool synced = ::fsync(fd) == 0;

@@ -92,12 +92,13 @@ WandbRun& WandbLogger::experiment() {
 
 void WandbLogger::log_metrics(const std::map<std::string, double>& metrics, std::optional<int64_t> step) {
   Value row = Value::dict();
-  for (const auto& [key, value] : detail::add_prefix(metrics, options_.prefix, "-")) {
-    // Lightning logs the epoch as an int.
+  for (const auto& [key, value] : metrics) {
+    // Lightning logs the epoch as an int (prefixed like every key).
+    const std::string name = options_.prefix.empty() ? key : options_.prefix + "-" + key;
     if (key == "epoch" && value == static_cast<double>(static_cast<int64_t>(value))) {
-      row.set(key, static_cast<int64_t>(value));
+      row.set(name, static_cast<int64_t>(value));
     } else {
-      row.set(key, value);
+      row.set(name, value);
     }
   }
   if (step) row.set(kStepMetric, *step);
@@ -115,7 +116,7 @@ void WandbLogger::save() {
 
 void WandbLogger::finalize(const std::string& status) {
   if (!run_) return;
-  if (status == "failed") run_->set_exit_code(1);
+  run_->set_exit_code(status == "failed" ? 1 : 0);  // what the process would exit with
   run_->flush();
 }
 

@@ -13,6 +13,7 @@ constexpr uint32_t kRecordConfig = 5;
 constexpr uint32_t kRecordMetric = 12;
 constexpr uint32_t kRecordRun = 17;
 constexpr uint32_t kRecordExit = 18;
+constexpr uint32_t kRecordFinal = 20;
 constexpr uint32_t kRecordHeader = 21;
 constexpr uint32_t kRecordInfo = 200;  // _RecordInfo{stream_id = 1}
 
@@ -113,6 +114,10 @@ std::string exit_record(int64_t num, int32_t exit_code, int32_t runtime_seconds,
   if (exit_code != 0) m.int64_field(1, exit_code);
   if (runtime_seconds != 0) m.int64_field(2, runtime_seconds);
   return record(num, kRecordExit, m, stream_id);
+}
+
+std::string final_record(int64_t num, const std::string& stream_id) {
+  return record(num, kRecordFinal, ProtobufWriter(), stream_id);  // FinalRecord{} (only _info)
 }
 
 }  // namespace fulgur::lightning::loggers::wandb

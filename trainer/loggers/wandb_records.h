@@ -60,5 +60,9 @@ std::string history_record(int64_t num, const std::vector<Item>& items, int64_t 
 std::string summary_record(int64_t num, const std::vector<Item>& update, const std::string& stream_id);
 // Record{exit{exit_code, runtime}}: the run ended (runtime in whole seconds).
 std::string exit_record(int64_t num, int32_t exit_code, int32_t runtime_seconds, const std::string& stream_id);
+// Record{final{}}: after the exit record. `wandb sync` holds the exit record back until it sees
+// this one; without it the sender never runs its shutdown (the final config upload with the
+// hyperparameters and metric definitions, the exit code).
+std::string final_record(int64_t num, const std::string& stream_id);
 
 }  // namespace fulgur::lightning::loggers::wandb

@@ -1,6 +1,5 @@
 #include "fulgur/trainer/loggers/wandb_run.h"
 
-#include <fnmatch.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -9,6 +8,7 @@
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/json_writer.h"
+#include "fulgur/serialize/utf8.h"
 #include "fulgur/trainer/loggers/wandb_log_writer.h"
 #include "fulgur/trainer/version.h"
 
@@ -55,18 +55,51 @@ void check_dict(const Value& v, const char* op, const char* what) {
   }
 }
 
+// The records' strings are proto3 `string`s: wandb's protobuf refuses a record holding invalid
+// UTF-8, and `wandb sync` stops there, so such text is refused before it is written.
+void check_utf8(std::string_view s, const char* op, const char* what) {
+  FULGUR_CHECK(serialize::is_valid_utf8(s, /*allow_surrogates=*/false), op, what, " is not valid UTF-8: \"",
+               printable(s, 60, true), "\"; hint: W&B stores text as UTF-8");
+}
+
+// A dict's entries as items (key, json.dumps(value)), checked before anything is written.
+std::vector<wandb::Item> to_items(const Value& dict, const char* op, const char* what) {
+  check_dict(dict, op, what);
+  std::vector<wandb::Item> items;
+  for (const auto& [key, item] : dict.items()) {
+    check_utf8(key.as_string(), op, "a key");
+    std::string json = serialize::to_json(item);
+    check_utf8(json, op, "a value");
+    items.push_back({key.as_string(), std::move(json)});
+  }
+  return items;
+}
+
+// wandb's define_metric: a name ending in "*" is a glob, matched as a prefix.
+bool is_glob(const std::string& name) { return !name.empty() && name.back() == '*'; }
+
 }  // namespace
 
 WandbRun::WandbRun(WandbRunOptions options) : options_(std::move(options)), started_(std::chrono::steady_clock::now()) {
   FULGUR_CHECK(options_.mode == "offline" || options_.mode == "disabled", "WandbRun",
                "mode must be \"offline\" or \"disabled\", got \"", options_.mode,
                "\"; hint: Fulgur writes runs offline, `wandb sync <run dir>` uploads them");
-  check_dict(options_.config, "WandbRun", "config");
+  std::vector<wandb::Item> config_items = to_items(options_.config, "WandbRun", "config");
   if (options_.id.empty()) options_.id = generate_id();
   for (const char c : options_.id) {
     FULGUR_CHECK(c != '/' && c != '\\' && c != ':' && c != '\0', "WandbRun", "run id \"", options_.id,
                  "\" contains '", c, "' (W&B refuses /, \\ and :)");
   }
+  // wandb.init's own checks on the project name.
+  FULGUR_CHECK(options_.project.size() <= 128, "WandbRun", "Invalid project name '", options_.project,
+               "': exceeded 128 characters");
+  FULGUR_CHECK(options_.project.find_first_of("/\\#?%:") == std::string::npos, "WandbRun", "Invalid project name '",
+               options_.project, "': cannot contain characters '/,\\,#,?,%,:'");
+  for (const std::string* s : {&options_.project, &options_.name, &options_.id, &options_.entity, &options_.group,
+                               &options_.job_type, &options_.notes}) {
+    check_utf8(*s, "WandbRun", "a run setting");
+  }
+  for (const std::string& tag : options_.tags) check_utf8(tag, "WandbRun", "a tag");
   config_ = options_.config;
   if (disabled()) return;
 
@@ -105,7 +138,7 @@ WandbRun::WandbRun(WandbRunOptions options) : options_(std::move(options)), star
                      .start_nanos = static_cast<int32_t>(
                          std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() %
                          1000000000)};
-  for (const auto& [key, item] : config_.items()) run.config.push_back({key.as_string(), serialize::to_json(item)});
+  run.config = std::move(config_items);
   write(wandb::run_record(++num_, run));
 }
 
@@ -127,33 +160,40 @@ void WandbRun::write(const std::string& record) {
 
 bool WandbRun::covered_by(const wandb::MetricDefinition& metric, const std::string& key) const {
   if (!metric.name.empty()) return metric.name == key;
-  return ::fnmatch(metric.glob_name.c_str(), key.c_str(), 0) == 0;
+  return key.compare(0, metric.glob_name.size() - 1, metric.glob_name, 0, metric.glob_name.size() - 1) == 0;
 }
 
 void WandbRun::define_metric(const std::string& name, const std::string& step_metric, bool step_sync) {
   FULGUR_CHECK(!name.empty(), "WandbRun.define_metric", "the metric's name must not be empty");
-  const bool glob = name.find_first_of("*?[") != std::string::npos;
+  check_utf8(name, "WandbRun.define_metric", "the name");
+  check_utf8(step_metric, "WandbRun.define_metric", "the step metric");
+  const bool glob = is_glob(name);
   wandb::MetricDefinition metric{.name = glob ? "" : name,
                                  .glob_name = glob ? name : "",
                                  .step_metric = step_metric,
                                  .step_sync = step_sync,
                                  .defined = true};
   write(wandb::metric_record(++num_, metric, options_.id));
+  // A second definition of the same name merges into the first, as wandb's handler does
+  // (MergeFrom: what the new one sets wins).
+  for (wandb::MetricDefinition& old : metrics_) {
+    if (old.name == metric.name && old.glob_name == metric.glob_name) {
+      if (!metric.step_metric.empty()) old.step_metric = metric.step_metric;
+      old.step_sync = old.step_sync || metric.step_sync;
+      return;
+    }
+  }
   metrics_.push_back(std::move(metric));
 }
 
 void WandbRun::config_update(const Value& params) {
-  check_dict(params, "WandbRun.config_update", "params");
-  std::vector<wandb::Item> items;
-  for (const auto& [key, item] : params.items()) {
-    items.push_back({key.as_string(), serialize::to_json(item)});  // throws before anything is kept
-  }
+  const std::vector<wandb::Item> items = to_items(params, "WandbRun.config_update", "params");
   for (const auto& [key, item] : params.items()) config_.set(key, item);
   write(wandb::config_record(++num_, items, options_.id));
 }
 
 void WandbRun::log(const Value& data) {
-  check_dict(data, "WandbRun.log", "data");
+  to_items(data, "WandbRun.log", "data");  // refused before anything is written
   Value row = data;
   // step_sync: the last value of the step metric fills rows that lack it.
   for (const auto& metric : metrics_) {
@@ -170,8 +210,7 @@ void WandbRun::log(const Value& data) {
   const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   row.set("_timestamp", unix_seconds()).set("_runtime", runtime).set("_step", step_);
 
-  std::vector<wandb::Item> items;
-  for (const auto& [key, item] : row.items()) items.push_back({key.as_string(), serialize::to_json(item)});
+  const std::vector<wandb::Item> items = to_items(row, "WandbRun.log", "data");
 
   // Keys a glob covers get their own definition the first time they are logged (wandb's
   // handler), unless a definition names them.
@@ -211,6 +250,7 @@ void WandbRun::finish() {
   if (writer_) {
     const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     write(wandb::exit_record(++num_, exit_code_, static_cast<int32_t>(runtime), options_.id));
+    write(wandb::final_record(++num_, options_.id));
     finished_ = true;
     writer_->close();
   }

@@ -7,8 +7,8 @@
 //
 // The .wandb file holds, in order: a header, the run (id, project, name, entity, group, tags,
 // notes, host, start time, the config given at init), then one record per call: config
-// updates, metric definitions, a history row and its summary update per log(), and an exit
-// record at finish(). Framing in wandb_log_writer.h, records in wandb_records.h.
+// updates, metric definitions, a history row and its summary update per log(), and the exit
+// and final records at finish(). Framing in wandb_log_writer.h, records in wandb_records.h.
 //
 //   L::loggers::WandbRun run({.project = "mnist", .name = "baseline", .dir = "logs"});
 //   run.define_metric("trainer/global_step");
@@ -74,7 +74,8 @@ class WandbRun {
   void log(const Value& data);
   // wandb.config.update(params, allow_val_change=True): a dict, nested dicts kept as JSON.
   void config_update(const Value& params);
-  // run.define_metric(name, step_metric, step_sync): `name` may be a glob ("*", "val/*").
+  // run.define_metric(name, step_metric, step_sync): a name ending in "*" is a glob matched as
+  // a prefix ("*", "val/*"), as wandb's; defining a name again merges into the first definition.
   void define_metric(const std::string& name, const std::string& step_metric = "", bool step_sync = false);
   // The config and summary so far (summary: each key's last logged value).
   const Value& config() const { return config_; }
@@ -82,11 +83,11 @@ class WandbRun {
   // The next row's _step.
   int64_t step() const { return step_; }
 
-  // The exit code finish() records (0; a failed run sets 1).
+  // The exit code finish() records (0 unless set; WandbLogger sets 1 after a failed run).
   void set_exit_code(int exit_code) { exit_code_ = exit_code; }
   void flush();
-  // Writes the exit record and closes the file; once (later calls do nothing, later logging is
-  // an error).
+  // Writes the exit and final records and closes the file; once (later calls do nothing, later
+  // logging is an error).
   void finish();
   bool finished() const { return finished_; }
 
