@@ -400,8 +400,14 @@ TEST_CASE("WandbLogger: Lightning's options, errors and fallbacks") {
     std::string file;
     {
       L::loggers::WandbLogger wb({.save_dir = root, .offline = true});
-      wb.log_hyperparams(Value::dict().set("w", Value(full({2}, 1.0f))).set("opt", Value::dict().set("b", 0.9)));
+      wb.log_hyperparams(Value::dict()
+                             .set("w", Value(full({2}, 1.0f)))
+                             .set("opt", Value::dict().set("b", 0.9))
+                             .set("ws", Value::list({Value(full({1}, 2.0f)), Value(3)})));
       CHECK(wb.experiment().config().at("w").is_string());
+      // Inside a list too (wandb would have made a list of numbers of it; documented difference).
+      CHECK(wb.experiment().config().at("ws")[0].is_string());
+      CHECK(wb.experiment().config().at("ws")[1] == Value(3));
       CHECK(wb.experiment().config().at("opt").at("b") == Value(0.9));
       wb.finalize("failed");
       file = wb.experiment().file();
