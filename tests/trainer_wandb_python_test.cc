@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -150,32 +151,35 @@ TEST_CASE("wandb oracle: wandb reads back the offline run WandbLogger wrote") {
     CHECK(bad.find("FAIL row 1") != std::string::npos);
     CHECK(bad.find("ORACLE FAILED") != std::string::npos);
   }
-  SUBCASE("without the final record, wandb sync would not upload the hyperparameters") {
-    // The file cut before its last record (the final record is one FULL chunk at the end).
-    const fs::path copy = dir / "no_final";
+  // The oracle on a copy of the run whose .wandb bytes `edit` changed.
+  auto run_oracle_on_edited_copy = [&](const std::string& name, const std::function<std::string(std::string)>& edit,
+                                       std::string& out) {
+    const fs::path copy = dir / name;
     fs::copy(run_dir, copy, fs::copy_options::recursive);
     const fs::path file = copy / ("run-" + run_id + ".wandb");
-    const std::string bytes = read_file_bytes(file);
-    const size_t last_chunk = 7 + L::loggers::wandb::final_record(1, run_id).size();
-    write_file_bytes(file, bytes.substr(0, bytes.size() - last_chunk));
+    write_file_bytes(file, edit(read_file_bytes(file)));
     Value moved = expected;
     moved.set("run_dir", copy.string());
+    return run_oracle(moved, out);
+  };
+  SUBCASE("without the final record, wandb sync would not upload the hyperparameters") {
+    // The file cut before its last record (the final record is one FULL chunk at the end).
+    const size_t last_chunk = 7 + L::loggers::wandb::final_record(1, run_id).size();
     std::string bad;
-    CHECK(run_oracle(moved, bad) == 1);
+    CHECK(run_oracle_on_edited_copy(
+              "no_final", [&](std::string bytes) { return bytes.substr(0, bytes.size() - last_chunk); }, bad) == 1);
     MESSAGE(bad);
     CHECK(bad.find("FAIL sender: the last upsert_run's config") != std::string::npos);
   }
   SUBCASE("the oracle fails on a run file with one corrupted byte") {
-    const fs::path copy = dir / "corrupted";
-    fs::copy(run_dir, copy, fs::copy_options::recursive);
-    const fs::path file = copy / ("run-" + run_id + ".wandb");
-    std::string bytes = read_file_bytes(file);
-    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x01);
-    write_file_bytes(file, bytes);
-    Value moved = expected;
-    moved.set("run_dir", copy.string());
     std::string bad;
-    CHECK(run_oracle(moved, bad) == 1);
+    CHECK(run_oracle_on_edited_copy(
+              "corrupted",
+              [](std::string bytes) {
+                bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x01);
+                return bytes;
+              },
+              bad) == 1);
     MESSAGE(bad);
     CHECK(bad.find("checksum is invalid") != std::string::npos);
     CHECK(bad.find("ORACLE FAILED") != std::string::npos);

@@ -127,7 +127,7 @@ WandbRun::WandbRun(WandbRunOptions options) : options_(std::move(options)), star
   wandb::RunInfo run{.run_id = options_.id,
                      .entity = options_.entity,
                      .project = options_.project,
-                     .config = {},
+                     .config = std::move(config_items),
                      .run_group = options_.group,
                      .job_type = options_.job_type,
                      .display_name = options_.name,
@@ -138,7 +138,6 @@ WandbRun::WandbRun(WandbRunOptions options) : options_(std::move(options)), star
                      .start_nanos = static_cast<int32_t>(
                          std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() %
                          1000000000)};
-  run.config = std::move(config_items);
   write(wandb::run_record(++num_, run));
 }
 
@@ -193,16 +192,16 @@ void WandbRun::config_update(const Value& params) {
 }
 
 void WandbRun::log(const Value& data) {
-  to_items(data, "WandbRun.log", "data");  // refused before anything is written
+  check_dict(data, "WandbRun.log", "data");
   Value row = data;
-  // step_sync: the last value of the step metric fills rows that lack it.
+  // step_sync: the step metric's last value (the summary holds it) fills rows that lack it.
   for (const auto& metric : metrics_) {
     if (!metric.step_sync || metric.step_metric.empty() || row.contains(metric.step_metric)) continue;
-    const auto last = last_step_value_.find(metric.step_metric);
-    if (last == last_step_value_.end()) continue;
+    const Value* last = summary_.find(metric.step_metric);
+    if (last == nullptr) continue;
     for (const auto& [key, item] : data.items()) {
       if (covered_by(metric, key.as_string())) {
-        row.set(metric.step_metric, last->second);
+        row.set(metric.step_metric, *last);
         break;
       }
     }
@@ -210,7 +209,7 @@ void WandbRun::log(const Value& data) {
   const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   row.set("_timestamp", unix_seconds()).set("_runtime", runtime).set("_step", step_);
 
-  const std::vector<wandb::Item> items = to_items(row, "WandbRun.log", "data");
+  const std::vector<wandb::Item> items = to_items(row, "WandbRun.log", "data");  // refused before anything is written
 
   // Keys a glob covers get their own definition the first time they are logged (wandb's
   // handler), unless a definition names them.
@@ -233,11 +232,6 @@ void WandbRun::log(const Value& data) {
   write(wandb::history_record(++num_, items, step_, options_.id));
   write(wandb::summary_record(++num_, items, options_.id));
   for (const auto& [key, item] : row.items()) summary_.set(key, item);
-  for (const auto& metric : metrics_) {
-    if (!metric.step_metric.empty() && row.contains(metric.step_metric)) {
-      last_step_value_[metric.step_metric] = row.at(metric.step_metric);
-    }
-  }
   ++step_;
 }
 
@@ -251,10 +245,9 @@ void WandbRun::finish() {
     const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     write(wandb::exit_record(++num_, exit_code_, static_cast<int32_t>(runtime), options_.id));
     write(wandb::final_record(++num_, options_.id));
-    finished_ = true;
-    writer_->close();
   }
   finished_ = true;
+  if (writer_) writer_->close();
 }
 
 }  // namespace fulgur::lightning::loggers

@@ -24,7 +24,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -107,7 +106,6 @@ class WandbRun {
   Value summary_ = Value::dict();
   std::vector<wandb::MetricDefinition> metrics_;  // define_metric calls, in order
   std::set<std::string> expanded_;                // keys given their own definition from a glob
-  std::map<std::string, Value> last_step_value_;  // step metric -> its last logged value
 };
 
 }  // namespace fulgur::lightning::loggers
