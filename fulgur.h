@@ -113,6 +113,8 @@
 #include "fulgur/trainer/loggers/tensorboard_logger.h"
 #include "fulgur/trainer/loggers/wandb_logger.h"
 #include "fulgur/trainer/log_options.h"
+#include "fulgur/trainer/profilers/profiler.h"
+#include "fulgur/trainer/profilers/simple_profiler.h"
 #include "fulgur/trainer/metrics/aggregation/aggregation.h"
 #include "fulgur/trainer/metrics/classification/accuracy.h"
 #include "fulgur/trainer/metrics/classification/auroc.h"

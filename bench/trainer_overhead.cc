@@ -2,8 +2,10 @@
 // DataLoader through Trainer.fit (progress bar, model summary, checkpointing and loggers off;
 // training_step logs its loss, as a real module does) and through `for batch: zero_grad,
 // forward, loss, backward, step`, and that loop again in Lightning's closure order (forward,
-// zero_grad, backward, step): the difference to the latter is the Trainer's bookkeeping alone. Rounds of the two alternate and each reports its median,
-// so that both see the same machine load; the overhead is the median of the paired differences. Target (issue 6): at most 10 us per step
+// zero_grad, backward, step): the difference to the latter is the Trainer's bookkeeping alone.
+// A fourth variant runs Trainer.fit with profiler=SimpleProfiler: what profiling costs per step.
+// Rounds alternate and each reports its median, so that all see the same machine load; the
+// overheads are medians of the paired differences. Target (issue 6): at most 10 us per step
 // (Lightning adds about 130 us per step on its parity model).
 //
 //   bazel run -c opt //bench:trainer_overhead -- --json
@@ -12,9 +14,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "fulgur/fulgur.h"
 
@@ -66,13 +71,18 @@ fulgur::data::DataLoader make_loader(const Config& c) {
 }
 
 // One fit over c.steps batches; microseconds per step, setup and teardown included.
-double trainer_round(const Config& c, BenchModule& model, fulgur::data::DataLoader& loader) {
+// `report_dir`: profile with Lightning's SimpleProfiler, its report appended to a file there.
+double trainer_round(const Config& c, BenchModule& model, fulgur::data::DataLoader& loader,
+                     const std::string& report_dir = "") {
+  L::ProfilerOption profiler;
+  if (!report_dir.empty()) profiler = L::profilers::SimpleProfiler({.dirpath = report_dir, .filename = "bench"});
   L::Trainer trainer({.max_epochs = 1,
                       .logger = false,
                       .num_sanity_val_steps = 0,
                       .enable_checkpointing = false,
                       .enable_progress_bar = false,
-                      .enable_model_summary = false});
+                      .enable_model_summary = false,
+                      .profiler = std::move(profiler)});
   const auto t0 = Clock::now();
   trainer.fit(model, loader);
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / static_cast<double>(c.steps);
@@ -116,6 +126,9 @@ int main(int argc, char** argv) {
   // A tiny model, where the per-step bookkeeping is visible next to the arithmetic, and the
   // 784-128-10 MLP of the examples.
   const std::vector<Config> configs = {{32, 32, 16, 2000}, {784, 128, 64, 300}};
+  // The profiled rounds append their reports here (removed at the end).
+  const std::string report_dir = (std::filesystem::temp_directory_path() /
+                                  ("fulgur_trainer_overhead_" + std::to_string(::getpid()))).string();
   for (const Config& c : configs) {
     fulgur::manual_seed(0);
     BenchModule model(c);
@@ -126,9 +139,11 @@ int main(int argc, char** argv) {
     loop_round(c, *net, loop_loader, true);
     // The overheads are medians of per-round differences: each triple ran back to back, which
     // cancels most of this machine's drift better than a difference of medians.
-    std::vector<double> trainer_us, loop_us, ordered_us, diff_us, ordered_diff_us;
+    std::vector<double> trainer_us, loop_us, ordered_us, diff_us, ordered_diff_us, profiled_us, profiled_diff_us;
     for (int r = 0; r < rounds; ++r) {
       trainer_us.push_back(trainer_round(c, model, trainer_loader));
+      profiled_us.push_back(trainer_round(c, model, trainer_loader, report_dir));
+      profiled_diff_us.push_back(profiled_us.back() - trainer_us.back());
       loop_us.push_back(loop_round(c, *net, loop_loader, true));
       ordered_us.push_back(loop_round(c, *net, loop_loader, false));
       diff_us.push_back(trainer_us.back() - loop_us.back());
@@ -136,18 +151,21 @@ int main(int argc, char** argv) {
     }
     const double t = median(trainer_us), l = median(loop_us), o = median(ordered_us);
     const double d = median(diff_us), od = median(ordered_diff_us);
+    const double p = median(profiled_us), pd = median(profiled_diff_us);
     const std::string name = std::to_string(c.in) + "-" + std::to_string(c.hidden) + "-10";
     if (json) {
       std::printf("{\"bench\":\"trainer_overhead\",\"model\":\"%s\",\"batch\":%lld,\"threads\":%d,"
                   "\"trainer_us_per_step\":%.2f,\"loop_us_per_step\":%.2f,\"overhead_us\":%.2f,"
-                  "\"lightning_order_loop_us_per_step\":%.2f,\"overhead_vs_lightning_order_us\":%.2f}\n",
-                  name.c_str(), static_cast<long long>(c.batch), threads, t, l, d, o, od);
+                  "\"lightning_order_loop_us_per_step\":%.2f,\"overhead_vs_lightning_order_us\":%.2f,"
+                  "\"simple_profiler_trainer_us_per_step\":%.2f,\"simple_profiler_overhead_us\":%.2f}\n",
+                  name.c_str(), static_cast<long long>(c.batch), threads, t, l, d, o, od, p, pd);
     } else {
       std::printf("trainer_overhead %s batch %lld: Trainer.fit %.2f us/step, hand loop %.2f us/step (overhead "
-                  "%.2f), hand loop in Lightning's order %.2f us/step (overhead %.2f) (%d threads, median of %d "
-                  "rounds)\n",
-                  name.c_str(), static_cast<long long>(c.batch), t, l, d, o, od, threads, rounds);
+                  "%.2f), hand loop in Lightning's order %.2f us/step (overhead %.2f), Trainer.fit with "
+                  "SimpleProfiler %.2f us/step (profiler overhead %.2f) (%d threads, median of %d rounds)\n",
+                  name.c_str(), static_cast<long long>(c.batch), t, l, d, o, od, p, pd, threads, rounds);
     }
   }
+  std::filesystem::remove_all(report_dir);
   return 0;
 }

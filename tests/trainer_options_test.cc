@@ -221,6 +221,8 @@ TEST_CASE("LightningCLI: the new options are in the table, in TrainerOptions's o
   CHECK(pos("deterministic") + 1 == pos("benchmark"));
   CHECK(pos("benchmark") + 1 == pos("inference_mode"));
   CHECK(pos("inference_mode") < pos("detect_anomaly"));
+  CHECK(pos("use_distributed_sampler") + 1 == pos("profiler"));
+  CHECK(pos("profiler") + 1 == pos("detect_anomaly"));
   CHECK(pos("detect_anomaly") < pos("reload_dataloaders_every_n_epochs"));
   CHECK(pos("reload_dataloaders_every_n_epochs") < pos("default_root_dir"));
   // devices takes Lightning's list form; strategy its names.
@@ -235,6 +237,17 @@ TEST_CASE("LightningCLI: the new options are in the table, in TrainerOptions's o
   strategy.set(o, Value(std::string("single_device")));
   CHECK(o.strategy.name() == "single_device");
   CHECK(strategy.get(o).as_string() == "single_device");
+  // profiler: null (the default) or a name; a C++ profiler object shows its class.
+  const auto& profiler = specs[pos("profiler")];
+  CHECK(profiler.get(o).is_none());
+  profiler.set(o, Value(std::string("simple")));
+  CHECK(profiler.get(o).as_string() == "simple");
+  L::TrainerOptions only_profiler;
+  profiler.set(only_profiler, Value(std::string("simple")));
+  CHECK(L::Trainer(quiet_options(only_profiler)).profiler().enabled());
+  CHECK_FALSE(profiler.check(Value(int64_t{1})).has_value());
+  o.profiler = L::profilers::SimpleProfiler();
+  CHECK(profiler.get(o).as_string() == "SimpleProfiler");
 }
 
 TEST_CASE("deterministic and benchmark set the process-wide flags, as Lightning's _set_torch_flags") {

@@ -16,6 +16,7 @@
 #include "fulgur/optim/optimizer.h"
 #include "fulgur/tensor/value.h"
 #include "fulgur/trainer/batch.h"
+#include "fulgur/trainer/class_name.h"
 
 namespace fulgur::lightning {
 
@@ -26,9 +27,10 @@ class Callback {
  public:
   virtual ~Callback() = default;
 
-  // The checkpoint key of this callback's state (Lightning: the class's qualified name plus
-  // the arguments that tell instances apart, e.g. "ModelCheckpoint{'monitor': 'val_loss'}").
-  virtual std::string state_key() const { return "Callback"; }
+  // The checkpoint key of this callback's state and its name in profiler reports (Lightning:
+  // the class's name, plus the arguments that tell instances apart in the callbacks that can
+  // appear twice, e.g. "ModelCheckpoint{'monitor': 'val_loss'}").
+  virtual std::string state_key() const { return python_class_name(typeid(*this)); }
   // Monitoring callbacks (ModelCheckpoint, EarlyStopping) run their on_train_epoch_end after
   // the module's, so that they see what it logged.
   virtual bool is_monitoring() const { return false; }

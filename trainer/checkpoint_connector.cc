@@ -77,18 +77,22 @@ Value Trainer::dump_checkpoint(bool weights_only) {
   }
   if (datamodule_ != nullptr) {
     // Its state under its name, when it has any (Lightning's `if datamodule_state_dict`).
-    Value state = datamodule_->state_dict();
+    const std::string outer_fx = current_fx_;
+    set_fx("state_dict");
+    Value state = datamodule_do([&] { return datamodule_->state_dict(); });
+    set_fx(outer_fx);
     if (!(state.is_dict() && state.items().empty())) ck.set(datamodule_->name(), std::move(state));
   }
   const std::string fx = current_fx_;
   set_fx("on_save_checkpoint");
   callbacks_do([&](Callback& c) { c.on_save_checkpoint(*this, *model_, ck); });
-  model_->on_save_checkpoint(ck);
+  module_do([&] { model_->on_save_checkpoint(ck); });
   set_fx(fx);
   return ck;
 }
 
 void Trainer::save_checkpoint(const std::string& path, bool weights_only) {
+  const profilers::ProfileScope scope = profile("save_checkpoint");
   const Value checkpoint = dump_checkpoint(weights_only);
   // Lightning's strategy.save_checkpoint: rank 0 writes (every rank holds the same state), the
   // others wait for the file to exist.
@@ -157,14 +161,18 @@ Value Trainer::resume_start() {
 
 void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks) {
   set_fx("on_load_checkpoint");
-  model_->on_load_checkpoint(ck);
+  module_do([&] { model_->on_load_checkpoint(ck); });
   // The module in the run's dtype first ("64-true"): loading float64 weights into the float32
   // module and converting afterwards would round them (Lightning does that; a resume here is
   // exact).
   precision_plugin_->convert_module(*model_);
   model_->load_state_dict(detail::checkpoint_state_dict(ck), model_->strict_loading());
   if (datamodule_ != nullptr) {
-    if (const Value* dm = ck.find(datamodule_->name())) datamodule_->load_state_dict(*dm);
+    if (const Value* dm = ck.find(datamodule_->name())) {
+      set_fx("load_state_dict");
+      datamodule_do([&] { datamodule_->load_state_dict(*dm); });
+      set_fx("on_load_checkpoint");
+    }
   }
   if (!with_callbacks) {
     rank_zero_printf("Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());

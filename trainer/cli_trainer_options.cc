@@ -104,6 +104,16 @@ struct StrategyName {
   static std::string from(const Value& v) { return v.as_string(); }
 };
 
+// profiler: null, "simple" (Profiler objects are for C++ code).
+struct ProfilerName {
+  static constexpr const char* type = "Optional[Union[Profiler, str]]";
+  static Value get(const ProfilerOption& v) { return v.is_none() ? Value() : Value(v.name()); }
+  static std::optional<Value> check(const Value& v) {
+    return v.is_string() || v.is_none() ? std::optional(v) : std::nullopt;
+  }
+  static ProfilerOption from(const Value& v) { return v.is_none() ? ProfilerOption() : ProfilerOption(v.as_string()); }
+};
+
 struct OptStr {
   static constexpr const char* type = "Optional[str]";
   static Value get(const std::optional<std::string>& v) { return v ? Value(*v) : Value(); }
@@ -295,6 +305,9 @@ std::vector<TrainerOptionSpec> make_specs() {
                    "Whether to use inference mode (true) or no_grad (false) during evaluation."),
       option<Bool>("use_distributed_sampler", &O::use_distributed_sampler,
                    "Whether to wrap the DataLoader's sampler with a DistributedSampler in a distributed run."),
+      option<ProfilerName>("profiler", &O::profiler,
+                           "To profile individual steps during training and assist in identifying bottlenecks: "
+                           "null or \"simple\" (SimpleProfiler, its report printed after each run)."),
       option<Bool>("detect_anomaly", &O::detect_anomaly,
                    "Enable anomaly detection for the autograd engine (a NaN/Inf in backward names the op)."),
       option<Int>("reload_dataloaders_every_n_epochs", &O::reload_dataloaders_every_n_epochs,

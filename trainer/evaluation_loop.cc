@@ -43,20 +43,23 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
   else no_grad.emplace();
   LightningModule& m = *model_;
   set_fx(test ? "on_test_model_eval" : "on_validation_model_eval");
-  if (test) m.on_test_model_eval();
-  else m.on_validation_model_eval();
+  module_do([&] { test ? m.on_test_model_eval() : m.on_validation_model_eval(); });
   set_fx(test ? "on_test_start" : "on_validation_start");
   callbacks_do([&](Callback& c) { test ? c.on_test_start(*this, m) : c.on_validation_start(*this, m); });
-  test ? m.on_test_start() : m.on_validation_start();
+  module_do([&] { test ? m.on_test_start() : m.on_validation_start(); });
+  strategy_do(test ? "on_test_start" : "on_validation_start", [] {});  // (no-ops here; Lightning times them)
   set_fx(test ? "on_test_epoch_start" : "on_validation_epoch_start");
   callbacks_do([&](Callback& c) { test ? c.on_test_epoch_start(*this, m) : c.on_validation_epoch_start(*this, m); });
-  test ? m.on_test_epoch_start() : m.on_validation_epoch_start();
+  module_do([&] { test ? m.on_test_epoch_start() : m.on_validation_epoch_start(); });
+  const char* fetch_action = test ? "[_EvaluationLoop].test_next" : "[_EvaluationLoop].val_next";
 
   for (size_t dl = 0; dl < loaders.size(); ++dl) {
     const auto dl_idx = static_cast<int64_t>(dl);
     current_dataloader_idx_ = dl_idx;
     if (counts[dl] == 0) continue;
+    auto fetch_scope = std::make_optional(profile(fetch_action));  // the first batch comes with begin()
     auto it = loaders[dl].begin();
+    fetch_scope.reset();
     for (int64_t i = 0; i < counts[dl] && !(it == loaders[dl].end()); ++i) {
       Batch batch = transfer(*it, dl_idx);
       current_batch_size_ = batch.batch_size();
@@ -65,12 +68,15 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
         test ? c.on_test_batch_start(*this, m, batch, i, dl_idx)
              : c.on_validation_batch_start(*this, m, batch, i, dl_idx);
       });
-      test ? m.on_test_batch_start(batch, i, dl_idx) : m.on_validation_batch_start(batch, i, dl_idx);
+      module_do([&] {
+        test ? m.on_test_batch_start(batch, i, dl_idx) : m.on_validation_batch_start(batch, i, dl_idx);
+      });
       set_fx(test ? "test_step" : "validation_step");
       try {
         const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
-        if (test) m.test_step(batch, i, dl_idx);
-        else m.validation_step(batch, i, dl_idx);
+        strategy_do(test ? "test_step" : "validation_step", [&] {
+          test ? m.test_step(batch, i, dl_idx) : m.validation_step(batch, i, dl_idx);
+        });
       } catch (const detail::HookNotOverridden&) {
         FULGUR_CHECK(in_fit, test ? "Trainer.test" : "Trainer.validate", "No `", test ? "test" : "validation",
                      "_step()` method defined to run `Trainer.", test ? "test" : "validate",
@@ -90,16 +96,21 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
         test ? c.on_test_batch_end(*this, m, outputs, batch, i, dl_idx)
              : c.on_validation_batch_end(*this, m, outputs, batch, i, dl_idx);
       });
-      test ? m.on_test_batch_end(outputs, batch, i, dl_idx) : m.on_validation_batch_end(outputs, batch, i, dl_idx);
+      module_do([&] {
+        test ? m.on_test_batch_end(outputs, batch, i, dl_idx) : m.on_validation_batch_end(outputs, batch, i, dl_idx);
+      });
       if (!sanity) publish(eval_results_->metrics(true), true);
       check_interrupt();
-      if (i + 1 < counts[dl]) ++it;
+      if (i + 1 < counts[dl]) {
+        const profilers::ProfileScope scope = profile(fetch_action);
+        ++it;
+      }
     }
   }
 
   set_fx(test ? "on_test_epoch_end" : "on_validation_epoch_end");
   callbacks_do([&](Callback& c) { test ? c.on_test_epoch_end(*this, m) : c.on_validation_epoch_end(*this, m); });
-  test ? m.on_test_epoch_end() : m.on_validation_epoch_end();
+  module_do([&] { test ? m.on_test_epoch_end() : m.on_validation_epoch_end(); });
   std::vector<std::map<std::string, double>> results(loaders.size());
   if (!sanity) {
     detail::MetricViews epoch = eval_results_->metrics(false);
@@ -113,11 +124,14 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
   }
   set_fx(test ? "on_test_end" : "on_validation_end");
   callbacks_do([&](Callback& c) { test ? c.on_test_end(*this, m) : c.on_validation_end(*this, m); });
-  test ? m.on_test_end() : m.on_validation_end();
+  module_do([&] { test ? m.on_test_end() : m.on_validation_end(); });
+  strategy_do(test ? "on_test_end" : "on_validation_end", [] {});
   // Lightning's reset_results at the end of a loop run: metric objects logged here start the
   // next run (the fit's next validation, or a later test with the same metric) empty.
   eval_results_->reset();
   set_fx(test ? "on_test_model_train" : "on_validation_model_train");
+  // Not timed: Lightning calls (and times) this hook only when it is overridden, which C++
+  // cannot tell.
   if (test) m.on_test_model_train();
   else m.on_validation_model_train();
   num_current_loaders_ = 1;
@@ -211,43 +225,50 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
       if (options_.inference_mode) inference.emplace();
       else no_grad.emplace();
       set_fx("on_predict_model_eval");
-      m.on_predict_model_eval();
+      module_do([&] { m.on_predict_model_eval(); });
       set_fx("on_predict_start");
       callbacks_do([&](Callback& c) { c.on_predict_start(*this, m); });
-      m.on_predict_start();
+      module_do([&] { m.on_predict_start(); });
+      strategy_do("on_predict_start", [] {});
       set_fx("on_predict_epoch_start");
       callbacks_do([&](Callback& c) { c.on_predict_epoch_start(*this, m); });
-      m.on_predict_epoch_start();
+      module_do([&] { m.on_predict_epoch_start(); });
       for (size_t dl = 0; dl < eval_loaders_.size(); ++dl) {
         const auto dl_idx = static_cast<int64_t>(dl);
         if (counts[dl] == 0) continue;
+        auto fetch_scope = std::make_optional(profile("[_PredictionLoop].predict_next"));
         auto it = eval_loaders_[dl].begin();
+        fetch_scope.reset();
         for (int64_t i = 0; i < counts[dl] && !(it == eval_loaders_[dl].end()); ++i) {
           Batch batch = transfer(*it, dl_idx);
           set_fx("on_predict_batch_start");
           callbacks_do([&](Callback& c) { c.on_predict_batch_start(*this, m, batch, i, dl_idx); });
-          m.on_predict_batch_start(batch, i, dl_idx);
+          module_do([&] { m.on_predict_batch_start(batch, i, dl_idx); });
           set_fx("predict_step");
           Tensor out;
           {
             const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
-            out = m.predict_step(batch, i, dl_idx);
+            out = strategy_do("predict_step", [&] { return m.predict_step(batch, i, dl_idx); });
           }
           predictions.push_back(out);
           const Value outputs(out);
           set_fx("on_predict_batch_end");
           callbacks_do([&](Callback& c) { c.on_predict_batch_end(*this, m, outputs, batch, i, dl_idx); });
-          m.on_predict_batch_end(outputs, batch, i, dl_idx);
+          module_do([&] { m.on_predict_batch_end(outputs, batch, i, dl_idx); });
           check_interrupt();
-          if (i + 1 < counts[dl]) ++it;
+          if (i + 1 < counts[dl]) {
+            const profilers::ProfileScope scope = profile("[_PredictionLoop].predict_next");
+            ++it;
+          }
         }
       }
       set_fx("on_predict_epoch_end");
       callbacks_do([&](Callback& c) { c.on_predict_epoch_end(*this, m); });
-      m.on_predict_epoch_end();
+      module_do([&] { m.on_predict_epoch_end(); });
       set_fx("on_predict_end");
       callbacks_do([&](Callback& c) { c.on_predict_end(*this, m); });
-      m.on_predict_end();
+      module_do([&] { m.on_predict_end(); });
+      strategy_do("on_predict_end", [] {});
     }
     call_teardown("predict");
   });

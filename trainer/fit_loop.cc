@@ -30,7 +30,7 @@ void Trainer::start_fit(const std::string& ckpt_path) {
   }
   set_fx("on_fit_start");
   callbacks_do([&](Callback& c) { c.on_fit_start(*this, *model_); });
-  model_->on_fit_start();
+  module_do([&] { model_->on_fit_start(); });
   log_hyperparams();
   model_->zero_grad();
 }
@@ -41,7 +41,7 @@ void Trainer::run_fit(const std::string& ckpt_path) {
   run_train_loop();
   set_fx("on_fit_end");
   callbacks_do([&](Callback& c) { c.on_fit_end(*this, *model_); });
-  model_->on_fit_end();
+  module_do([&] { model_->on_fit_end(); });
   call_teardown("fit");
 }
 
@@ -159,7 +159,8 @@ void Trainer::run_train_loop() {
   model_->train();
   set_fx("on_train_start");
   callbacks_do([&](Callback& c) { c.on_train_start(*this, *model_); });
-  model_->on_train_start();
+  module_do([&] { model_->on_train_start(); });
+  strategy_do("on_train_start", [] {});  // (a no-op here; Lightning's profiler times it)
   const int64_t reload_every = options_.reload_dataloaders_every_n_epochs;
   while (!fit_done()) {
     // Lightning's _should_reload_train_dl, checked before on_train_epoch_start.
@@ -169,20 +170,24 @@ void Trainer::run_train_loop() {
       if (fit_done()) break;
     }
     start_train_epoch();
-    run_train_epoch();
+    {
+      const profilers::ProfileScope scope = profile("run_training_epoch");
+      run_train_epoch();
+    }
     finish_train_epoch();
   }
   state_.stage = "train";
   set_fx("on_train_end");
   callbacks_do([&](Callback& c) { c.on_train_end(*this, *model_); });
-  model_->on_train_end();
+  module_do([&] { model_->on_train_end(); });
+  strategy_do("on_train_end", [] {});
   results_ = nullptr;
 }
 
 void Trainer::start_train_epoch() {
   set_fx("on_train_epoch_start");
   callbacks_do([&](Callback& c) { c.on_train_epoch_start(*this, *model_); });
-  model_->on_train_epoch_start();
+  module_do([&] { model_->on_train_epoch_start(); });
   set_train_sampler_epoch();  // Lightning's _set_sampler_epoch: each epoch its own shuffle
 }
 
@@ -191,15 +196,11 @@ void Trainer::finish_train_epoch() {
   // Lightning's special order: callbacks, the module, then the monitoring callbacks, so
   // that those see what the module logged in on_train_epoch_end.
   set_fx("on_train_epoch_end");
-  callbacks_do([&](Callback& c) {
-    if (!c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
-  });
-  model_->on_train_epoch_end();
+  callbacks_do([&](Callback& c) { c.on_train_epoch_end(*this, *model_); }, /*monitoring=*/false);
+  module_do([&] { model_->on_train_epoch_end(); });
   detail::MetricViews epoch = train_results_->metrics(false);
   publish(epoch, false);
-  callbacks_do([&](Callback& c) {
-    if (c.is_monitoring()) c.on_train_epoch_end(*this, *model_);
-  });
+  callbacks_do([&](Callback& c) { c.on_train_epoch_end(*this, *model_); }, /*monitoring=*/true);
   publish(epoch, true);
   train_results_->reset();
   update_lr_schedulers("epoch", true, 0);
@@ -219,7 +220,10 @@ void Trainer::run_train_epoch() {
   resume_loader_state_ = Value();
   epoch_batches_done_ = first;
   if (first >= num_training_batches_) return;
+  // Lightning times each fetch (the iterator's first batch comes with begin()).
+  auto fetch_scope = std::make_optional(profile("[_TrainingEpochLoop].train_dataloader_next"));
   auto it = loader.begin();
+  fetch_scope.reset();
   for (int64_t batch_idx = first; batch_idx < num_training_batches_ && !(it == loader.end()); ++batch_idx) {
     const bool is_last = batch_idx + 1 == num_training_batches_;
     state_.stage = "train";
@@ -232,7 +236,10 @@ void Trainer::run_train_epoch() {
     if (!should_accumulate(batch_idx)) update_lr_schedulers("step", true, batch_idx);
     if (options_.max_steps != -1 && global_step_ >= options_.max_steps) break;
     if (should_stop_ && can_stop_early()) break;
-    if (!is_last) ++it;
+    if (!is_last) {
+      const profilers::ProfileScope scope = profile("[_TrainingEpochLoop].train_dataloader_next");
+      ++it;
+    }
   }
 }
 
@@ -257,7 +264,7 @@ void Trainer::run_validation_in_fit() {
   // sanity check); a module without val_dataloader gets the hook once, then never again.
   if (val_loaders_ready_ && val_loaders_.empty()) return;
   set_fx("on_validation_model_zero_grad");
-  model_->on_validation_model_zero_grad();
+  module_do([&] { model_->on_validation_model_zero_grad(); });
   run_evaluation(Stage::Validate, true);
   state_.stage = "train";
   results_ = train_results_.get();
@@ -267,13 +274,16 @@ void Trainer::run_train_batch(const Batch& batch, int64_t batch_idx) {
   current_batch_size_ = batch.batch_size();
   set_fx("on_train_batch_start");
   callbacks_do([&](Callback& c) { c.on_train_batch_start(*this, *model_, batch, batch_idx); });
-  if (model_->on_train_batch_start(batch, batch_idx) == -1) {
+  const int response = module_do([&] { return model_->on_train_batch_start(batch, batch_idx); });
+  strategy_do("on_train_batch_start", [] {});
+  if (response == -1) {
     skip_rest_of_epoch_ = true;  // Lightning: -1 ends the epoch here
     return;
   }
   Value outputs = Value::dict();
   last_loss_ = Tensor();
   {
+    const profilers::ProfileScope scope = profile("run_training_batch");
     SetGradEnabled grad_on(true);
     if (model_->automatic_optimization()) run_automatic_batch(batch, batch_idx, &outputs);
     else run_manual_batch(batch, batch_idx, &outputs);
@@ -292,7 +302,7 @@ void Trainer::run_train_batch(const Batch& batch, int64_t batch_idx) {
   publish(train_results_->metrics(true), false);
   set_fx("on_train_batch_end");
   callbacks_do([&](Callback& c) { c.on_train_batch_end(*this, *model_, outputs, batch, batch_idx); });
-  model_->on_train_batch_end(outputs, batch, batch_idx);
+  module_do([&] { model_->on_train_batch_end(outputs, batch, batch_idx); });
   if (stepped || !model_->automatic_optimization()) {
     // Lightning: log when the count of stepped batches (this one included) is a multiple of
     // log_every_n_steps.
@@ -315,7 +325,7 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
     strategy_->before_training_step(*model_);
     try {
       const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
-      out = model_->training_step(batch, batch_idx);
+      out = strategy_do("training_step", [&] { return model_->training_step(batch, batch_idx); });
     } catch (const detail::HookNotOverridden&) {
       FULGUR_FAIL("training_step", "`training_step` must be implemented to be used with the Lightning Trainer; "
                   "hint: override training_step(const L::Batch&, int64_t) in ", model_->name());
@@ -325,19 +335,22 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
     if (opt != nullptr && batch_idx % n == 0) {
       set_fx("on_before_zero_grad");
       callbacks_do([&](Callback& c) { c.on_before_zero_grad(*this, *model_, *opt); });
-      model_->on_before_zero_grad(*opt);
+      module_do([&] { model_->on_before_zero_grad(*opt); });
       set_fx("optimizer_zero_grad");
-      model_->optimizer_zero_grad(current_epoch_, batch_idx, *opt);
+      module_do([&] { model_->optimizer_zero_grad(current_epoch_, batch_idx, *opt); });
     }
     if (loss.defined()) {
+      // Lightning's strategy.backward runs the hooks around the backward pass (its profiler
+      // action holds them).
+      const profilers::ProfileScope scope = profile_strategy_hook("backward");
       set_fx("on_before_backward");
       callbacks_do([&](Callback& c) { c.on_before_backward(*this, *model_, loss); });
-      model_->on_before_backward(loss);
+      module_do([&] { model_->on_before_backward(loss); });
       set_fx("backward");
       strategy_->backward(loss, *model_, opt);
       set_fx("on_after_backward");
       callbacks_do([&](Callback& c) { c.on_after_backward(*this, *model_); });
-      model_->on_after_backward();
+      module_do([&] { model_->on_after_backward(); });
     }
     *outputs = out.as_dict();
     if (loss.defined()) outputs->set("loss", loss.detach());
@@ -353,14 +366,16 @@ void Trainer::run_automatic_batch(const Batch& batch, int64_t batch_idx, Value* 
     if (loss.defined()) precision_plugin_->unscale_gradients(*opt);  // 16-mixed: before clipping
     set_fx("on_before_optimizer_step");
     callbacks_do([&](Callback& c) { c.on_before_optimizer_step(*this, *model_, *opt); });
-    model_->on_before_optimizer_step(*opt);
+    module_do([&] { model_->on_before_optimizer_step(*opt); });
     set_fx("configure_gradient_clipping");
-    model_->configure_gradient_clipping(*opt, options_.gradient_clip_val, options_.gradient_clip_algorithm);
+    module_do([&] {
+      model_->configure_gradient_clipping(*opt, options_.gradient_clip_val, options_.gradient_clip_algorithm);
+    });
     set_fx("optimizer_step");
     return loss;
   };
   set_fx("optimizer_step");
-  model_->optimizer_step(current_epoch_, batch_idx, *opt, wrapped);
+  module_do([&] { model_->optimizer_step(current_epoch_, batch_idx, *opt, wrapped); });
   ++global_step_;
 }
 
@@ -372,7 +387,7 @@ void Trainer::run_manual_batch(const Batch& batch, int64_t batch_idx, Value* out
   strategy_->before_training_step(*model_);
   try {
     const auto precision_context = precision_plugin_->forward_context();  // autocast for "bf16-mixed"
-    out = model_->training_step(batch, batch_idx);
+    out = strategy_do("training_step", [&] { return model_->training_step(batch, batch_idx); });
   } catch (const detail::HookNotOverridden&) {
     FULGUR_FAIL("training_step", "`training_step` must be implemented to be used with the Lightning Trainer");
   }
@@ -403,7 +418,7 @@ void Trainer::update_lr_schedulers(const std::string& interval, bool plateau, in
     }
     const std::string fx = current_fx_;
     set_fx("lr_scheduler_step");
-    model_->lr_scheduler_step(config.scheduler, monitor_value);
+    module_do([&] { model_->lr_scheduler_step(config.scheduler, monitor_value); });
     set_fx(fx);
   }
 }

@@ -47,7 +47,8 @@ void Trainer::fit_begin(LightningModule& model, Loaders val_dataloaders, FitOpti
     model_->train();
     set_fx("on_train_start");
     callbacks_do([&](Callback& c) { c.on_train_start(*this, *model_); });
-    model_->on_train_start();
+    module_do([&] { model_->on_train_start(); });
+    strategy_do("on_train_start", [] {});
   });
 }
 
@@ -112,13 +113,15 @@ void Trainer::fit_end() {
     state_.stage = "train";
     set_fx("on_train_end");
     callbacks_do([&](Callback& c) { c.on_train_end(*this, *model_); });
-    model_->on_train_end();
+    module_do([&] { model_->on_train_end(); });
+    strategy_do("on_train_end", [] {});
     results_ = nullptr;
     set_fx("on_fit_end");
     callbacks_do([&](Callback& c) { c.on_fit_end(*this, *model_); });
-    model_->on_fit_end();
+    module_do([&] { model_->on_fit_end(); });
     call_teardown("fit");
     finalize_loggers("success");
+    profiler_->describe();
     state_.status = "finished";
     state_.stage.clear();
   });

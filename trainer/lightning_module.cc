@@ -108,14 +108,15 @@ void LightningModule::manual_backward(const Tensor& loss) {
   FULGUR_CHECK(!automatic_optimization_, "manual_backward",
                "manual_backward is for manual optimization; hint: call automatic_optimization(false) first");
   const std::string fx = t.current_fx_;
-  t.callbacks_do([&](Callback& c) { c.on_before_backward(t, *this, loss); });
+  // Lightning calls strategy.backward directly here (no "[Strategy]...backward" action).
   t.set_fx("on_before_backward");
-  on_before_backward(loss);
+  t.callbacks_do([&](Callback& c) { c.on_before_backward(t, *this, loss); });
+  t.module_do([&] { on_before_backward(loss); });
   t.set_fx("backward");
   t.strategy().backward(loss, *this, nullptr);
-  t.callbacks_do([&](Callback& c) { c.on_after_backward(t, *this); });
   t.set_fx("on_after_backward");
-  on_after_backward();
+  t.callbacks_do([&](Callback& c) { c.on_after_backward(t, *this); });
+  t.module_do([&] { on_after_backward(); });
   t.set_fx(fx);
 }
 
@@ -193,13 +194,14 @@ void LightningOptimizer::step(const std::function<Tensor()>& closure) {
   Trainer& t = module_->trainer();
   // Lightning wraps the closure: it runs first, then on_before_optimizer_step, then the step.
   const std::string fx = t.current_fx_;
+  const profilers::ProfileScope scope = t.profile("optimizer_step");  // Lightning's manual loop times each step
   t.strategy().optimizer_step(*opt_, [&]() -> Tensor {
     Tensor loss;
     if (closure) loss = closure();
     t.precision_plugin().unscale_gradients(*opt_);  // 16-mixed: gradients unscaled before the hooks
-    t.callbacks_do([&](Callback& c) { c.on_before_optimizer_step(t, *module_, *opt_); });
     t.set_fx("on_before_optimizer_step");
-    module_->on_before_optimizer_step(*opt_);
+    t.callbacks_do([&](Callback& c) { c.on_before_optimizer_step(t, *module_, *opt_); });
+    t.module_do([&] { module_->on_before_optimizer_step(*opt_); });
     t.set_fx(fx);
     return loss;
   });

@@ -1,7 +1,5 @@
 #include "fulgur/trainer/load_from_checkpoint.h"
 
-#include <cxxabi.h>
-
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +14,7 @@
 #include "fulgur/serialize/python_literal.h"
 #include "fulgur/serialize/yaml.h"
 #include "fulgur/trainer/accelerator.h"
+#include "fulgur/trainer/class_name.h"
 #include "fulgur/trainer/rank_zero.h"
 
 namespace fulgur::lightning {
@@ -42,16 +41,6 @@ MapLocation saved_device_if_present() {
       return kCPU;  // a location another writer spelled differently: the CPU, as for "mps"
     }
   };
-}
-
-// The class's unqualified name, as Python's cls.__name__ (ns::Wrap<ns::M> -> Wrap<ns::M>).
-std::string class_name(const LightningModule& module) {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(typeid(module).name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled != nullptr ? demangled : typeid(module).name();
-  std::free(demangled);
-  const size_t colon = name.rfind("::", name.find('<'));
-  return colon == std::string::npos ? name : name.substr(colon + 2);
 }
 
 // Lightning's saving.convert: ast.literal_eval of the text, or the text itself.
@@ -187,7 +176,7 @@ nn::StateDict checkpoint_state_dict(const Value& checkpoint) {
 bool resolve_strict(const LightningModule& module, const std::optional<bool>& strict) {
   FULGUR_CHECK(!strict || !module.strict_loading_set() || *strict == module.strict_loading(), kOp,
                "You set `.load_from_checkpoint(..., strict=", Value(*strict).repr(), ")` which is in conflict with `",
-               class_name(module), ".strict_loading=", Value(module.strict_loading()).repr(),
+               python_class_name(typeid(module)), ".strict_loading=", Value(module.strict_loading()).repr(),
                ". Please set the same value for both of them.");
   return strict.value_or(module.strict_loading());
 }

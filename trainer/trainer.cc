@@ -3,6 +3,7 @@
 #include "fulgur/trainer/trainer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,8 @@
 #include "fulgur/tensor/algorithm_flags.h"
 #include "fulgur/trainer/callbacks/model_summary.h"
 #include "fulgur/trainer/callbacks/progress_bar.h"
+#include "fulgur/trainer/class_name.h"
+#include "fulgur/trainer/profilers/simple_profiler.h"
 #include "fulgur/trainer/rank_zero.h"
 
 namespace fulgur::lightning {
@@ -24,6 +27,22 @@ int64_t BatchLimit::apply(int64_t n, const char* option) const {
                " of the dataloader but ", fraction_, " * ", n, " < 1. Please increase the `", option,
                "` argument. Try at least `", option, "=", 1.0 / static_cast<double>(n), "`");
   return limited;
+}
+
+std::string ProfilerOption::name() const { return profiler_ ? python_class_name(typeid(*profiler_)) : name_; }
+
+// Lightning's _init_profiler (names are case-insensitive; "" is none).
+std::shared_ptr<profilers::Profiler> ProfilerOption::make() const {
+  if (profiler_ != nullptr) return profiler_;
+  std::string name = name_;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.empty()) return std::make_shared<profilers::PassThroughProfiler>();
+  if (name == "simple") return std::make_shared<profilers::SimpleProfiler>();
+  FULGUR_CHECK(name != "advanced" && name != "pytorch" && name != "xla", "Trainer",
+               "`profiler=\"", name_, "\"` is a Python-only profiler (cProfile, torch.profiler or XLA); hint: use "
+               "profiler=\"simple\" (L::profilers::SimpleProfiler) or pass your own L::profilers::Profiler");
+  FULGUR_FAIL("Trainer", "When passing string value for the `profiler` parameter of `Trainer`, it can only be one of "
+              "['simple', 'advanced', 'pytorch', 'xla'], got '", name_, "'");
 }
 
 namespace {
@@ -54,6 +73,8 @@ void set_algorithm_flags(bool deterministic, std::optional<bool> benchmark) {
 }  // namespace
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+  profiler_ = options_.profiler.make();
+  profiling_ = profiler_->enabled();
   FULGUR_CHECK(options_.fast_dev_run >= 0, "Trainer", "fast_dev_run=", options_.fast_dev_run,
                " is not a valid configuration. It should be >= 0");
   if (options_.fast_dev_run > 0) {
@@ -248,6 +269,21 @@ void Trainer::begin_run(LightningModule& model, LightningDataModule* dm, const s
   // Lightning runs each entry point under torch.autograd.set_detect_anomaly(detect_anomaly).
   anomaly_before_ = autograd::is_anomaly_enabled();
   autograd::set_detect_anomaly(options_.detect_anomaly);
+  if (profiling_) {
+    model_class_ = python_class_name(typeid(model));
+    datamodule_class_ = dm != nullptr ? python_class_name(typeid(*dm)) : "";
+    strategy_class_ = python_class_name(typeid(*strategy_));
+    // Lightning's __setup_profiler: the local rank only in a job of several processes.
+    profiler_->setup(fn, world_size() > 1 ? std::optional<int64_t>(local_rank()) : std::nullopt, log_dir());
+  }
+}
+
+profilers::ProfileScope Trainer::profile_callback(const Callback& c) {
+  return profiler_->profile("[Callback]" + c.state_key() + "." + current_fx_);
+}
+
+profilers::ProfileScope Trainer::profile_hook(const char* kind, const std::string& owner) {
+  return profiler_->profile(kind + owner + "." + current_fx_);
 }
 
 void Trainer::end_run() {
@@ -321,6 +357,7 @@ void Trainer::run_guarded(const std::function<void()>& body) {
     body();
     check_interrupt();  // a SIGINT after the last batch still ends the run as interrupted
     finalize_loggers("success");
+    profiler_->describe();  // Lightning's _call_teardown_hook ends with it (not after a failure)
     state_.status = "finished";
     state_.stage.clear();
   } catch (const std::exception& e) {
@@ -338,7 +375,7 @@ void Trainer::check_interrupt() const {
 
 void Trainer::setup_callbacks() {
   set_fx("configure_callbacks");
-  for (auto& c : model_->configure_callbacks()) {
+  for (auto& c : module_do([&] { return model_->configure_callbacks(); })) {
     // Lightning: a callback of the same type from configure_callbacks replaces the Trainer's.
     bool replaced = false;
     for (auto& existing : callbacks_) {
@@ -358,8 +395,8 @@ void Trainer::setup_callbacks() {
   // Lightning's _DataConnector.prepare_data: once per node (local rank 0; the hook downloads
   // and writes files), then everyone waits for it.
   if (local_rank() == 0) {
-    if (datamodule_ != nullptr) datamodule_->prepare_data();
-    model_->prepare_data();
+    if (datamodule_ != nullptr) datamodule_do([&] { datamodule_->prepare_data(); });
+    module_do([&] { model_->prepare_data(); });
   }
   if (world_size() > 1) strategy_->barrier("prepare_data");
 }
@@ -368,13 +405,15 @@ void Trainer::call_setup(const std::string& stage) {
   set_fx("setup");
   // Lightning's _call_setup_hook: the loggers' lazy experiments are made before the hooks.
   for (const auto& logger : loggers_) logger->create_experiment();
-  if (datamodule_ != nullptr) datamodule_->setup(stage);
+  if (datamodule_ != nullptr) datamodule_do([&] { datamodule_->setup(stage); });
   callbacks_do([&](Callback& c) { c.setup(*this, *model_, stage); });
-  model_->setup(stage);
+  module_do([&] { model_->setup(stage); });
 }
 
 void Trainer::call_configure_model() {
   set_fx("configure_model");
+  // Not timed: Lightning calls (and times) configure_model only when it is overridden, which
+  // C++ cannot tell.
   model_->configure_model();
   // The precision plugin's convert_module ("64-true"/"bf16-true": the module in that dtype;
   // batches follow in transfer).
@@ -386,9 +425,9 @@ void Trainer::call_configure_model() {
 
 void Trainer::call_teardown(const std::string& stage) {
   set_fx("teardown");
-  if (datamodule_ != nullptr) datamodule_->teardown(stage);
+  if (datamodule_ != nullptr) datamodule_do([&] { datamodule_->teardown(stage); });
   callbacks_do([&](Callback& c) { c.teardown(*this, *model_, stage); });
-  model_->teardown(stage);
+  module_do([&] { model_->teardown(stage); });
   set_fx("");
 }
 
@@ -410,7 +449,7 @@ void Trainer::verify_manual_optimization_support() const {
 
 void Trainer::configure_optimizers() {
   set_fx("configure_optimizers");
-  OptimizerConfig config = model_->configure_optimizers();
+  OptimizerConfig config = module_do([&] { return model_->configure_optimizers(); });
   config.validate();
   optimizers_ = config.optimizers();
   schedulers_ = config.lr_schedulers();
@@ -430,15 +469,19 @@ Loaders Trainer::request_loaders(const std::string& which, bool required) {
   if (which == "val") val_loaders_epoch_ = current_epoch_;
   try {
     if (datamodule_ != nullptr) {
-      if (which == "train") return datamodule_->train_dataloader();
-      if (which == "val") return datamodule_->val_dataloader();
-      if (which == "test") return datamodule_->test_dataloader();
-      return datamodule_->predict_dataloader();
+      return datamodule_do([&] {
+        if (which == "train") return datamodule_->train_dataloader();
+        if (which == "val") return datamodule_->val_dataloader();
+        if (which == "test") return datamodule_->test_dataloader();
+        return datamodule_->predict_dataloader();
+      });
     }
-    if (which == "train") return model_->train_dataloader();
-    if (which == "val") return model_->val_dataloader();
-    if (which == "test") return model_->test_dataloader();
-    return model_->predict_dataloader();
+    return module_do([&] {
+      if (which == "train") return model_->train_dataloader();
+      if (which == "val") return model_->val_dataloader();
+      if (which == "test") return model_->test_dataloader();
+      return model_->predict_dataloader();
+    });
   } catch (const detail::HookNotOverridden&) {
     FULGUR_CHECK(!required, hook.c_str(), "`", hook, "` must be implemented to be used with the Lightning Trainer; "
                  "hint: pass the dataloaders to the Trainer call, or override ", hook, "() in your module or "
@@ -457,11 +500,16 @@ Loaders Trainer::request_loaders(const std::string& which, bool required) {
 Batch Trainer::transfer(const Value& raw, int64_t dataloader_idx) {
   const std::string fx = current_fx_;
   set_fx("on_before_batch_transfer");
-  Batch b = model_->on_before_batch_transfer(Batch(raw), dataloader_idx);
-  set_fx("transfer_batch_to_device");
-  b = strategy_->batch_to_device(*model_, std::move(b), dataloader_idx);
-  set_fx("on_after_batch_transfer");
-  b = model_->on_after_batch_transfer(std::move(b), dataloader_idx);
+  Batch b = module_do([&] { return model_->on_before_batch_transfer(Batch(raw), dataloader_idx); });
+  {
+    // Lightning's strategy.batch_to_device calls the module's two transfer hooks; here the
+    // strategy calls only transfer_batch_to_device, which both actions time.
+    const profilers::ProfileScope scope = profile_strategy_hook("batch_to_device");
+    set_fx("transfer_batch_to_device");
+    b = module_do([&] { return strategy_->batch_to_device(*model_, std::move(b), dataloader_idx); });
+    set_fx("on_after_batch_transfer");
+    b = module_do([&] { return model_->on_after_batch_transfer(std::move(b), dataloader_idx); });
+  }
   set_fx(fx);
   b = Batch(precision_plugin_->convert_input(b.value()));
   return b;

@@ -28,6 +28,7 @@
 #include "fulgur/trainer/loaders.h"
 #include "fulgur/trainer/logger.h"
 #include "fulgur/trainer/precision.h"
+#include "fulgur/trainer/profilers/profiler.h"
 #include "fulgur/trainer/result_collection.h"
 
 namespace fulgur::lightning {
@@ -50,6 +51,28 @@ class BatchLimit {
   bool is_count_ = false;
   int64_t count_ = 0;
   double fraction_ = 1.0;
+};
+
+// Trainer(profiler=...): none (Lightning's PassThroughProfiler), "simple" (a SimpleProfiler that
+// prints its report), or a Profiler (L::profilers::SimpleProfiler({.filename = "perf"})).
+class ProfilerOption {
+ public:
+  ProfilerOption() = default;
+  ProfilerOption(const char* name) : name_(name) {}       // NOLINT
+  ProfilerOption(std::string name) : name_(std::move(name)) {}  // NOLINT
+  template <std::derived_from<profilers::Profiler> T>
+  ProfilerOption(std::shared_ptr<T> profiler) : profiler_(std::move(profiler)) {}  // NOLINT
+  template <std::derived_from<profilers::Profiler> T>
+  ProfilerOption(T profiler) : profiler_(std::make_shared<T>(std::move(profiler))) {}  // NOLINT
+  bool is_none() const { return name_.empty() && profiler_ == nullptr; }
+  // The name given, or the profiler object's class name.
+  std::string name() const;
+  // The profiler to use (a PassThroughProfiler for none); unknown names are errors.
+  std::shared_ptr<profilers::Profiler> make() const;
+
+ private:
+  std::string name_;
+  std::shared_ptr<profilers::Profiler> profiler_;
 };
 
 // Trainer(logger=...): true (Lightning's default: a TensorBoardLogger in default_root_dir),
@@ -131,6 +154,8 @@ struct TrainerOptions {
   // In a DDP run, each map-style loader reads its rank's share through a DistributedSampler
   // (shuffled like the loader, seeded by PL_GLOBAL_SEED; set_epoch every epoch).
   bool use_distributed_sampler = true;
+  // Times every hook and loop step under Lightning's action names (trainer/profilers/).
+  ProfilerOption profiler = {};
   // autograd's anomaly mode for the run (restored after): a NaN/Inf in backward names the op.
   bool detect_anomaly = false;
   // N > 0: ask the *_dataloader hooks again every N epochs (loaders passed in are kept).
@@ -296,6 +321,8 @@ class Trainer {
   const std::vector<std::shared_ptr<optim::Optimizer>>& optimizers() const { return optimizers_; }
   std::vector<LRSchedulerConfig>& lr_scheduler_configs() { return schedulers_; }
   LightningModule& lightning_module() const;
+  // The profiler of options().profiler (a PassThroughProfiler when none was given).
+  profilers::Profiler& profiler() const { return *profiler_; }
 
  private:
   friend class LightningModule;
@@ -315,10 +342,45 @@ class Trainer {
   void configure_optimizers();
   Loaders request_loaders(const std::string& which, bool required);
   Batch transfer(const Value& raw, int64_t dataloader_idx);
+  // Lightning's _call_callback_hooks / _call_lightning_module_hook / _call_strategy_hook: the
+  // hook named by set_fx, timed by the profiler as "[Callback]<state_key>.<hook>",
+  // "[LightningModule]<class>.<hook>", "[Strategy]<class>.<hook>".
+  // `monitoring` (Lightning's monitoring_callbacks): only the monitoring callbacks (true) or
+  // only the others (false).
   template <typename F>
-  void callbacks_do(F&& f) {
-    for (const auto& c : callbacks_) f(*c);
+  void callbacks_do(F&& f, std::optional<bool> monitoring = std::nullopt) {
+    for (const auto& c : callbacks_) {
+      if (monitoring && c->is_monitoring() != *monitoring) continue;
+      const profilers::ProfileScope scope = profiling_ ? profile_callback(*c) : profilers::ProfileScope();
+      f(*c);
+    }
   }
+  template <typename F>
+  decltype(auto) module_do(F&& f) {
+    const profilers::ProfileScope scope =
+        profiling_ ? profile_hook("[LightningModule]", model_class_) : profilers::ProfileScope();
+    return f();
+  }
+  template <typename F>
+  decltype(auto) datamodule_do(F&& f) {
+    const profilers::ProfileScope scope =
+        profiling_ ? profile_hook("[LightningDataModule]", datamodule_class_) : profilers::ProfileScope();
+    return f();
+  }
+  template <typename F>
+  decltype(auto) strategy_do(const char* hook, F&& f) {
+    const profilers::ProfileScope scope = profile_strategy_hook(hook);
+    return f();
+  }
+  profilers::ProfileScope profile_strategy_hook(const char* hook) {
+    return profiling_ ? profiler_->profile("[Strategy]" + strategy_class_ + "." + hook) : profilers::ProfileScope();
+  }
+  // A loop action ("run_training_batch"); empty when not profiling.
+  profilers::ProfileScope profile(const char* action) {
+    return profiling_ ? profiler_->profile(action) : profilers::ProfileScope();
+  }
+  profilers::ProfileScope profile_callback(const Callback& c);
+  profilers::ProfileScope profile_hook(const char* kind, const std::string& owner);
 
   // Logging (trainer.cc).
   void module_log(const std::string& name, const LogValue& value, const LogOptions& options);
@@ -411,6 +473,9 @@ class Trainer {
   detail::ResultCollection* results_ = nullptr;  // the loop logging now
   std::string current_fx_;
   std::string failed_hook_;
+  std::shared_ptr<profilers::Profiler> profiler_;
+  bool profiling_ = false;  // profiler_->enabled(): otherwise no action names are built
+  std::string model_class_, datamodule_class_, strategy_class_;  // in the profiler's action names
   std::shared_ptr<Accelerator> accelerator_;
   std::shared_ptr<Strategy> strategy_;
   std::unique_ptr<Precision> precision_plugin_;  // from options().precision (trainer/precision.h)
