@@ -3,7 +3,8 @@
 // training_step logs its loss, as a real module does) and through `for batch: zero_grad,
 // forward, loss, backward, step`, and that loop again in Lightning's closure order (forward,
 // zero_grad, backward, step): the difference to the latter is the Trainer's bookkeeping alone.
-// A fourth variant runs Trainer.fit with profiler=SimpleProfiler: what profiling costs per step.
+// A fourth variant runs Trainer.fit with profiler=SimpleProfiler: what profiling costs per step;
+// a fifth with barebones=true (Lightning's mode for this measurement: self.log does nothing).
 // Rounds alternate and each reports its median, so that all see the same machine load; the
 // overheads are medians of the paired differences. Target (issue 6): at most 10 us per step
 // (Lightning adds about 130 us per step on its parity model).
@@ -73,16 +74,18 @@ fulgur::data::DataLoader make_loader(const Config& c) {
 // One fit over c.steps batches; microseconds per step, setup and teardown included.
 // `report_dir`: profile with Lightning's SimpleProfiler, its report appended to a file there.
 double trainer_round(const Config& c, BenchModule& model, fulgur::data::DataLoader& loader,
-                     const std::string& report_dir = "") {
+                     const std::string& report_dir = "", bool barebones = false) {
   L::ProfilerOption profiler;
   if (!report_dir.empty()) profiler = L::profilers::SimpleProfiler({.dirpath = report_dir, .filename = "bench"});
-  L::Trainer trainer({.max_epochs = 1,
-                      .logger = false,
-                      .num_sanity_val_steps = 0,
-                      .enable_checkpointing = false,
-                      .enable_progress_bar = false,
-                      .enable_model_summary = false,
-                      .profiler = std::move(profiler)});
+  L::TrainerOptions options{.max_epochs = 1, .profiler = std::move(profiler), .barebones = barebones};
+  if (!barebones) {
+    options.logger = false;
+    options.num_sanity_val_steps = 0;
+    options.enable_checkpointing = false;
+    options.enable_progress_bar = false;
+    options.enable_model_summary = false;
+  }
+  L::Trainer trainer(std::move(options));
   const auto t0 = Clock::now();
   trainer.fit(model, loader);
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / static_cast<double>(c.steps);
@@ -140,30 +143,36 @@ int main(int argc, char** argv) {
     // The overheads are medians of per-round differences: each triple ran back to back, which
     // cancels most of this machine's drift better than a difference of medians.
     std::vector<double> trainer_us, loop_us, ordered_us, diff_us, ordered_diff_us, profiled_us, profiled_diff_us;
+    std::vector<double> barebones_us, barebones_diff_us;
     for (int r = 0; r < rounds; ++r) {
       trainer_us.push_back(trainer_round(c, model, trainer_loader));
       profiled_us.push_back(trainer_round(c, model, trainer_loader, report_dir));
       profiled_diff_us.push_back(profiled_us.back() - trainer_us.back());
+      barebones_us.push_back(trainer_round(c, model, trainer_loader, "", /*barebones=*/true));
       loop_us.push_back(loop_round(c, *net, loop_loader, true));
       ordered_us.push_back(loop_round(c, *net, loop_loader, false));
       diff_us.push_back(trainer_us.back() - loop_us.back());
       ordered_diff_us.push_back(trainer_us.back() - ordered_us.back());
+      barebones_diff_us.push_back(barebones_us.back() - ordered_us.back());
     }
     const double t = median(trainer_us), l = median(loop_us), o = median(ordered_us);
     const double d = median(diff_us), od = median(ordered_diff_us);
     const double p = median(profiled_us), pd = median(profiled_diff_us);
+    const double b = median(barebones_us), bd = median(barebones_diff_us);
     const std::string name = std::to_string(c.in) + "-" + std::to_string(c.hidden) + "-10";
     if (json) {
       std::printf("{\"bench\":\"trainer_overhead\",\"model\":\"%s\",\"batch\":%lld,\"threads\":%d,"
                   "\"trainer_us_per_step\":%.2f,\"loop_us_per_step\":%.2f,\"overhead_us\":%.2f,"
                   "\"lightning_order_loop_us_per_step\":%.2f,\"overhead_vs_lightning_order_us\":%.2f,"
-                  "\"simple_profiler_trainer_us_per_step\":%.2f,\"simple_profiler_overhead_us\":%.2f}\n",
-                  name.c_str(), static_cast<long long>(c.batch), threads, t, l, d, o, od, p, pd);
+                  "\"simple_profiler_trainer_us_per_step\":%.2f,\"simple_profiler_overhead_us\":%.2f,"
+                  "\"barebones_trainer_us_per_step\":%.2f,\"barebones_overhead_vs_lightning_order_us\":%.2f}\n",
+                  name.c_str(), static_cast<long long>(c.batch), threads, t, l, d, o, od, p, pd, b, bd);
     } else {
       std::printf("trainer_overhead %s batch %lld: Trainer.fit %.2f us/step, hand loop %.2f us/step (overhead "
                   "%.2f), hand loop in Lightning's order %.2f us/step (overhead %.2f), Trainer.fit with "
-                  "SimpleProfiler %.2f us/step (profiler overhead %.2f) (%d threads, median of %d rounds)\n",
-                  name.c_str(), static_cast<long long>(c.batch), t, l, d, o, od, p, pd, threads, rounds);
+                  "SimpleProfiler %.2f us/step (profiler overhead %.2f), barebones %.2f us/step (overhead %.2f over the "
+                  "loop in Lightning's order) (%d threads, median of %d rounds)\n",
+                  name.c_str(), static_cast<long long>(c.batch), t, l, d, o, od, p, pd, b, bd, threads, rounds);
     }
   }
   std::filesystem::remove_all(report_dir);

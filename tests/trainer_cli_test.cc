@@ -331,8 +331,8 @@ TEST_CASE("LightningCLI: --help lists every trainer option with its type and def
   // Defaults as YAML writes them; trainer_defaults replace Lightning's.
   for (const char* s :
        {"(type: Optional[int], default: 2)", "(type: str, default: auto)", "(type: Union[str, int], default: 32-true)",
-        "(type: Optional[Union[int, float]], default: 1.0)", "(type: int, default: 50)",
-        "(type: Optional[bool], default: true)", "(type: Optional[int], default: null)", "--model.lr LR",
+        "(type: Optional[Union[int, float]], default: 1.0)", "(type: int, default: 1)",
+        "(type: bool, default: true)", "(type: Optional[int], default: null)", "(type: Optional[bool], default: null)", "--model.lr LR",
         "(type: float, default: 0.1)", "--model.layers LAYERS", "(type: list[int], default: [8, 4])",
         "--model.sched.gamma GAMMA", "--data.batch_size BATCH_SIZE", "(type: int, default: 16)",
         "--ckpt_path CKPT_PATH", "--seed_everything SEED_EVERYTHING", "-c CONFIG, --config CONFIG", "--print_config"}) {

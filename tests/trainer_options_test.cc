@@ -1,6 +1,7 @@
 // Trainer options with Lightning's semantics: overfit_batches, reload_dataloaders_every_n_epochs,
 // detect_anomaly and inference_mode (and their place in the LightningCLI's option table).
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -277,4 +278,103 @@ TEST_CASE("deterministic and benchmark set the process-wide flags, as Lightning'
   CHECK_FALSE(spec->check(Value(int64_t{1})).has_value());
   use_deterministic_algorithms(false);
   set_cudnn_benchmark(false);
+}
+
+namespace {
+// Logs its loss every step (a no-op with a warning under barebones).
+class LoggingRecorder : public Recorder {
+ public:
+  L::StepOutput training_step(const L::Batch& batch, int64_t i) override {
+    L::StepOutput out = Recorder::training_step(batch, i);
+    log("train_loss", out.loss());
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("barebones: everything that costs speed is off, self.log warns once and does nothing") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::absolute("barebones_run");
+  fs::remove_all(root);
+  LoggingRecorder model;
+  std::string err;
+  L::Trainer trainer({.max_epochs = 2, .barebones = true, .default_root_dir = root.string()});
+  const L::TrainerOptions& o = trainer.options();
+  CHECK(o.enable_checkpointing == false);
+  CHECK(o.enable_progress_bar == false);
+  CHECK(o.enable_model_summary == false);
+  CHECK(o.log_every_n_steps == 0);
+  CHECK(o.num_sanity_val_steps == 0);
+  CHECK(trainer.loggers().empty());
+  CHECK(trainer.callbacks().empty());
+  CHECK(trainer.checkpoint_callback() == nullptr);
+  err = fulgur::testing::captured_stderr([&] {
+    trainer.fit(model, data::DataLoader(numbered(8), {.batch_size = 4}), data::DataLoader(numbered(4), {.batch_size = 2}));
+  });
+  // Two epochs of 2 batches; no sanity check (validation ran only after each epoch: 2 x 2).
+  CHECK(model.train_first_rows.size() == 4);
+  CHECK(model.val_first_rows.size() == 4);
+  CHECK(trainer.global_step() == 4);
+  CHECK(trainer.callback_metrics().empty());
+  CHECK(err.find("`Trainer(barebones=True)` started running. The progress bar is disabled") != std::string::npos);
+  const std::string warning = "You are trying to `self.log()` but `Trainer(barebones=True)` is configured.";
+  CHECK(err.find(warning) != std::string::npos);
+  CHECK(err.find(warning, err.find(warning) + 1) == std::string::npos);  // once
+  CHECK_FALSE(fs::exists(root));  // no checkpoint, no logger folder
+}
+
+TEST_CASE("barebones: asking for a feature it turns off is Lightning's error; false is accepted") {
+  auto fails = [](L::TrainerOptions o, const char* message) {
+    o.barebones = true;
+    CHECK_THROWS_WITH_AS(L::Trainer(std::move(o)), doctest::Contains(message), Error);
+  };
+  fails({.enable_checkpointing = true}, "`Trainer(barebones=True, enable_checkpointing=True)` was passed. "
+                                        "Checkpointing can impact raw speed so it is disabled in barebones mode");
+  fails({.logger = true}, "`Trainer(barebones=True, logger=True)` was passed. Logging can impact raw speed");
+  fails({.logger = L::loggers::CSVLogger("logs")}, "`Trainer(barebones=True, logger=<a Logger>)` was passed.");
+  fails({.enable_progress_bar = true}, "`Trainer(barebones=True, enable_progress_bar=True)` was passed. The "
+                                       "progress bar can impact raw speed");
+  fails({.log_every_n_steps = 50}, "`Trainer(barebones=True, log_every_n_steps=50)` was passed.");
+  fails({.enable_model_summary = true}, "`Trainer(barebones=True, enable_model_summary=True)` was passed.");
+  fails({.num_sanity_val_steps = 2}, "`Trainer(barebones=True, num_sanity_val_steps=2)` was passed. Sanity "
+                                     "checking can impact raw speed");
+  fails({.fast_dev_run = 1}, "`Trainer(barebones=True, fast_dev_run=1)` was passed. Development run is not meant");
+  fails({.detect_anomaly = true}, "`Trainer(barebones=True, detect_anomaly=True)` was passed.");
+  fails({.profiler = "simple"}, "`Trainer(barebones=True, profiler='simple')` was passed. Profiling can impact");
+  // The values barebones sets anyway are fine to pass.
+  L::Trainer ok({.logger = false,
+                 .num_sanity_val_steps = 0,
+                 .log_every_n_steps = 0,
+                 .enable_checkpointing = false,
+                 .enable_progress_bar = false,
+                 .enable_model_summary = false,
+                 .barebones = true});
+  CHECK(ok.options().barebones);
+}
+
+TEST_CASE("the opt-outs unset are Lightning's defaults; log_every_n_steps=0 never logs") {
+  L::Trainer defaults(L::TrainerOptions{});
+  CHECK(defaults.options().enable_checkpointing == true);
+  CHECK(defaults.options().enable_progress_bar == true);
+  CHECK(defaults.options().enable_model_summary == true);
+  CHECK(defaults.options().log_every_n_steps == 50);
+  CHECK(defaults.options().num_sanity_val_steps == 2);
+  REQUIRE(defaults.logger() != nullptr);  // logger None -> True: the TensorBoardLogger
+  CHECK(defaults.checkpoint_callback() != nullptr);
+  CHECK_THROWS_WITH_AS(L::Trainer(quiet_options({.log_every_n_steps = -1})),
+                       doctest::Contains("`log_every_n_steps` must be >= 0 (0: never), got -1"), Error);
+
+  namespace fs = std::filesystem;
+  const fs::path logs = fs::absolute("never_logs");
+  fs::remove_all(logs);
+  LoggingRecorder model;
+  L::TrainerOptions o = quiet_options({.max_epochs = 1, .limit_val_batches = 0, .log_every_n_steps = 0});
+  o.logger = L::loggers::CSVLogger(logs.string());
+  L::Trainer trainer(std::move(o));
+  trainer.fit(model, data::DataLoader(numbered(8), {.batch_size = 2}));
+  // The step metric never reached the logger (the epoch end's would have no *_epoch key here);
+  // the callback metrics still hold it, as Lightning's.
+  CHECK(trainer.callback_metrics().count("train_loss") == 1);
+  const fs::path csv = logs / "lightning_logs" / "version_0" / "metrics.csv";
+  CHECK((!fs::exists(csv) || fulgur::testing::read_file_bytes(csv).find("train_loss") == std::string::npos));
 }

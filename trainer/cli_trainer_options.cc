@@ -161,15 +161,16 @@ struct Limit {
   }
 };
 
-// logger: true/false only; a logger object needs Lightning's class_path instantiation, which
-// the CLI does not do (trainer_defaults can hold logger objects).
+// logger: null (Lightning's None: the default logger) or true/false; a logger object needs
+// Lightning's class_path instantiation, which the CLI does not do (trainer_defaults can hold
+// logger objects).
 struct LoggerFlag {
   static constexpr const char* type = "Optional[bool]";
-  static Value get(const LoggerOption& v) { return v.use_default() || !v.loggers().empty(); }
+  static Value get(const LoggerOption& v) { return v.given() ? Value(v.enabled()) : Value(); }
   static std::optional<Value> check(const Value& v) {
     return v.is_bool() || v.is_none() ? std::optional(v) : std::nullopt;
   }
-  static LoggerOption from(const Value& v) { return v.is_none() ? true : v.as_bool(); }
+  static LoggerOption from(const Value& v) { return v.is_none() ? LoggerOption() : LoggerOption(v.as_bool()); }
 };
 
 // max_time: seconds, "DD:HH:MM:SS" or a timedelta dict ({hours: 12}); None.
@@ -281,14 +282,17 @@ std::vector<TrainerOptionSpec> make_specs() {
       option<OptInt>("check_val_every_n_epoch", &O::check_val_every_n_epoch,
                      "Perform a validation loop after every N training epochs; null: validate every "
                      "val_check_interval batches across epochs."),
-      option<Int>("num_sanity_val_steps", &O::num_sanity_val_steps,
-                  "Sanity check runs n validation batches before starting the training routine; -1: all."),
-      option<Int>("log_every_n_steps", &O::log_every_n_steps, "How often to log within steps."),
-      option<Bool>("enable_checkpointing", &O::enable_checkpointing,
-                   "If true, enable checkpointing (a default ModelCheckpoint when none is in callbacks)."),
-      option<Bool>("enable_progress_bar", &O::enable_progress_bar, "Whether to enable the progress bar."),
-      option<Bool>("enable_model_summary", &O::enable_model_summary,
-                   "Whether to enable model summarization by default."),
+      option<OptInt>("num_sanity_val_steps", &O::num_sanity_val_steps,
+                     "Sanity check runs n validation batches before starting the training routine; -1: all "
+                     "(null: 2)."),
+      option<OptInt>("log_every_n_steps", &O::log_every_n_steps, "How often to log within steps (null: 50)."),
+      option<OptBool>("enable_checkpointing", &O::enable_checkpointing,
+                      "If true, enable checkpointing (a default ModelCheckpoint when none is in callbacks; null: "
+                      "true)."),
+      option<OptBool>("enable_progress_bar", &O::enable_progress_bar,
+                      "Whether to enable the progress bar (null: true)."),
+      option<OptBool>("enable_model_summary", &O::enable_model_summary,
+                      "Whether to enable model summarization by default (null: true)."),
       option<Int>("accumulate_grad_batches", &O::accumulate_grad_batches,
                   "Accumulates gradients over k batches before stepping the optimizer."),
       option<OptFloat>("gradient_clip_val", &O::gradient_clip_val,
@@ -310,6 +314,10 @@ std::vector<TrainerOptionSpec> make_specs() {
                            "null or \"simple\" (SimpleProfiler, its report printed after each run)."),
       option<Bool>("detect_anomaly", &O::detect_anomaly,
                    "Enable anomaly detection for the autograd engine (a NaN/Inf in backward names the op)."),
+      option<Bool>("barebones", &O::barebones,
+                   "Whether to run in \"barebones mode\", where all features that may impact raw speed are "
+                   "disabled (checkpointing, loggers, progress bar, model summary, sanity check, self.log), to "
+                   "measure the Trainer's own overhead."),
       option<Int>("reload_dataloaders_every_n_epochs", &O::reload_dataloaders_every_n_epochs,
                   "Set to a positive integer to reload dataloaders every n epochs."),
       option<PathOrNone>("default_root_dir", &O::default_root_dir,

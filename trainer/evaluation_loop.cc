@@ -22,7 +22,7 @@ std::vector<std::map<std::string, double>> Trainer::run_evaluation(Stage stage, 
   int64_t total = 0;
   for (size_t i = 0; i < loaders.size(); ++i) {
     int64_t n = limit.apply(loaders[i].size(), test ? "limit_test_batches" : "limit_val_batches");
-    if (sanity && options_.num_sanity_val_steps != -1) n = std::min(n, options_.num_sanity_val_steps);
+    if (sanity && *options_.num_sanity_val_steps != -1) n = std::min(n, *options_.num_sanity_val_steps);
     counts.push_back(n);
     total += n;
   }

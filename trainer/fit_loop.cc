@@ -96,7 +96,7 @@ void Trainer::ensure_val_loaders() {
 void Trainer::run_sanity_check() {
   const BatchLimit& lv = options_.limit_val_batches;
   const bool val_enabled = has_validation_step_ && (lv.is_count() ? lv.count() > 0 : lv.fraction() > 0);
-  if (!val_enabled || options_.num_sanity_val_steps == 0) return;
+  if (!val_enabled || *options_.num_sanity_val_steps == 0) return;
   state_.stage = "sanity_check";
   set_fx("on_sanity_check_start");
   callbacks_do([&](Callback& c) { c.on_sanity_check_start(*this, *model_); });
@@ -306,7 +306,9 @@ void Trainer::run_train_batch(const Batch& batch, int64_t batch_idx) {
   if (stepped || !model_->automatic_optimization()) {
     // Lightning: log when the count of stepped batches (this one included) is a multiple of
     // log_every_n_steps.
-    const bool update_logs = batches_that_stepped_ % options_.log_every_n_steps == 0 || should_stop_;
+    // (log_every_n_steps 0: never.)
+    const int64_t every = *options_.log_every_n_steps;
+    const bool update_logs = every != 0 && (batches_that_stepped_ % every == 0 || should_stop_);
     publish(train_results_->metrics(true), update_logs);
   }
 }

@@ -72,7 +72,66 @@ void set_algorithm_flags(bool deterministic, std::optional<bool> benchmark) {
 }
 }  // namespace
 
+namespace {
+// Lightning's Trainer.__init__ opt-outs: barebones turns them off (asking for one is an error),
+// otherwise the unset ones take their defaults.
+void resolve_opt_outs(TrainerOptions& o) {
+  if (!o.barebones) {
+    o.enable_checkpointing = o.enable_checkpointing.value_or(true);
+    if (!o.logger.given()) o.logger = true;
+    o.enable_progress_bar = o.enable_progress_bar.value_or(true);
+    o.log_every_n_steps = o.log_every_n_steps.value_or(50);
+    o.enable_model_summary = o.enable_model_summary.value_or(true);
+    o.num_sanity_val_steps = o.num_sanity_val_steps.value_or(2);
+    return;
+  }
+  auto refuse = [](bool asked, const std::string& option, const char* why) {
+    FULGUR_CHECK(!asked, "Trainer", "`Trainer(barebones=True, ", option, ")` was passed. ", why,
+                 "; hint: drop the option, or barebones");
+  };
+  auto py_bool = [](bool b) { return b ? std::string("True") : std::string("False"); };
+  refuse(o.enable_checkpointing.value_or(false), "enable_checkpointing=True",
+         "Checkpointing can impact raw speed so it is disabled in barebones mode");
+  refuse(o.logger.enabled(), o.logger.use_default() ? "logger=True" : "logger=<a Logger>",
+         "Logging can impact raw speed so it is disabled in barebones mode");
+  refuse(o.enable_progress_bar.value_or(false), "enable_progress_bar=True",
+         "The progress bar can impact raw speed so it is disabled in barebones mode");
+  refuse(o.log_every_n_steps.value_or(0) != 0, "log_every_n_steps=" + std::to_string(o.log_every_n_steps.value_or(0)),
+         "Logging can impact raw speed so it is disabled in barebones mode");
+  refuse(o.enable_model_summary.value_or(false), "enable_model_summary=True",
+         "Model summary can impact raw speed so it is disabled in barebones mode");
+  refuse(o.num_sanity_val_steps.value_or(0) != 0,
+         "num_sanity_val_steps=" + std::to_string(o.num_sanity_val_steps.value_or(0)),
+         "Sanity checking can impact raw speed so it is disabled in barebones mode");
+  refuse(o.fast_dev_run != 0, "fast_dev_run=" + std::to_string(o.fast_dev_run),
+         "Development run is not meant for raw speed evaluation so it is disabled in barebones mode");
+  refuse(o.detect_anomaly, "detect_anomaly=" + py_bool(o.detect_anomaly),
+         "Anomaly detection can impact raw speed so it is disabled in barebones mode");
+  refuse(!o.profiler.is_none(), "profiler='" + o.profiler.name() + "'",
+         "Profiling can impact raw speed so it is disabled in barebones mode");
+  o.enable_checkpointing = false;
+  o.logger = false;
+  o.enable_progress_bar = false;
+  o.log_every_n_steps = 0;
+  o.enable_model_summary = false;
+  o.num_sanity_val_steps = 0;
+  rank_zero_printf(
+      "You are running in `Trainer(barebones=True)` mode. All features that may impact raw speed have been disabled "
+      "to facilitate analyzing the Trainer overhead. Specifically, the following features are deactivated:\n"
+      " - Checkpointing: `Trainer(enable_checkpointing=True)`\n"
+      " - Progress bar: `Trainer(enable_progress_bar=True)`\n"
+      " - Model summary: `Trainer(enable_model_summary=True)`\n"
+      " - Logging: `Trainer(logger=True)`, `Trainer(log_every_n_steps>0)`, `LightningModule.log(...)`, "
+      "`LightningModule.log_dict(...)`\n"
+      " - Sanity checking: `Trainer(num_sanity_val_steps>0)`\n"
+      " - Development run: `Trainer(fast_dev_run=True)`\n"
+      " - Anomaly detection: `Trainer(detect_anomaly=True)`\n"
+      " - Profiling: `Trainer(profiler=...)`\n");
+}
+}  // namespace
+
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+  resolve_opt_outs(options_);
   profiler_ = options_.profiler.make();
   profiling_ = profiler_->enabled();
   FULGUR_CHECK(options_.fast_dev_run >= 0, "Trainer", "fast_dev_run=", options_.fast_dev_run,
@@ -124,12 +183,13 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   FULGUR_CHECK(o.max_steps >= -1, "Trainer", "`max_steps` must be -1 (no limit) or >= 0, got ", o.max_steps);
   FULGUR_CHECK(!o.max_epochs || *o.max_epochs >= -1, "Trainer", "`max_epochs` must be -1 or >= 0, got ",
                *o.max_epochs);
-  FULGUR_CHECK(o.num_sanity_val_steps >= -1, "Trainer", "`num_sanity_val_steps` must be -1 or >= 0, got ",
-               o.num_sanity_val_steps);
+  FULGUR_CHECK(*o.num_sanity_val_steps >= -1, "Trainer", "`num_sanity_val_steps` must be -1 or >= 0, got ",
+               *o.num_sanity_val_steps);
   FULGUR_CHECK(o.reload_dataloaders_every_n_epochs >= 0, "Trainer",
                "`reload_dataloaders_every_n_epochs` should be an int >= 0, got ", o.reload_dataloaders_every_n_epochs,
                ".");
-  FULGUR_CHECK(o.log_every_n_steps >= 1, "Trainer", "`log_every_n_steps` must be >= 1, got ", o.log_every_n_steps);
+  FULGUR_CHECK(*o.log_every_n_steps >= 0, "Trainer", "`log_every_n_steps` must be >= 0 (0: never), got ",
+               *o.log_every_n_steps);
   FULGUR_CHECK(!o.check_val_every_n_epoch || *o.check_val_every_n_epoch > 0, "Trainer",
                "`check_val_every_n_epoch` should be an integer > 0 or None, got ", *o.check_val_every_n_epoch);
   FULGUR_CHECK(!o.gradient_clip_algorithm || *o.gradient_clip_algorithm == "norm" ||
@@ -162,9 +222,9 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   bool has_checkpoint = false;
   for (const auto& c : o.callbacks) has_checkpoint = has_checkpoint || dynamic_cast<callbacks::ModelCheckpoint*>(c.get());
   if (has_checkpoint) {
-    FULGUR_CHECK(o.enable_checkpointing, "Trainer", "Trainer was configured with `enable_checkpointing=False` but "
+    FULGUR_CHECK(*o.enable_checkpointing, "Trainer", "Trainer was configured with `enable_checkpointing=False` but "
                  "found `ModelCheckpoint` in callbacks list.");
-  } else if (o.enable_checkpointing) {
+  } else if (*o.enable_checkpointing) {
     options_.callbacks.push_back(std::make_shared<callbacks::ModelCheckpoint>());
   }
   accumulate_grad_batches_ = o.accumulate_grad_batches;
@@ -190,12 +250,12 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   }
   FULGUR_CHECK(progress_bars <= 1, "Trainer", "You added multiple progress bar callbacks to the Trainer, but "
                "currently only one progress bar is supported.");
-  FULGUR_CHECK(progress_bars == 0 || o.enable_progress_bar, "Trainer",
+  FULGUR_CHECK(progress_bars == 0 || *o.enable_progress_bar, "Trainer",
                "Trainer was configured with `enable_progress_bar=False` but found `ProgressBar` in callbacks list.");
-  if (progress_bars == 0 && o.enable_progress_bar) {
+  if (progress_bars == 0 && *o.enable_progress_bar) {
     options_.callbacks.push_back(std::make_shared<callbacks::ProgressBar>());
   }
-  if (o.enable_model_summary && !has_model_summary) {
+  if (*o.enable_model_summary && !has_model_summary) {
     options_.callbacks.push_back(std::make_shared<callbacks::ModelSummary>());
   }
 }
@@ -269,6 +329,11 @@ void Trainer::begin_run(LightningModule& model, LightningDataModule* dm, const s
   // Lightning runs each entry point under torch.autograd.set_detect_anomaly(detect_anomaly).
   anomaly_before_ = autograd::is_anomaly_enabled();
   autograd::set_detect_anomaly(options_.detect_anomaly);
+  if (options_.barebones) {
+    // (No progress bar can make it look like the Trainer hung.)
+    rank_zero_printf("`Trainer(barebones=True)` started running. The progress bar is disabled so you might want to "
+                     "manually print the progress in your model.\n");
+  }
   if (profiling_) {
     model_class_ = python_class_name(typeid(model));
     datamodule_class_ = dm != nullptr ? python_class_name(typeid(*dm)) : "";
@@ -516,6 +581,14 @@ Batch Trainer::transfer(const Value& raw, int64_t dataloader_idx) {
 }
 
 void Trainer::module_log(const std::string& name, const LogValue& value, const LogOptions& options) {
+  if (options_.barebones) {
+    if (!barebones_log_warned_) {
+      rank_zero_printf("warning: You are trying to `self.log()` but `Trainer(barebones=True)` is configured. Logging "
+                       "can impact raw speed so it is disabled under this setting.\n");
+    }
+    barebones_log_warned_ = true;
+    return;
+  }
   const std::string& fx = current_fx_;
   const std::optional<detail::FxLogRules> rules = detail::fx_log_rules(fx);
   FULGUR_CHECK(rules.has_value() && results_ != nullptr, "log", "You can't `self.log(\"", name, "\")` inside `",

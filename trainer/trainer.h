@@ -75,21 +75,26 @@ class ProfilerOption {
   std::shared_ptr<profilers::Profiler> profiler_;
 };
 
-// Trainer(logger=...): true (Lightning's default: a TensorBoardLogger in default_root_dir),
-// false (none), one logger, or several.
+// Trainer(logger=...): unset (Lightning's None: true, or false under barebones), true (a
+// TensorBoardLogger in default_root_dir), false (none), one logger, or several.
 class LoggerOption {
  public:
-  LoggerOption(bool enabled) : default_(enabled) {}  // NOLINT
+  LoggerOption() = default;
+  LoggerOption(bool enabled) : given_(true), default_(enabled) {}  // NOLINT
   template <std::derived_from<Logger> T>
-  LoggerOption(std::shared_ptr<T> logger) : loggers_{std::move(logger)} {}  // NOLINT
+  LoggerOption(std::shared_ptr<T> logger) : given_(true), loggers_{std::move(logger)} {}  // NOLINT
   // api.md's `{.logger = L::loggers::CSVLogger("logs")}`: the Trainer keeps a copy.
   template <std::derived_from<Logger> T>
-  LoggerOption(T logger) : loggers_{std::make_shared<T>(std::move(logger))} {}  // NOLINT
-  LoggerOption(std::vector<std::shared_ptr<Logger>> loggers) : loggers_(std::move(loggers)) {}  // NOLINT
+  LoggerOption(T logger) : given_(true), loggers_{std::make_shared<T>(std::move(logger))} {}  // NOLINT
+  LoggerOption(std::vector<std::shared_ptr<Logger>> loggers) : given_(true), loggers_(std::move(loggers)) {}  // NOLINT
+  bool given() const { return given_; }
+  // Whether logging is asked for: true or a logger (unset counts as no; the Trainer resolves it).
+  bool enabled() const { return default_ || !loggers_.empty(); }
   bool use_default() const { return default_; }
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
 
  private:
+  bool given_ = false;
   bool default_ = false;
   std::vector<std::shared_ptr<Logger>> loggers_;
 };
@@ -117,7 +122,7 @@ struct TrainerOptions {
   // "32-true", "64-true", "bf16-mixed", "bf16-true", "16-mixed", "16-true" and Lightning's
   // aliases (trainer/precision.h).
   std::string precision = "32-true";
-  LoggerOption logger = true;
+  LoggerOption logger = {};  // unset: true (a TensorBoardLogger), false under barebones
   std::optional<int64_t> min_epochs = std::nullopt;
   int64_t max_steps = -1;
   std::optional<int64_t> min_steps = std::nullopt;
@@ -134,11 +139,13 @@ struct TrainerOptions {
   BatchLimit val_check_interval = 1.0;
   // nullopt: validate every val_check_interval batches counted over all epochs.
   std::optional<int64_t> check_val_every_n_epoch = 1;
-  int64_t num_sanity_val_steps = 2;  // -1: the whole val loaders
-  int64_t log_every_n_steps = 50;
-  bool enable_checkpointing = true;  // adds a default ModelCheckpoint when the callbacks have none
-  bool enable_progress_bar = true;
-  bool enable_model_summary = true;
+  // The opt-outs below are unset by default, as Lightning's None: the Trainer makes them 2, 50,
+  // true, true, true (barebones: 0, 0, false, false, false) and options() shows the result.
+  std::optional<int64_t> num_sanity_val_steps = std::nullopt;  // -1: the whole val loaders
+  std::optional<int64_t> log_every_n_steps = std::nullopt;     // 0: never log
+  std::optional<bool> enable_checkpointing = std::nullopt;  // a default ModelCheckpoint when the callbacks have none
+  std::optional<bool> enable_progress_bar = std::nullopt;
+  std::optional<bool> enable_model_summary = std::nullopt;
   int64_t accumulate_grad_batches = 1;
   std::optional<double> gradient_clip_val = std::nullopt;
   std::optional<std::string> gradient_clip_algorithm = std::nullopt;  // "norm" (default) or "value"
@@ -158,6 +165,10 @@ struct TrainerOptions {
   ProfilerOption profiler = {};
   // autograd's anomaly mode for the run (restored after): a NaN/Inf in backward names the op.
   bool detect_anomaly = false;
+  // Lightning's barebones mode, for measuring the Trainer's own overhead: no checkpointing,
+  // logger, progress bar, model summary, sanity check, self.log (a warning, then nothing);
+  // asking for any of them, fast_dev_run, detect_anomaly or a profiler is an error.
+  bool barebones = false;
   // N > 0: ask the *_dataloader hooks again every N epochs (loaders passed in are kept).
   int64_t reload_dataloaders_every_n_epochs = 0;
   std::string default_root_dir = "";  // "" : the current directory
@@ -475,6 +486,7 @@ class Trainer {
   std::string failed_hook_;
   std::shared_ptr<profilers::Profiler> profiler_;
   bool profiling_ = false;  // profiler_->enabled(): otherwise no action names are built
+  bool barebones_log_warned_ = false;
   std::string model_class_, datamodule_class_, strategy_class_;  // in the profiler's action names
   std::shared_ptr<Accelerator> accelerator_;
   std::shared_ptr<Strategy> strategy_;

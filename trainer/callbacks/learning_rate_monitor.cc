@@ -128,8 +128,9 @@ void LearningRateMonitor::on_train_start(Trainer& trainer, LightningModule&) {
 
 void LearningRateMonitor::on_train_batch_start(Trainer& trainer, LightningModule&, const Batch&, int64_t) {
   // Lightning's should_update_logs: `+ 1` because no step has been taken yet for this batch.
+  const int64_t every = *trainer.options().log_every_n_steps;  // 0: never
   const bool should_update_logs =
-      (trainer.batches_that_stepped() + 1) % trainer.options().log_every_n_steps == 0 || trainer.should_stop();
+      every != 0 && ((trainer.batches_that_stepped() + 1) % every == 0 || trainer.should_stop());
   if (!should_update_logs || options_.logging_interval == "epoch") return;
   log_stats(trainer, options_.logging_interval ? "any" : "step");
 }
