@@ -96,6 +96,7 @@
 #include "fulgur/trainer/callbacks/learning_rate_monitor.h"
 #include "fulgur/trainer/callbacks/model_checkpoint.h"
 #include "fulgur/trainer/callbacks/model_summary.h"
+#include "fulgur/trainer/callbacks/on_exception_checkpoint.h"
 #include "fulgur/trainer/callbacks/progress_bar.h"
 #include "fulgur/trainer/callbacks/timer.h"
 #include "fulgur/trainer/callbacks/tqdm_format.h"

@@ -309,7 +309,8 @@ TEST_CASE("barebones: everything that costs speed is off, self.log warns once an
   CHECK(trainer.callbacks().empty());
   CHECK(trainer.checkpoint_callback() == nullptr);
   err = fulgur::testing::captured_stderr([&] {
-    trainer.fit(model, data::DataLoader(numbered(8), {.batch_size = 4}), data::DataLoader(numbered(4), {.batch_size = 2}));
+    trainer.fit(model, data::DataLoader(numbered(8), {.batch_size = 4}),
+                data::DataLoader(numbered(4), {.batch_size = 2}));
   });
   // Two epochs of 2 batches; no sanity check (validation ran only after each epoch: 2 x 2).
   CHECK(model.train_first_rows.size() == 4);
@@ -332,6 +333,7 @@ TEST_CASE("barebones: asking for a feature it turns off is Lightning's error; fa
                                         "Checkpointing can impact raw speed so it is disabled in barebones mode");
   fails({.logger = true}, "`Trainer(barebones=True, logger=True)` was passed. Logging can impact raw speed");
   fails({.logger = L::loggers::CSVLogger("logs")}, "`Trainer(barebones=True, logger=<a Logger>)` was passed.");
+  fails({.logger = std::vector<std::shared_ptr<L::Logger>>{}}, "`Trainer(barebones=True, logger=[])` was passed.");
   fails({.enable_progress_bar = true}, "`Trainer(barebones=True, enable_progress_bar=True)` was passed. The "
                                        "progress bar can impact raw speed");
   fails({.log_every_n_steps = 50}, "`Trainer(barebones=True, log_every_n_steps=50)` was passed.");

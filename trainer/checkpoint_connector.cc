@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "fulgur/kernels/error.h"
 #include "fulgur/serialize/checkpoint.h"
+#include "fulgur/trainer/callbacks/on_exception_checkpoint.h"
 #include "fulgur/trainer/load_from_checkpoint.h"
 #include "fulgur/trainer/rank_zero.h"
 #include "fulgur/trainer/trainer.h"
@@ -43,7 +45,14 @@ Value Trainer::dump_checkpoint(bool weights_only) {
           Value::dict({{"optimizer", Value::dict({{"step", progress(global_step_, global_step_)}})}})}});
     // A mid-epoch save keeps the loader's position, so a resume continues with the next batch.
     if (!epoch_processed_ && epoch_batches_done_ > 0 && !train_loaders_.empty()) {
-      fit_loop.set("train_dataloader_state", train_loaders_[0].state_dict());
+      Value loader_state = train_loaders_[0].state_dict();
+      // A save from inside a batch (OnExceptionCheckpoint after training_step failed) comes
+      // after that batch was fetched: the resume must fetch it again.
+      if (const Value* yielded = loader_state.find("batches_yielded");
+          yielded != nullptr && yielded->is_int() && yielded->as_int() == epoch_batches_done_ + 1) {
+        loader_state.set("batches_yielded", epoch_batches_done_);
+      }
+      fit_loop.set("train_dataloader_state", std::move(loader_state));
     }
     ck.set("loops", Value::dict({{"fit_loop", fit_loop}}));
     Value callbacks = Value::dict();
@@ -85,7 +94,7 @@ Value Trainer::dump_checkpoint(bool weights_only) {
   }
   const std::string fx = current_fx_;
   set_fx("on_save_checkpoint");
-  callbacks_do([&](Callback& c) { c.on_save_checkpoint(*this, *model_, ck); });
+  if (!weights_only) callbacks_do([&](Callback& c) { c.on_save_checkpoint(*this, *model_, ck); });
   module_do([&] { model_->on_save_checkpoint(ck); });
   set_fx(fx);
   return ck;
@@ -107,7 +116,19 @@ void Trainer::save_checkpoint(const std::string& path, bool weights_only) {
 
 std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& ckpt_path) {
   // The module is always passed in C++, so an empty ckpt_path means "use it as it is"
-  // (Lightning: model_provided and ckpt_path None).
+  // (Lightning: model_provided and ckpt_path None), except that a fit with an
+  // OnExceptionCheckpoint resumes from the last checkpoint, as Lightning's _parse_ckpt_path does.
+  std::vector<const callbacks::OnExceptionCheckpoint*> on_exception;
+  for (const auto& c : state_.fn.empty() ? options_.callbacks : callbacks_) {
+    if (const auto* oe = dynamic_cast<const callbacks::OnExceptionCheckpoint*>(c.get())) on_exception.push_back(oe);
+  }
+  if (ckpt_path.empty() && !on_exception.empty() && fn == "fit") {
+    rank_zero_printf("warning: `.fit(ckpt_path=None)` was called without a model. The last model of the previous "
+                     "`fit` call will be used. You can pass `fit(ckpt_path='best')` to use the best model or "
+                     "`fit(ckpt_path='last')` to use the last model. If you pass a value, this warning will be "
+                     "silenced.\n");
+    return select_ckpt_path(fn, "last");
+  }
   if (ckpt_path.empty()) return "";
   if (ckpt_path == "best") {
     const auto all = checkpoint_callbacks();
@@ -127,18 +148,22 @@ std::string Trainer::select_ckpt_path(const std::string& fn, const std::string& 
     return best;
   }
   if (ckpt_path == "last") {
-    // The newest "last*.ckpt" of every ModelCheckpoint's folder.
+    // The newest of the OnExceptionCheckpoints' files and the "last*.ckpt" of every
+    // ModelCheckpoint's folder.
+    std::vector<std::string> candidates;
+    for (const callbacks::OnExceptionCheckpoint* c : on_exception) candidates.push_back(c->ckpt_path());
+    for (const callbacks::ModelCheckpoint* c : checkpoint_callbacks()) {
+      for (const std::string& path : c->find_last_checkpoints(*this)) candidates.push_back(path);
+    }
     std::string newest;
     std::filesystem::file_time_type newest_time;
-    for (const callbacks::ModelCheckpoint* c : checkpoint_callbacks()) {
-      for (const std::string& path : c->find_last_checkpoints(*this)) {
-        std::error_code ec;
-        const auto t = std::filesystem::last_write_time(path, ec);
-        if (ec) continue;
-        if (newest.empty() || t > newest_time) {
-          newest = path;
-          newest_time = t;
-        }
+    for (const std::string& path : candidates) {
+      std::error_code ec;
+      const auto t = std::filesystem::last_write_time(path, ec);
+      if (ec) continue;
+      if (newest.empty() || t > newest_time) {
+        newest = path;
+        newest_time = t;
       }
     }
     if (newest.empty()) {

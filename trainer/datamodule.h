@@ -78,4 +78,10 @@ class LightningDataModule {
   bool hparams_saved_ = false;
 };
 
+namespace detail {
+// Whether `e` is the error of a default *_dataloader hook ("`<hook>` must be implemented to be
+// used with the Lightning Trainer"): the hook is not overridden.
+bool is_not_implemented(const std::exception& e);
+}  // namespace detail
+
 }  // namespace fulgur::lightning

@@ -232,7 +232,7 @@ void Trainer::run_train_epoch() {
     run_train_batch(batch, batch_idx);
     check_interrupt();  // Ctrl+C: stop after this batch (its end hooks ran)
     if (skip_rest_of_epoch_) break;
-    if (should_check_val(batch_idx, is_last)) run_validation_in_fit();
+    if (should_check_val(batch_idx, is_last)) run_validation_in_fit(/*window_done=*/!should_accumulate(batch_idx));
     if (!should_accumulate(batch_idx)) update_lr_schedulers("step", true, batch_idx);
     if (options_.max_steps != -1 && global_step_ >= options_.max_steps) break;
     if (should_stop_ && can_stop_early()) break;
@@ -259,12 +259,16 @@ bool Trainer::should_check_val(int64_t batch_idx, bool is_last_batch) const {
   return (current + 1) % val_check_batch_ == 0;
 }
 
-void Trainer::run_validation_in_fit() {
+void Trainer::run_validation_in_fit(bool window_done) {
   // Lightning asks for the val loaders inside the val loop, after this hook (when there was no
   // sanity check); a module without val_dataloader gets the hook once, then never again.
   if (val_loaders_ready_ && val_loaders_.empty()) return;
-  set_fx("on_validation_model_zero_grad");
-  module_do([&] { model_->on_validation_model_zero_grad(); });
+  if (window_done) {
+    // Lightning 2.5: only outside an accumulation window (the default hook zeroes the
+    // gradients, which would drop the window's so far).
+    set_fx("on_validation_model_zero_grad");
+    module_do([&] { model_->on_validation_model_zero_grad(); });
+  }
   run_evaluation(Stage::Validate, true);
   state_.stage = "train";
   results_ = train_results_.get();

@@ -92,7 +92,9 @@ void resolve_opt_outs(TrainerOptions& o) {
   auto py_bool = [](bool b) { return b ? std::string("True") : std::string("False"); };
   refuse(o.enable_checkpointing.value_or(false), "enable_checkpointing=True",
          "Checkpointing can impact raw speed so it is disabled in barebones mode");
-  refuse(o.logger.enabled(), o.logger.use_default() ? "logger=True" : "logger=<a Logger>",
+  // (Lightning: anything but None and False, an empty list included.)
+  refuse(o.logger.enabled() || o.logger.is_list(),
+         o.logger.use_default() ? "logger=True" : (o.logger.loggers().empty() ? "logger=[]" : "logger=<a Logger>"),
          "Logging can impact raw speed so it is disabled in barebones mode");
   refuse(o.enable_progress_bar.value_or(false), "enable_progress_bar=True",
          "The progress bar can impact raw speed so it is disabled in barebones mode");
@@ -218,9 +220,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     }
   }
   // Lightning's _configure_checkpoint_callbacks: a default ModelCheckpoint unless the user gave
-  // one (which enable_checkpointing=false forbids). Under fast_dev_run it exists but saves nothing.
+  // a Checkpoint (ModelCheckpoint, OnExceptionCheckpoint), which enable_checkpointing=false
+  // forbids. Under fast_dev_run it exists but saves nothing.
   bool has_checkpoint = false;
-  for (const auto& c : o.callbacks) has_checkpoint = has_checkpoint || dynamic_cast<callbacks::ModelCheckpoint*>(c.get());
+  for (const auto& c : o.callbacks) has_checkpoint = has_checkpoint || dynamic_cast<callbacks::Checkpoint*>(c.get());
   if (has_checkpoint) {
     FULGUR_CHECK(*o.enable_checkpointing, "Trainer", "Trainer was configured with `enable_checkpointing=False` but "
                  "found `ModelCheckpoint` in callbacks list.");
@@ -374,9 +377,12 @@ void Trainer::fail_run(const std::exception& e) {
   const bool keyboard_interrupt = dynamic_cast<const KeyboardInterrupt*>(&e) != nullptr;
   if (keyboard_interrupt) rank_zero_printf("\nDetected KeyboardInterrupt, attempting graceful shutdown ...\n");
   state_.status = "interrupted";
-  // An error inside these is dropped: the original error is the one to report.
+  // An error inside these is dropped: the original error is the one to report. The profiler
+  // times the callbacks' and the datamodule's (as Lightning's _call_*_hook do).
+  set_fx("on_exception");
   for (const auto& c : callbacks_) {
     try {
+      const profilers::ProfileScope scope = profiling_ ? profile_callback(*c) : profilers::ProfileScope();
       c->on_exception(*this, *model_, e);
     } catch (...) {
     }
@@ -387,7 +393,7 @@ void Trainer::fail_run(const std::exception& e) {
   }
   if (datamodule_ != nullptr) {
     try {
-      datamodule_->on_exception(e);
+      datamodule_do([&] { datamodule_->on_exception(e); });
     } catch (...) {
     }
   }
@@ -454,7 +460,7 @@ void Trainer::setup_callbacks() {
   // Lightning's _reorder_callbacks: checkpoint callbacks last (so they save what the others
   // did at the same hook), each group in its order.
   std::stable_partition(callbacks_.begin(), callbacks_.end(), [](const std::shared_ptr<Callback>& c) {
-    return dynamic_cast<callbacks::ModelCheckpoint*>(c.get()) == nullptr;
+    return dynamic_cast<callbacks::Checkpoint*>(c.get()) == nullptr;
   });
   set_fx("prepare_data");
   // Lightning's _DataConnector.prepare_data: once per node (local rank 0; the hook downloads
@@ -554,8 +560,7 @@ Loaders Trainer::request_loaders(const std::string& which, bool required) {
     return {};
   } catch (const Error& e) {
     // The datamodule's default raises this message; an optional loader just goes missing.
-    if (!required && std::string(e.what()).find("must be implemented to be used with the Lightning Trainer") !=
-                         std::string::npos) {
+    if (!required && detail::is_not_implemented(e)) {
       return {};
     }
     throw;

@@ -86,15 +86,18 @@ class LoggerOption {
   // api.md's `{.logger = L::loggers::CSVLogger("logs")}`: the Trainer keeps a copy.
   template <std::derived_from<Logger> T>
   LoggerOption(T logger) : given_(true), loggers_{std::make_shared<T>(std::move(logger))} {}  // NOLINT
-  LoggerOption(std::vector<std::shared_ptr<Logger>> loggers) : given_(true), loggers_(std::move(loggers)) {}  // NOLINT
+  LoggerOption(std::vector<std::shared_ptr<Logger>> loggers)  // NOLINT
+      : given_(true), list_(true), loggers_(std::move(loggers)) {}
   bool given() const { return given_; }
   // Whether logging is asked for: true or a logger (unset counts as no; the Trainer resolves it).
   bool enabled() const { return default_ || !loggers_.empty(); }
   bool use_default() const { return default_; }
+  bool is_list() const { return list_; }  // a vector of loggers (possibly empty)
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
 
  private:
   bool given_ = false;
+  bool list_ = false;
   bool default_ = false;
   std::vector<std::shared_ptr<Logger>> loggers_;
 };
@@ -366,22 +369,30 @@ class Trainer {
       f(*c);
     }
   }
+  // A default hook that says it is not implemented (the module's HookNotOverridden, the
+  // datamodule's "must be implemented" error) is not timed: Lightning would not have called it.
   template <typename F>
   decltype(auto) module_do(F&& f) {
-    const profilers::ProfileScope scope =
-        profiling_ ? profile_hook("[LightningModule]", model_class_) : profilers::ProfileScope();
-    return f();
+    return timed(profiling_ ? profile_hook("[LightningModule]", model_class_) : profilers::ProfileScope(), f);
   }
   template <typename F>
   decltype(auto) datamodule_do(F&& f) {
-    const profilers::ProfileScope scope =
-        profiling_ ? profile_hook("[LightningDataModule]", datamodule_class_) : profilers::ProfileScope();
-    return f();
+    return timed(profiling_ ? profile_hook("[LightningDataModule]", datamodule_class_) : profilers::ProfileScope(), f);
   }
   template <typename F>
   decltype(auto) strategy_do(const char* hook, F&& f) {
-    const profilers::ProfileScope scope = profile_strategy_hook(hook);
-    return f();
+    return timed(profile_strategy_hook(hook), f);
+  }
+  template <typename F>
+  static decltype(auto) timed(profilers::ProfileScope scope, F& f) {
+    try {
+      return f();
+    } catch (const Error& e) {
+      if (dynamic_cast<const detail::HookNotOverridden*>(&e) != nullptr || detail::is_not_implemented(e)) {
+        scope.cancel();
+      }
+      throw;
+    }
   }
   profilers::ProfileScope profile_strategy_hook(const char* hook) {
     return profiling_ ? profiler_->profile("[Strategy]" + strategy_class_ + "." + hook) : profilers::ProfileScope();
@@ -415,7 +426,8 @@ class Trainer {
   void start_train_epoch();   // on_train_epoch_start hooks, sampler epoch
   void run_train_epoch();
   void finish_train_epoch();  // on_train_epoch_end hooks, epoch logging, epoch schedulers, epoch += 1
-  void run_validation_in_fit();
+  // window_done: the last batch stepped the optimizer (no accumulation window is open).
+  void run_validation_in_fit(bool window_done = true);
   void ensure_val_loaders();
   Loaders overfit_loaders(Loaders loaders, const char* prefix) const;
   // trainer/distributed_loaders.cc: DistributedSampler in place of the default samplers (DDP).

@@ -48,7 +48,7 @@ L::TrainerOptions trainer_options(MPI_Comm comm, const Options& o) {
   t.strategy = std::make_shared<L::DDPStrategy>(
       L::DDPStrategyOptions{.process_group = distributed::mpi_process_group(comm)});
   t.enable_checkpointing = !o.checkpoint_dir.empty();
-  if (t.enable_checkpointing) {
+  if (*t.enable_checkpointing) {
     // Written by rank 0 at every epoch end (one epoch = one training event): the best one on
     // val_loss and last.ckpt, which --resume takes.
     t.callbacks.push_back(std::make_shared<L::callbacks::ModelCheckpoint>(L::callbacks::ModelCheckpointOptions{

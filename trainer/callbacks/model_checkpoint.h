@@ -21,6 +21,7 @@
 
 #include "fulgur/tensor/value.h"
 #include "fulgur/trainer/callback.h"
+#include "fulgur/trainer/callbacks/checkpoint.h"
 
 namespace fulgur::lightning::callbacks {
 
@@ -64,7 +65,7 @@ struct ModelCheckpointOptions {
   bool enable_version_counter = true;  // "-v1", "-v2" instead of overwriting a same-named file
 };
 
-class ModelCheckpoint : public Callback {
+class ModelCheckpoint : public Checkpoint {
  public:
   // Lightning's class attributes, per instance (Lightning lets an instance override them).
   std::string CHECKPOINT_JOIN_CHAR = "-";
@@ -78,7 +79,6 @@ class ModelCheckpoint : public Callback {
   // "ModelCheckpoint{'monitor': 'val_loss', 'mode': 'min', 'every_n_train_steps': 0,
   // 'every_n_epochs': 1, 'train_time_interval': None}" (Lightning's _generate_state_key).
   std::string state_key() const override;
-  bool is_monitoring() const override { return true; }
   // Lightning's keys: monitor, best_model_score, best_model_path, current_score, dirpath,
   // best_k_models, kth_best_model_path, kth_value, last_model_path (scores as floats).
   Value state_dict() const override;

@@ -29,6 +29,10 @@ ProfileScope::~ProfileScope() {
   }
 }
 
+void ProfileScope::cancel() {
+  if (profiler_ != nullptr) std::exchange(profiler_, nullptr)->cancel(action_);
+}
+
 Profiler::Profiler(ProfilerOptions options) : options_(std::move(options)) {}
 
 void Profiler::setup(const std::string& stage, std::optional<int64_t> local_rank, const std::string& log_dir) {
@@ -50,8 +54,8 @@ void Profiler::describe() {
   const std::string report = summary();
   if (report.empty()) return;
   if (options_.filename.empty() || options_.dirpath.empty()) {
-    // Lightning logs it at INFO level from local rank 0.
-    if (local_rank() == 0) std::fputs(report.c_str(), stdout);
+    // Lightning logs it at INFO level from local rank 0 (its handler writes to stderr).
+    if (local_rank() == 0) std::fputs(report.c_str(), stderr);
     return;
   }
   // Lightning opens the file in append mode: a second fit adds its report below the first.

@@ -27,6 +27,9 @@ class ProfileScope {
   ProfileScope& operator=(ProfileScope&&) = delete;
   ProfileScope(const ProfileScope&) = delete;
   ProfileScope& operator=(const ProfileScope&) = delete;
+  // Ends the action unrecorded (a hook the module turned out not to implement, which Lightning
+  // would not have called).
+  void cancel();
 
  private:
   Profiler* profiler_ = nullptr;
@@ -47,6 +50,8 @@ class Profiler {
 
   virtual void start(const std::string& action_name) = 0;
   virtual void stop(const std::string& action_name) = 0;
+  // Ends a started action without recording it (default: stop).
+  virtual void cancel(const std::string& action_name) { stop(action_name); }
   // The report; "" writes nothing.
   virtual std::string summary() { return ""; }
   // Whether the Trainer should name and report its actions at all.
@@ -54,7 +59,8 @@ class Profiler {
 
   [[nodiscard]] ProfileScope profile(std::string action_name) { return ProfileScope(this, std::move(action_name)); }
 
-  // Writes summary() to the report file (appending) or prints it (local rank 0 only).
+  // Writes summary() to the report file (appending) or to stderr, as Lightning's log.info does
+  // (local rank 0 only).
   void describe();
   // Called by the Trainer at the start of each run: the stage ("fit", "validate", ...), the
   // local rank in a job of several processes (else none) and the Trainer's log_dir.

@@ -30,6 +30,7 @@ class SimpleProfiler : public Profiler {
   // Errors (as Lightning's ValueError) for an action already running / not running.
   void start(const std::string& action_name) override;
   void stop(const std::string& action_name) override;
+  void cancel(const std::string& action_name) override { current_actions_.erase(action_name); }
   std::string summary() override;
 
   // The recorded durations in seconds, per action, in the order actions were first stopped.
