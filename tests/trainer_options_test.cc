@@ -380,3 +380,44 @@ TEST_CASE("the opt-outs unset are Lightning's defaults; log_every_n_steps=0 neve
   const fs::path csv = logs / "lightning_logs" / "version_0" / "metrics.csv";
   CHECK((!fs::exists(csv) || fulgur::testing::read_file_bytes(csv).find("train_loss") == std::string::npos));
 }
+
+namespace {
+// Linear(1, 1) fitting y = 2x, with a validation_step that computes nothing.
+class Regressor : public L::LightningModule {
+ public:
+  Regressor() {
+    layer = register_module("layer", nn::Linear(1, 1));
+    NoGradGuard no_grad;
+    layer->weight.fill_(0.5);
+    layer->bias.zero_();
+  }
+  L::StepOutput training_step(const L::Batch& batch, int64_t) override {
+    auto [x, y] = batch.unpack<2>();
+    return F::mse_loss((*layer)(x), y.mul(2.0));
+  }
+  void validation_step(const L::Batch&, int64_t) override {}
+  L::OptimizerConfig configure_optimizers() override { return optim::SGD(parameters(), {.lr = 0.01}); }
+  std::shared_ptr<nn::Linear> layer;
+};
+}  // namespace
+
+TEST_CASE("validation inside an accumulation window keeps the window's gradients") {
+  // Lightning calls on_validation_model_zero_grad (which zeroes the gradients) only when no
+  // window is open; validating after every batch must not change what accumulation computes.
+  auto train = [](bool validate_every_batch) {
+    Regressor model;
+    L::TrainerOptions o = quiet_options({.max_epochs = 1, .accumulate_grad_batches = 2});
+    if (validate_every_batch) o.val_check_interval = 1;
+    else o.limit_val_batches = 0;
+    L::Trainer trainer(std::move(o));
+    trainer.fit(model, data::DataLoader(numbered(8), {.batch_size = 2}),
+                data::DataLoader(numbered(2), {.batch_size = 2}));
+    CHECK(trainer.global_step() == 2);
+    return std::pair(model.layer->weight.item<double>(), model.layer->bias.item<double>());
+  };
+  const auto plain = train(false);
+  const auto validated = train(true);
+  CHECK(plain.first != doctest::Approx(0.5));  // it trained
+  CHECK(validated.first == plain.first);
+  CHECK(validated.second == plain.second);
+}
