@@ -493,3 +493,49 @@ TEST_CASE("checkpoint: ckpt_path errors") {
   CHECK_THROWS_AS(trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}), {}, {.ckpt_path = "/nonexistent.ckpt"}),
                   Error);
 }
+
+TEST_CASE("validate/test/predict with ckpt_path restore the callbacks too; weights-only checkpoints skip them") {
+  // Lightning's _restore_modules_and_callbacks runs restore_callbacks in every stage;
+  // _call_callbacks_on_load_checkpoint returns at once when the checkpoint has no "callbacks".
+  struct CountsLoads : SaveAt {
+    using SaveAt::SaveAt;
+    void on_load_checkpoint(L::Trainer&, L::LightningModule&, const Value&) override { ++on_load_calls; }
+    int on_load_calls = 0;
+  };
+  struct Evaluated : Model {
+    void validation_step(const L::Batch& batch, int64_t) override {
+      auto [x, y] = batch.unpack<2>();
+      log("val_loss", F::mse_loss(forward(x), y));
+    }
+    Tensor predict_step(const L::Batch& batch, int64_t) override { return forward(batch.tensor(0)); }
+  };
+  auto ds = dataset();
+  const std::string full = temp_path("eval_restore_full.ckpt");
+  const std::string weights = temp_path("eval_restore_weights.ckpt");
+  {
+    Evaluated model;
+    L::Trainer trainer(fulgur::testing::quiet_options(
+        {.callbacks = {std::make_shared<SaveAt>(3, full)}, .max_epochs = 1, .limit_val_batches = 0}));
+    trainer.fit(model, data::DataLoader(ds, {.batch_size = 4}));
+    trainer.save_checkpoint(weights, /*weights_only=*/true);
+  }
+  for (const std::string stage : {"validate", "predict"}) {
+    CAPTURE(stage);
+    auto cb = std::make_shared<CountsLoads>(0, "");
+    Evaluated model;
+    L::Trainer trainer(fulgur::testing::quiet_options({.callbacks = {cb}}));
+    if (stage == "validate") {
+      trainer.validate(model, data::DataLoader(ds, {.batch_size = 8}), {.ckpt_path = full, .verbose = false});
+    } else {
+      trainer.predict(model, data::DataLoader(ds, {.batch_size = 8}), {.ckpt_path = full});
+    }
+    CHECK(cb->on_load_calls == 1);
+    CHECK(cb->loaded == 3);  // SaveAt's state, saved under the same key
+  }
+  auto cb = std::make_shared<CountsLoads>(0, "");
+  Evaluated model;
+  L::Trainer trainer(fulgur::testing::quiet_options({.callbacks = {cb}}));
+  trainer.validate(model, data::DataLoader(ds, {.batch_size = 8}), {.ckpt_path = weights, .verbose = false});
+  CHECK(cb->on_load_calls == 0);
+  CHECK(cb->loaded == -1);
+}

@@ -184,7 +184,7 @@ Value Trainer::resume_start() {
   return fulgur::load(ckpt_path_);
 }
 
-void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks) {
+void Trainer::restore_modules_and_callbacks(const Value& ck) {
   set_fx("on_load_checkpoint");
   module_do([&] { model_->on_load_checkpoint(ck); });
   // The module in the run's dtype first ("64-true"): loading float64 weights into the float32
@@ -199,15 +199,13 @@ void Trainer::restore_modules_and_callbacks(const Value& ck, bool with_callbacks
       set_fx("on_load_checkpoint");
     }
   }
-  if (!with_callbacks) {
-    rank_zero_printf("Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());
-    return;
-  }
+  // Lightning's restore_callbacks, in every stage: nothing for a checkpoint without callback
+  // states (weights_only), else every callback's on_load_checkpoint, then its state.
+  const Value* states = ck.find("callbacks");
+  if (states == nullptr) return;
   callbacks_do([&](Callback& c) { c.on_load_checkpoint(*this, *model_, ck); });
-  if (const Value* states = ck.find("callbacks")) {
-    for (const auto& c : callbacks_) {
-      if (const Value* s = states->find(c->state_key())) c->load_state_dict(*s);
-    }
+  for (const auto& c : callbacks_) {
+    if (const Value* s = states->find(c->state_key())) c->load_state_dict(*s);
   }
 }
 

@@ -153,8 +153,11 @@ std::vector<std::map<std::string, double>> Trainer::eval_entry(LightningModule& 
     ckpt_path_ = select_ckpt_path(verb, options.ckpt_path);
     setup_callbacks();
     call_setup(verb);
-    // Lightning restores the module (and datamodule) only, not callbacks or training state.
-    if (!ckpt_path_.empty()) restore_modules_and_callbacks(resume_start(), false);
+    // Lightning restores the module, the datamodule and the callbacks, not the training state.
+    if (!ckpt_path_.empty()) {
+      restore_modules_and_callbacks(resume_start());
+      rank_zero_printf("Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());
+    }
     call_configure_model();
     log_hyperparams();
     model_->zero_grad();
@@ -204,7 +207,10 @@ std::vector<Tensor> Trainer::predict_entry(LightningModule& model, LightningData
     ckpt_path_ = select_ckpt_path("predict", options.ckpt_path);
     setup_callbacks();
     call_setup("predict");
-    if (!ckpt_path_.empty()) restore_modules_and_callbacks(resume_start(), false);
+    if (!ckpt_path_.empty()) {
+      restore_modules_and_callbacks(resume_start());
+      rank_zero_printf("Loaded model weights from the checkpoint at %s\n", ckpt_path_.c_str());
+    }
     call_configure_model();
     log_hyperparams();
     model_->zero_grad();

@@ -448,7 +448,7 @@ class Trainer {
   std::string select_ckpt_path(const std::string& fn, const std::string& ckpt_path);
   // Loads the resolved ckpt_path_ (nothing when ""); eval runs restore the module only.
   Value resume_start();
-  void restore_modules_and_callbacks(const Value& checkpoint, bool with_callbacks = true);
+  void restore_modules_and_callbacks(const Value& checkpoint);
   void restore_training_state(const Value& checkpoint);
 
   // Evaluation and prediction loops (evaluation_loop.cc).
