@@ -550,6 +550,20 @@ Value DataLoader::state_dict() const {
   return state.to_value();
 }
 
+Value DataLoader::state_dict(int64_t batches_consumed) const {
+  const int64_t yielded = impl_->progress.batches_yielded;
+  FULGUR_CHECK(batches_consumed >= 0 && batches_consumed <= yielded, "DataLoader::state_dict",
+               "batches_consumed=", batches_consumed, " but this epoch has yielded ", yielded,
+               " batches; hint: pass at most batches_yielded()");
+  LoaderState state = impl_->progress;
+  if (batches_consumed < yielded) {
+    state.batches_yielded = batches_consumed;
+    state.in_progress = true;  // the epoch has at least the returned batches left
+  }
+  for (Generator* g : impl_->generators()) state.generators.push_back(GeneratorState::of(*g));
+  return state.to_value();
+}
+
 void DataLoader::load_state_dict(const Value& value) {
   LoaderState state = LoaderState::from_value(value);
   Impl& s = *impl_;

@@ -122,6 +122,10 @@ class DataLoader {
   //    "generators": their [seed, offset] now}
   // The generators are the loader's (or default_generator()) and the sampler's if different.
   Value state_dict() const;
+  // The same, as if only the first `batches_consumed` batches of the current epoch had been
+  // handed out (0 <= batches_consumed <= batches_yielded()): for a save made while a fetched
+  // batch was still being processed, so that a resume fetches that batch again.
+  Value state_dict(int64_t batches_consumed) const;
   // Restores the generators to their saved positions; if the saved epoch was in progress, the
   // next begin() replays its order (without disturbing the generators) and yields only the
   // batches not yet yielded, so the run continues exactly as the uninterrupted one.

@@ -589,6 +589,44 @@ TEST_CASE("state_dict: a finished epoch resumes with the next one; errors") {
                  "the state has 0 generator states but this loader uses 1"));
 }
 
+TEST_CASE("state_dict(batches_consumed): a resume fetches the unconsumed batches again") {
+  auto make = [](Generator* g) { return DataLoader(numbered(12), {.batch_size = 4, .shuffle = true, .generator = g}); };
+  Generator g(7);
+  DataLoader reference = make(&g);
+  std::vector<Seen> full;
+  for (int e = 0; e < 3; ++e) full.push_back(run_epoch(reference));
+
+  // Epoch 1 fetched to its end, but its last batch was not consumed (it failed).
+  Generator h(7);
+  DataLoader first = make(&h);
+  CHECK(run_epoch(first) == full[0]);
+  Seen consumed;
+  for (const Value& batch : first) {
+    if (consumed.labels.size() < 2) record(consumed, batch);
+  }
+  CHECK(first.batches_yielded() == 3);
+  CHECK(!first.state_dict().at("in_progress").as_bool());
+  const Value state = first.state_dict(2);
+  CHECK(state.at("batches_yielded").as_int() == 2);
+  CHECK(state.at("in_progress").as_bool());
+  CHECK(first.state_dict(3) == first.state_dict());
+
+  Generator other(1);
+  DataLoader resumed = make(&other);
+  resumed.load_state_dict(state);
+  const Seen rest = run_epoch(resumed);
+  REQUIRE(rest.labels.size() == 1);
+  Seen joined = consumed;
+  joined.labels.push_back(rest.labels[0]);
+  joined.values.push_back(rest.values[0]);
+  CHECK(joined == full[1]);
+  CHECK(run_epoch(resumed) == full[2]);
+
+  CHECK(contains(error_message([&] { (void)first.state_dict(4); }),
+                 "DataLoader::state_dict: batches_consumed=4 but this epoch has yielded 3 batches"));
+  CHECK(contains(error_message([&] { (void)first.state_dict(-1); }), "batches_consumed=-1"));
+}
+
 TEST_CASE("samplers with the loader: batch_sampler, sampler, DistributedSampler") {
   auto ds = numbered(10);
   auto bs = std::make_shared<data::BatchSampler>(std::make_shared<data::SequentialSampler>(10), 3, true);

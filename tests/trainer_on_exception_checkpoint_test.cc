@@ -108,6 +108,32 @@ TEST_CASE("OnExceptionCheckpoint: a failed fit leaves Lightning's checkpoint; th
   CHECK_FALSE(fs::exists(callback->ckpt_path()));
 }
 
+TEST_CASE("OnExceptionCheckpoint: a failure in an epoch's last batch resumes with that batch") {
+  // Step 7 is the last of epoch 1's four batches: the loader had handed out its whole epoch.
+  const std::string dir = fresh_test_dir("on_exception_last_batch");
+  auto callback = std::make_shared<L::callbacks::OnExceptionCheckpoint>(dir);
+  {
+    L::Trainer trainer(options({callback}, dir));
+    FailsAt model(/*fail_at_step=*/7);
+    CHECK_THROWS_AS(trainer.fit(model, loader()), Boom);
+  }
+  const Value state = load(callback->ckpt_path()).at("loops").at("fit_loop").at("train_dataloader_state");
+  CHECK(state.at("batches_yielded").as_int() == 3);
+  CHECK(state.at("in_progress").as_bool());
+  L::Trainer again(options({callback}, dir));
+  FailsAt resumed(/*fail_at_step=*/-1);
+  (void)captured_stderr([&] { again.fit(resumed, loader()); });
+  CHECK(again.global_step() == 12);
+
+  L::Trainer whole(options({}, fresh_test_dir("on_exception_uninterrupted")));
+  FailsAt uninterrupted(/*fail_at_step=*/-1);
+  whole.fit(uninterrupted, loader());
+  const std::vector<float> expected = uninterrupted.layer_->weight.to_vector<float>();
+  const std::vector<float> got = resumed.layer_->weight.to_vector<float>();
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-6));
+}
+
 TEST_CASE("OnExceptionCheckpoint: Ctrl+C saves too; a normal run leaves nothing; last picks the newest file") {
   const std::string dir = fresh_test_dir("on_exception_rules");
   auto callback = std::make_shared<L::callbacks::OnExceptionCheckpoint>(dir + "/ft", "crash");

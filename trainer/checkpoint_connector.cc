@@ -45,13 +45,11 @@ Value Trainer::dump_checkpoint(bool weights_only) {
           Value::dict({{"optimizer", Value::dict({{"step", progress(global_step_, global_step_)}})}})}});
     // A mid-epoch save keeps the loader's position, so a resume continues with the next batch.
     if (!epoch_processed_ && epoch_batches_done_ > 0 && !train_loaders_.empty()) {
-      Value loader_state = train_loaders_[0].state_dict();
       // A save from inside a batch (OnExceptionCheckpoint after training_step failed) comes
       // after that batch was fetched: the resume must fetch it again.
-      if (const Value* yielded = loader_state.find("batches_yielded");
-          yielded != nullptr && yielded->is_int() && yielded->as_int() == epoch_batches_done_ + 1) {
-        loader_state.set("batches_yielded", epoch_batches_done_);
-      }
+      const data::DataLoader& loader = train_loaders_[0];
+      Value loader_state = loader.batches_yielded() > epoch_batches_done_ ? loader.state_dict(epoch_batches_done_)
+                                                                         : loader.state_dict();
       fit_loop.set("train_dataloader_state", std::move(loader_state));
     }
     ck.set("loops", Value::dict({{"fit_loop", fit_loop}}));

@@ -89,7 +89,6 @@ void resolve_opt_outs(TrainerOptions& o) {
     FULGUR_CHECK(!asked, "Trainer", "`Trainer(barebones=True, ", option, ")` was passed. ", why,
                  "; hint: drop the option, or barebones");
   };
-  auto py_bool = [](bool b) { return b ? std::string("True") : std::string("False"); };
   refuse(o.enable_checkpointing.value_or(false), "enable_checkpointing=True",
          "Checkpointing can impact raw speed so it is disabled in barebones mode");
   // (Lightning: anything but None and False, an empty list included.)
@@ -107,7 +106,7 @@ void resolve_opt_outs(TrainerOptions& o) {
          "Sanity checking can impact raw speed so it is disabled in barebones mode");
   refuse(o.fast_dev_run != 0, "fast_dev_run=" + std::to_string(o.fast_dev_run),
          "Development run is not meant for raw speed evaluation so it is disabled in barebones mode");
-  refuse(o.detect_anomaly, "detect_anomaly=" + py_bool(o.detect_anomaly),
+  refuse(o.detect_anomaly, "detect_anomaly=True",
          "Anomaly detection can impact raw speed so it is disabled in barebones mode");
   refuse(!o.profiler.is_none(), "profiler='" + o.profiler.name() + "'",
          "Profiling can impact raw speed so it is disabled in barebones mode");

@@ -18,21 +18,16 @@ std::string left(const std::string& s, size_t width) {
   return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
 }
 
-// Python's str.expandtabs() (tab stops every 8 columns, a newline restarts the count).
-std::string expand_tabs(const std::string& s) {
-  std::string out;
+// len(s.expandtabs()) in Python: tab stops every 8 columns, a newline restarts the count.
+size_t expanded_width(const std::string& s) {
+  size_t width = 0;
   size_t column = 0;
   for (const char c : s) {
-    if (c == '\t') {
-      const size_t spaces = 8 - column % 8;
-      out.append(spaces, ' ');
-      column += spaces;
-    } else {
-      out += c;
-      column = c == '\n' ? 0 : column + 1;
-    }
+    const size_t n = c == '\t' ? 8 - column % 8 : 1;
+    width += n;
+    column = c == '\n' ? 0 : column + n;
   }
-  return out;
+  return width;
 }
 
 std::string upper(std::string s) {
@@ -98,7 +93,7 @@ std::string SimpleProfiler::summary() {
   const std::string header = extended_
                                  ? row("Action", {"Mean duration (s)", "Num calls", "Total time (s)", "Percentage %"})
                                  : row("Action", {"Mean duration (s)", "Total time (s)"});
-  const std::string sep_lines = sep + std::string(expand_tabs(header).size(), '-');
+  const std::string sep_lines = sep + std::string(expanded_width(header), '-');
   out += sep_lines + header + sep_lines;
   if (extended_) {
     out += row("Total", {"-", std::to_string(total_calls), five_digits(total_duration), "100 %"});
