@@ -73,7 +73,7 @@ export LD_LIBRARY_PATH
   done
 } | tee "$out/environment.txt"
 
-# ---- the runs, in three phases under one deadline (FULGUR_GPU_BUDGET seconds, default 420:
+# ---- the runs, in phases under one deadline (FULGUR_GPU_BUDGET seconds, default 420:
 # borrowed GPU time is short, so the run must end, pack and report on its own before the
 # caller's limit kills it):
 #   1. the tests except mnist_gpu_test, all at once (correctness only, one GPU is enough);
@@ -83,6 +83,10 @@ export LD_LIBRARY_PATH
 # Logs go to a scratch folder and come back packed (OUT_DIR/logs.tgz): the device tool returns
 # at most 8 files. ----
 budget="${FULGUR_GPU_BUDGET:-420}"
+# FULGUR_GPU_PHASES picks phases by name (default all): e.g. "ncu" alone re-profiles the GEMM
+# without re-running the tests.
+phases=" ${FULGUR_GPU_PHASES:-tests bench mnist ncu} "
+has_phase() { [[ "$phases" == *" $1 "* ]]; }
 t0=$(date +%s)
 logs="$work/logs"
 mkdir -p "$logs"
@@ -119,8 +123,24 @@ record_test() {
 
 tests=()
 for t in "$bin"/*_test; do [ -e "$t" ] && tests+=("$(basename "$t")"); done
+# Phase 0, beside phase 1 (CPU only): the GEMM kernels' machine code. Per kernel, its tensor-core
+# instructions (HGMMA = wgmma, HMMA = mma.sync) and local-memory traffic (LDL/STL = spills or a
+# register array indexed at run time), read with cuobjdump where the machine has it.
+objdump="$(command -v cuobjdump || ls /usr/local/cuda/bin/cuobjdump 2>/dev/null)"
+if [ -n "$objdump" ] && [ -e "$bin/gpu_gemm" ]; then
+  ( timeout 90 "$objdump" --dump-sass "$bin/gpu_gemm" 2>&1 | awk '
+      /Function :/ { name = $3 }
+      /arch = / { arch = $0; sub(/.*arch = /, "", arch) }
+      name ~ /gemm/ && /HGMMA/ { h[arch " " name]++ }
+      name ~ /gemm/ && /HMMA/ { m[arch " " name]++ }
+      name ~ /gemm/ && /(LDL|STL)/ { l[arch " " name]++ }
+      name ~ /gemm/ { seen[arch " " name] = 1 }
+      END { for (k in seen) printf "%s HGMMA=%d HMMA=%d LDL/STL=%d\n", k, h[k], m[k], l[k] }' \
+    | sort > "$logs/sass_gemm.txt" ) &
+fi
 # Phase 1. The GEMM test gets a shorter cap: a deadlocked wgmma pipeline hangs rather than fails.
 for name in "${tests[@]}"; do
+  has_phase tests || break
   [ "$name" = mnist_gpu_test ] && continue
   cap=180; [ "$name" = cuda_gemm_gpu_test ] && cap=120
   run_test "$name" "$(cap_for $cap)" &
@@ -132,6 +152,7 @@ if [ -f "$logs/cuda_gemm_gpu_test.rc" ] && [ "$(cut -d' ' -f1 "$logs/cuda_gemm_g
   bench_env=(FULGUR_BENCH_SKIP_WGMMA=1)
 fi
 for b in "$bin"/gpu_*; do
+  has_phase bench || break
   [ -e "$b" ] || continue
   name="$(basename "$b")"
   cap=$(cap_for 120)
@@ -144,24 +165,35 @@ for b in "$bin"/gpu_*; do
   summary+=("$(printf '%-36s %-18s %4ss  %s lines' "$name" "$([ $rc -eq 0 ] && echo ran || echo "FAILED (rc $rc)")" "$secs" "$(wc -l < "$logs/bench_$name.jsonl")")")
 done
 # Phase 3.
-if [ -e "$bin/mnist_gpu_test" ]; then
+if has_phase mnist && [ -e "$bin/mnist_gpu_test" ]; then
   cap=$(cap_for 300)
   (( cap >= 10 )) && run_test mnist_gpu_test "$cap"
 fi
-# Phase 4, while the budget lasts: Nsight Compute on one launch of each wgmma tile width (the
-# kernel reached 38% of cuBLAS in its first run; these sections say whether it waits on L2,
-# on its barriers or on the tensor cores). ncu works on some of the borrowed machines only.
-if command -v ncu > /dev/null 2>&1 && [ -e "$bin/gpu_gemm" ]; then
-  for width in 256 128; do
+# Phase 4, while the budget lasts: Nsight Compute on one launch of each wgmma tile width and of
+# cuBLAS's own Hopper kernel for the same shape (the 128 x 256 tile ran at 38-54% of cuBLAS and
+# the 128 x 128 one at 63-77%; these sections say whether each waits on memory, on its barriers or
+# on the tensor cores). ncu names kernels demangled, "gemm_wgmma_kernel<(int)256, ...", hence the
+# dots in the patterns. ncu works on some of the borrowed machines only.
+if has_phase ncu && command -v ncu > /dev/null 2>&1 && [ -e "$bin/gpu_gemm" ]; then
+  for kernel in "gemm_wgmma_kernel<.int.256," "gemm_wgmma_kernel<.int.128," "nvjet_sm90"; do
     cap=$(cap_for 90)
     (( cap < 45 )) && break
-    timeout -k 5 "$cap" ncu --kernel-name-base demangled -k "regex:gemm_wgmma_kernel<$width" -c 1 \
+    name="$(echo "$kernel" | tr -c 'a-z0-9_\n' '_' | sed 's/_*$//')"
+    # Clocks left as found (--clock-control none: METHOD.md), and the stall reasons per issued
+    # instruction, which say what the warps wait for.
+    timeout -k 5 "$cap" ncu --clock-control none --kernel-name-base demangled -k "regex:$kernel" -c 1 \
       --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
-      --section SchedulerStats --section Occupancy "$bin/gpu_gemm" --json > "$logs/ncu_wgmma_$width.txt" 2>&1
-    summary+=("$(printf '%-36s %-18s' "ncu gemm_wgmma_kernel<$width>" "rc $?")")
+      --section SchedulerStats --section Occupancy --section ComputeWorkloadAnalysis \
+      --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio" \
+      "$bin/gpu_gemm" --json > "$logs/ncu_$name.txt" 2>&1
+    summary+=("$(printf '%-36s %-18s' "ncu $kernel" "rc $?")")
   done
 fi
-for name in "${tests[@]}"; do record_test "$name"; done
+for name in "${tests[@]}"; do
+  [ "$name" = mnist_gpu_test ] && continue
+  has_phase tests && record_test "$name"
+done
+has_phase mnist && record_test mnist_gpu_test
 
 cp "$out/environment.txt" "$logs/" 2>/dev/null
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt" > "$logs/summary.txt"
@@ -171,6 +203,7 @@ tar -C "$logs" -czf "$out/logs.tgz" .
 for f in "$logs"/*.log; do
   grep -E "ERROR|FATAL|error:|SIGSEGV|NOT verified|SKIPPED|test accuracy" "$f" 2>/dev/null | head -8 | sed "s|^|$(basename "$f" .log): |"
 done
+cut -c1-220 "$logs/sass_gemm.txt" 2>/dev/null | head -40
 cat "$logs"/bench_*.err 2>/dev/null | head -20
 cat "$logs"/bench_*.jsonl 2>/dev/null
 printf '%s\n' "${summary[@]}"
