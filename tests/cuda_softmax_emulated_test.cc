@@ -75,6 +75,9 @@ TEST_CASE("cuda softmax (emulated): the shapes above take every kernel, multi-bl
   CHECK(fulgur::cuda::softmax_row_cluster(64, 32772, false) == 4);
   CHECK(fulgur::cuda::softmax_row_cluster(64, 32772, true) == 8);
   CHECK(fulgur::cuda::softmax_row_cluster(64, 20000, true) == 4);
+  CHECK(fulgur::cuda::softmax_row_cluster(64, 65536, true) == 8);   // 64 KiB of y and dy per block
+  CHECK(fulgur::cuda::softmax_row_cluster(64, 131072, true) == 0);  // 128 KiB: block-per-row (measured faster)
+  CHECK(fulgur::cuda::softmax_row_cluster(64, 131072, false) == 8);
   CHECK(fulgur::cuda::softmax_row_cluster(64, 20000, false) == 0);  // one block's shared memory holds it
   CHECK(fulgur::cuda::softmax_row_cluster(64, 32770, false) == 0);  // cols % 4 != 0
   CHECK(fulgur::cuda::softmax_row_cluster(4, 32772, false) == 0);   // few rows: cut into chunks instead

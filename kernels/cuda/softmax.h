@@ -73,6 +73,10 @@ inline int64_t softmax_row_cluster(int64_t rows, int64_t cols, bool backward) {
   if (cols % 4 != 0 || softmax_row_splits(rows, cols) > 1) return 0;
   if (cols <= (backward ? kSoftmaxClusterBackwardMinCols : kSoftmaxClusterForwardMinCols)) return 0;
   const int64_t blocks = softmax_cluster_blocks(cols, backward ? 2 : 1);
+  // Backward rows whose chunks (y and dy) need more than kSoftmaxClusterChunkBytes ran at 45% of
+  // the copy on an H200 (131072 columns: one block per SM keeps too few loads in flight), where
+  // the block-per-row kernel gives 61% (docs/PERFORMANCE.md, "The third GPU run").
+  if (backward && softmax_chunk_columns(cols, blocks) * 2 * 4 > kSoftmaxClusterChunkBytes) return 0;
   return rows * blocks <= INT32_MAX ? blocks : 0;  // grid.x = rows x blocks
 }
 
