@@ -39,13 +39,19 @@ bool contains(const std::string& text, const char* part) { return text.find(part
 
 }  // namespace
 
-TEST_CASE("the wgmma kernel runs only when asked for") {
+TEST_CASE("the wgmma kernel is the default on sm_90; mma.sync when asked for") {
   GemmArgs g = wgmma_args(256, 256, 64);
-  CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::Wgmma);
+  const auto asked = choose_gemm_kernel(g, 90);
+  CHECK(asked.kernel == GemmKernel::Wgmma);
+  CHECK(contains(asked.why, "wgmma: asked for"));
   g.kernel = GemmKernel::Auto;
   const auto automatic = choose_gemm_kernel(g, 90);
-  CHECK(automatic.kernel == GemmKernel::MmaSync);
-  CHECK(contains(automatic.why, "GemmKernel::Wgmma opts in"));
+  CHECK(automatic.kernel == GemmKernel::Wgmma);
+  CHECK(contains(automatic.why, "wgmma: the default"));
+  CHECK(choose_gemm_kernel(g, 80).kernel == GemmKernel::MmaSync);
+  g.a = address(0x10002);  // where TMA cannot read A, the default falls back
+  CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
+  g.a = address(0x10000);
   g.kernel = GemmKernel::MmaSync;
   CHECK(choose_gemm_kernel(g, 90).kernel == GemmKernel::MmaSync);
 }
@@ -197,8 +203,13 @@ TEST_CASE("the wgmma kernel's tile width, cluster size and grid") {
   using fulgur::cuda::wgmma_tile_width;
   GemmArgs g = wgmma_args(4096, 4096, 4096);
   CHECK(wgmma_tile_width(g, 132) == 256);  // 32 x 16 wide tiles fill 132 SMs
-  g.m = 512;
-  CHECK(wgmma_tile_width(g, 132) == 128);  // 4 x 16 wide tiles would not
+  const float bias[1] = {0.0f};
+  g.bias = bias;
+  CHECK(wgmma_tile_width(g, 132) == 128);  // not with a bias (nor an activation or residual)
+  g.bias = nullptr, g.activation = fulgur::cuda::GemmActivation::Gelu;
+  CHECK(wgmma_tile_width(g, 132) == 128);
+  g.activation = fulgur::cuda::GemmActivation::None, g.m = 512;
+  CHECK(wgmma_tile_width(g, 132) == 128);  // 4 x 16 wide tiles would not fill them
   g.n = 128, g.m = 8192;
   CHECK(wgmma_tile_width(g, 132) == 128);  // N fits one narrow tile
   g.tiles = GemmTiles::Large;

@@ -107,6 +107,9 @@ inline Problem make_problem(const Case& c, std::mt19937& rng) {
   g.out_dtype = c.out;
   g.alpha = c.alpha;
   g.activation = c.act;
+  // The mma.sync kernel unless a run asks for wgmma (for_each_wgmma_run): Auto would take
+  // wgmma on sm_90 and on the emulator, and the mma.sync tests would test it instead.
+  g.kernel = cuda::GemmKernel::MmaSync;
 
   std::normal_distribution<float> normal(0.0f, 1.0f);
   p.a.resize(static_cast<size_t>(c.offset_a + c.batch * g.stride_a + 1));
@@ -274,6 +277,14 @@ inline std::vector<Case> wgmma_cases(WgmmaScale scale) {
   c.trans_b = true, c.bias = true, c.act = GemmActivation::Gelu;
   c.out = GemmDtype::BFloat16, c.residual = true, c.alpha = 0.5f;
   cases.push_back(c);  // the fused MLP epilogue
+  c = Case{};
+  c.m = c.n = 256, c.k = 64, c.out = GemmDtype::BFloat16;  // tiles inside D: the paired epilogue
+  cases.push_back(c);
+  c.bias = true, c.out = GemmDtype::Float16;  // inside D with a bias: element by element
+  cases.push_back(c);
+  c = Case{};
+  c.m = c.n = 128, c.k = 64, c.out = GemmDtype::Float16, c.pad_d = 1;  // inside, but pairs misaligned
+  cases.push_back(c);
   c = Case{};
   c.m = 200, c.n = 136, c.k = 96, c.act = GemmActivation::Relu, c.out = GemmDtype::Float16;
   c.in = GemmDtype::Float16, c.pad_a = 8, c.pad_b = 16, c.pad_d = 3;  // padded rows

@@ -340,9 +340,9 @@ void gemm<FULGUR_EXEC>(const GemmArgs& args, void* stream) {
   FULGUR_CHECK(g.batch == 1 || g.stride_d != 0, "gemm", "stride_d=0 with several batches writes every batch to "
                "the same D (", shapes(), "); hint: stride_d = m * ldd for packed batches");
 
-  // The Hopper kernel when asked for and it can run (gemm_kernel_choice.h); it declines,
-  // launching nothing, when the driver cannot describe an operand to TMA.
-  if (g.kernel == GemmKernel::Wgmma && choose_gemm_kernel(g, compute_capability()).kernel == GemmKernel::Wgmma &&
+  // The Hopper kernel when asked for or by default, where it can run (gemm_kernel_choice.h);
+  // it declines, launching nothing, when the driver cannot describe an operand to TMA.
+  if (g.kernel != GemmKernel::MmaSync && choose_gemm_kernel(g, compute_capability()).kernel == GemmKernel::Wgmma &&
       gemm_wgmma<FULGUR_EXEC>(g, stream, nullptr)) {
     return;
   }

@@ -21,14 +21,15 @@ namespace fulgur::cuda {
 enum class GemmDtype { BFloat16, Float16, Float32 };
 enum class GemmActivation { None, Relu, Gelu };  // Gelu: the erf form, PyTorch's default
 // Block tile of D: Auto takes Large (128x128, 8 warps) when that gives every SM a block, else
-// Small (64x64, 4 warps); tests force each. For the wgmma kernel: Large is 128x256, Small 128x128.
+// Small (64x64, 4 warps); tests force each. For the wgmma kernel: Large is 128x256, Small 128x128,
+// and Auto takes Large only for an epilogue of alpha alone (gemm_wgmma_tiles.h says why).
 enum class GemmTiles { Auto, Small, Large };
 // Which of our two kernels runs (gemm_kernel_choice.h has the rule and says why):
 //   MmaSync: mma.sync m16n8k16 with cp.async (gemm.cuh; sm_80 and later, and the emulator);
 //   Wgmma:   Hopper wgmma fed by TMA, warp-specialised (gemm_wgmma.cuh; sm_90 only, and the
 //            emulator) where its operand rules hold, else MmaSync;
-//   Auto:    MmaSync for now: the wgmma kernel becomes the default on sm_90 once a GPU run has
-//            checked it (docs/CUDA.md, "The Hopper GEMM").
+//   Auto:    Wgmma where it can run (sm_90: 1.7-2.9x the mma.sync kernel's rate at large shapes
+//            on an H200, 2026-11-30, docs/PERFORMANCE.md), else MmaSync.
 enum class GemmKernel { Auto, MmaSync, Wgmma };
 // wgmma kernel only: Pairs runs blocks in clusters of two along M that share each stage of B
 // through TMA multicast (half the L2 traffic for B); Off runs one block per tile; Auto takes

@@ -12,17 +12,25 @@
 namespace fulgur::cuda {
 namespace {
 
-// Our GEMM's rate against cuBLAS's at the shapes measured so far (docs/PERFORMANCE.md, "GEMM
-// (mma.sync path, sm_80 code on sm_90)", H200, 2026-11-28). The MLP shapes were measured with
-// the bias + GELU epilogue fused into ours and as a separate kernel after cuBLAS, so the plain
-// GEMM's ratio there is lower still. Add a row for every new measurement (a wgmma kernel,
+// Our GEMM's rate against cuBLAS's at the shapes measured so far, with what our kernels run by
+// default there: on sm_90 the wgmma kernel for 16-bit inputs (gemm.h) and the CUDA-core
+// tensor_gemm for float32 (docs/PERFORMANCE.md, "The third GPU run", H200, 2026-11-30, from
+// //bench:gpu_gemm). The MLP shapes were measured with the bias + GELU epilogue fused into ours
+// and as a separate kernel after cuBLAS. Add a row for every new measurement (a faster kernel,
 // another GPU); a ratio >= 1 makes ours the choice near that shape.
 constexpr MeasuredGemm kMeasuredGemms[] = {
-    {true, 90, 4096, 4096, 4096, 0.32},  // bf16 240 / 755 TFLOP/s; fp16 243 / 737
-    {true, 90, 8192, 8192, 8192, 0.31},  // bf16 240 / 772; fp16 237 / 730
-    {true, 90, 8192, 4096, 4096, 0.35},  // bf16 + bias + GELU vs cuBLAS + kernel
-    {true, 90, 8192, 128, 784, 0.79},    // same, MLP shape
-    {true, 90, 64, 4096, 784, 0.71},     // same, small batch
+    {true, 90, 4096, 4096, 4096, 0.91},    // bf16 684 / 755 TFLOP/s; fp16 681 / 734
+    {true, 90, 8192, 8192, 8192, 0.89},    // bf16 693 / 772; fp16 649 / 740
+    {true, 90, 4096, 4096, 16384, 0.95},   // bf16 764 / 802
+    {true, 90, 8192, 4096, 4096, 0.63},    // bf16 + bias + GELU vs cuBLAS + kernel
+    {true, 90, 1024, 4096, 4096, 0.71},    // same
+    {true, 90, 8192, 128, 784, 0.65},      // same, MLP shape
+    {true, 90, 64, 4096, 784, 0.61},       // same, small batch
+    {false, 90, 1024, 1024, 1024, 0.36},   // float32: 11.7 / 32.9 TFLOP/s
+    {false, 90, 4096, 4096, 4096, 0.27},   // 13.7 / 51.2
+    {false, 90, 8192, 128, 784, 0.33},     // 10.6 / 32.1 (B transposed, as nn.Linear)
+    {false, 90, 64, 4096, 784, 0.27},      // 3.9 / 14.7
+    {false, 90, 1024, 1024, 4096, 0.22},   // 9.7 / 44.1
 };
 
 bool is_16bit(DType d) { return d == DType::Float16 || d == DType::BFloat16; }

@@ -1,6 +1,7 @@
 #include "fulgur/kernels/cuda/gemm_kernel_choice.h"
 
 #include <cstdint>
+#include <string>
 
 #include "fulgur/kernels/cuda/matrix_map.h"
 
@@ -17,9 +18,7 @@ GemmArgs with_leading_dimensions(const GemmArgs& args) {
 
 GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability) {
   if (args.kernel == GemmKernel::MmaSync) return {GemmKernel::MmaSync, "mma.sync: asked for"};
-  if (args.kernel == GemmKernel::Auto) {
-    return {GemmKernel::MmaSync, "mma.sync: the default until the wgmma kernel is checked on a GPU (GemmKernel::Wgmma opts in)"};
-  }
+  const char* asked = args.kernel == GemmKernel::Auto ? "the default" : "asked for";
   if (compute_capability != 90) {
     return {GemmKernel::MmaSync, "mma.sync: wgmma's sm_90a code runs on compute capability 9.0 only, this device is " +
                                      std::to_string(compute_capability / 10) + "." + std::to_string(compute_capability % 10)};
@@ -37,7 +36,7 @@ GemmKernelChoice choose_gemm_kernel(const GemmArgs& args, int compute_capability
   if (tiles > (int64_t{1} << 30) / (g.batch > 1 ? g.batch : 1)) {
     return {GemmKernel::MmaSync, "mma.sync: too many tiles for one grid"};
   }
-  return {GemmKernel::Wgmma, "wgmma: asked for, on sm_90, operands TMA can read"};
+  return {GemmKernel::Wgmma, std::string("wgmma: ") + asked + ", on sm_90, operands TMA can read"};
 }
 
 }  // namespace fulgur::cuda

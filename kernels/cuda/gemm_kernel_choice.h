@@ -3,7 +3,8 @@
 // applies them with the current device's compute capability (the SIMT emulator's is 9.0: it
 // runs both kernels).
 //
-// The wgmma kernel runs when it was asked for (GemmArgs::kernel = Wgmma) and:
+// The wgmma kernel runs when it was asked for (GemmArgs::kernel = Wgmma) or by default
+// (GemmKernel::Auto; measured faster on an H200, docs/PERFORMANCE.md), and:
 //   * the device has compute capability 9.0 (its sm_90a code runs nowhere else);
 //   * K > 0 (TMA describes no empty matrix);
 //   * A and B can be described by TMA tensor maps: 16-byte aligned pointers, leading

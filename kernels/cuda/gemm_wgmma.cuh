@@ -1,8 +1,7 @@
 // Hopper GEMM (sm_90a): wgmma.mma_async fed by TMA, warp-specialised, with gemm.h's fused
 // epilogue. D = act(alpha * op(A) @ op(B) + bias) + residual, bf16/fp16 in, fp32 accumulation.
 //
-// Algorithm. A block of 3 warpgroups computes a 128 x BN tile of D (BN = 256, or 128 when
-// 256-wide tiles would leave SMs idle). Warpgroup 0 is the producer: one thread issues TMA
+// Algorithm. A block of 3 warpgroups computes a 128 x BN tile of D (BN = 256 or 128, below). Warpgroup 0 is the producer: one thread issues TMA
 // copies of the next K-slices (64 deep) of A and B into a ring of shared-memory stages
 // (4 of 48 KiB for BN = 256, 6 of 32 KiB for BN = 128) and gives its registers away
 // (setmaxnreg). Warpgroups 1 and 2 are consumers, each owning 64 rows of the tile: per stage
@@ -10,7 +9,8 @@
 // in flight while waiting for the previous one, and then free that previous stage.
 // Synchronisation is two mbarriers per stage: `full` (the producer's arrival plus the TMA
 // bytes) and `empty` (lane 0 of each consumer warp). The accumulators (BN/2 fp32 registers
-// per thread) go through gemm_epilogue.cuh straight from registers, with bounds checks.
+// per thread) go through gemm_epilogue.cuh straight from registers: two columns per store
+// without bounds checks for tiles inside D, element by element with checks at the edges.
 //
 // Clusters (kCluster = 2, GemmCluster): the two blocks of a cluster compute vertically adjacent
 // tiles, so they need the same B. Each producer copies its own A and half of each B stage, and
@@ -36,8 +36,11 @@
 // past M x N. Tiles are visited in groups of 16 tile rows, so that the blocks running at one
 // time share panels of A and B in L2.
 //
-// Tile width: 256 when such tiles still give every SM a block and N > 128, else 128
-// (GemmArgs::tiles forces one: Small = 128, Large = 256).
+// Tile width (gemm_wgmma_tiles.h): 256 for an epilogue of alpha alone when such tiles still give
+// every SM a block, else 128; GemmTiles forces one (Small = 128, Large = 256). With bias,
+// activation or residual, the 256-wide tile's element-by-element epilogue over 128 accumulators
+// overflows the instruction cache (Nsight Compute on an H200: instruction fetch the leading
+// stall; 0.6-0.8x the narrow tile's rate), docs/PERFORMANCE.md, "The third GPU run".
 //
 // Persistent grid (GemmGrid::Persistent, the default): as many clusters as fit on the GPU at
 // once (cudaOccupancyMaxActiveClusters), each walking units (a cluster's worth of tiles) c,
@@ -260,12 +263,40 @@ __device__ __forceinline__ void consume(const WgmmaParams& p, const uint8_t* s_a
     const int lane = tid % 32, warp = (tid % 128) / 32;
     const int g = lane / 4, q = lane % 4;
     const int row0 = t.m0 + consumer * 64 + warp * 16 + g;
-    // Expanded at compile time (a fold over the column groups), not a loop: left to the
-    // unroller, the 128-accumulator version stayed a loop, indexed acc at run time and so put it
-    // in local memory.
-    [&]<int... I>(std::integer_sequence<int, I...>) {
-      (store_column_group<I>(p.epi, t.batch, row0, t.n0 + 8 * I + 2 * q, acc), ...);
-    }(std::make_integer_sequence<int, BN / 8>{});
+    const int col0 = t.n0 + 2 * q;
+    // Expanded at compile time (folds over the column groups), not loops: left to the unroller,
+    // the 128-accumulator version stayed a loop, indexed acc at run time and so put it in local
+    // memory. A tile inside M x N with aligned pairs and an epilogue of alpha alone stores two
+    // columns at once, D's dtype decided once per tile; other tiles and epilogues go element by
+    // element with bounds checks.
+    const EpilogueParams& e = p.epi;
+    const bool plain =
+        e.bias == nullptr && e.residual == nullptr && e.activation == static_cast<int>(GemmActivation::None);
+    if (plain && tile_inside(e, t.m0, t.n0, kBM, BN) && pairs_aligned(e)) {
+      const auto pairs = [&]<int... I>(auto store, std::integer_sequence<int, I...>) {
+        ((store(row0, col0 + 8 * I, acc[4 * I], acc[4 * I + 1]),
+          store(row0 + 8, col0 + 8 * I, acc[4 * I + 2], acc[4 * I + 3])),
+         ...);
+      };
+      constexpr auto groups = std::make_integer_sequence<int, BN / 8>{};
+      if (e.out_dtype == static_cast<int>(GemmDtype::BFloat16)) {
+        pairs([&](int r, int c, float a0, float a1) {
+          store_pair_plain<GemmDtype::BFloat16>(e, t.batch, r, c, a0, a1);
+        }, groups);
+      } else if (e.out_dtype == static_cast<int>(GemmDtype::Float16)) {
+        pairs([&](int r, int c, float a0, float a1) {
+          store_pair_plain<GemmDtype::Float16>(e, t.batch, r, c, a0, a1);
+        }, groups);
+      } else {
+        pairs([&](int r, int c, float a0, float a1) {
+          store_pair_plain<GemmDtype::Float32>(e, t.batch, r, c, a0, a1);
+        }, groups);
+      }
+    } else {
+      [&]<int... I>(std::integer_sequence<int, I...>) {
+        (store_column_group<I>(e, t.batch, row0, col0 + 8 * I, acc), ...);
+      }(std::make_integer_sequence<int, BN / 8>{});
+    }
   }
 }
 

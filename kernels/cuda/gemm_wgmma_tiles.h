@@ -18,14 +18,19 @@ namespace fulgur::cuda {
 constexpr int kWgmmaTileRows = 128;     // every tile is 128 rows of D
 constexpr int kWgmmaGroupTileRows = 16;  // tiles are visited 16 tile rows at a time (L2 reuse)
 
-// 256 columns when such tiles still give every SM a block and N needs them, else 128;
-// GemmTiles forces one (Small: 128, Large: 256).
+// 256 columns when the epilogue is alpha alone (no bias, activation or residual), N > 128 and
+// such tiles still give every SM a block; else 128. GemmTiles forces one (Small: 128, Large:
+// 256). On an H200 (2026-11-30, docs/PERFORMANCE.md "The third GPU run"), with the paired
+// epilogue, the wide tile ran at 90% of cuBLAS at 4096^3 against the narrow one's 81%; with a
+// bias + GELU epilogue it ran at 0.6x the narrow one's rate (its unrolled epilogue over 128
+// accumulators overflows the instruction cache).
 inline int wgmma_tile_width(const GemmArgs& g, int sm_count) {
   if (g.tiles == GemmTiles::Small) return 128;
   if (g.tiles == GemmTiles::Large) return 256;
+  const bool plain = g.bias == nullptr && g.residual == nullptr && g.activation == GemmActivation::None;
   const int64_t tiles_m = (g.m + kWgmmaTileRows - 1) / kWgmmaTileRows;
   const int64_t wide_tiles = tiles_m * ((g.n + 255) / 256) * g.batch;
-  return g.n > 128 && wide_tiles >= sm_count ? 256 : 128;
+  return plain && g.n > 128 && wide_tiles >= sm_count ? 256 : 128;
 }
 
 // Blocks per cluster: 2 (pairs sharing B) wherever there are two tile rows to pair, else 1;
